@@ -1,0 +1,3 @@
+//! Text to trees with spans, one module per input format.
+
+pub mod yaml;

@@ -1,0 +1,595 @@
+//! YAML 1.2 streams to span-carrying [`Node`] trees.
+//!
+//! saphyr-parser does the tokenising (it passes the YAML test suite); this module builds the
+//! tree itself so that every key and value keeps its byte span, scalar style survives (for
+//! Kubernetes' YAML 1.1 booleans), duplicate keys are reported rather than fatal, merge keys
+//! work, and alias expansion is bounded. The stream is split at document markers first, so a
+//! broken document does not hide the documents after it.
+
+use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Tag};
+
+use crate::source::{FileId, Span};
+use crate::tree::{Node, Value};
+
+/// Upper bound on nodes created by alias expansion in one document ("billion laughs").
+const ALIAS_EXPANSION_LIMIT: usize = 100_000;
+/// Upper bound on nesting depth, far beyond any real manifest.
+const DEPTH_LIMIT: usize = 256;
+
+#[derive(Debug, Clone)]
+pub struct YamlDocument {
+    pub root: Node,
+    /// The byte range of this document's part of the stream, its `---` line and any comments
+    /// before it included.
+    pub extent: Span,
+    /// 0-based position of the document in the stream (empty documents are not counted).
+    pub index: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YamlError {
+    pub span: Span,
+    pub message: String,
+}
+
+#[derive(Debug, Default)]
+pub struct YamlStream {
+    pub documents: Vec<YamlDocument>,
+    /// Syntax errors (the document is dropped) and duplicate keys (the document is kept,
+    /// with the last value, as Kubernetes tooling would reject it anyway).
+    pub errors: Vec<YamlError>,
+}
+
+/// Parses every document of a YAML stream.
+pub fn parse_stream(file: FileId, text: &str) -> YamlStream {
+    let mut stream = YamlStream::default();
+    let mut line = 0;
+    let mut counted_to = 0;
+    for (start, end) in split_documents(text) {
+        line += text[counted_to..start].matches('\n').count();
+        counted_to = start;
+        let chunk = &text[start..end];
+        let mut builder = Builder::new(file, chunk, start, line);
+        match builder.run() {
+            Ok(Some(root)) => {
+                let index = stream.documents.len();
+                stream.documents.push(YamlDocument {
+                    root,
+                    extent: Span::new(file, start, end),
+                    index,
+                });
+            }
+            Ok(None) => {}
+            Err(error) => stream.errors.push(error),
+        }
+        stream.errors.append(&mut builder.warnings);
+    }
+    stream
+}
+
+/// Byte ranges of the documents of a stream, split before each `---` line. A document marker
+/// at the start of a line always ends the previous document, even inside a block scalar.
+pub fn split_documents(text: &str) -> Vec<(usize, usize)> {
+    let mut ranges = Vec::new();
+    let mut start = 0;
+    let mut offset = 0;
+    let mut seen_content = false;
+    for line in text.split_inclusive('\n') {
+        let bare = line.trim_end_matches(['\n', '\r']);
+        let is_start_marker = is_marker(bare, "---");
+        if is_start_marker && seen_content {
+            ranges.push((start, offset));
+            start = offset;
+            seen_content = false;
+        }
+        if is_marker(bare, "...") {
+            offset += line.len();
+            ranges.push((start, offset));
+            start = offset;
+            seen_content = false;
+            continue;
+        }
+        let trimmed = bare.trim_start();
+        if !trimmed.is_empty() && !trimmed.starts_with('#') && !bare.starts_with('%') {
+            // `--- ` itself and directives are not content; anything after `--- ` on the
+            // marker line is.
+            if !is_start_marker
+                || bare.len() > 3
+                    && !bare[3..].trim_start().starts_with('#')
+                    && !bare[3..].trim().is_empty()
+            {
+                seen_content = true;
+            }
+        }
+        offset += line.len();
+    }
+    if start < text.len() {
+        ranges.push((start, text.len()));
+    }
+    ranges
+}
+
+fn is_marker(line: &str, marker: &str) -> bool {
+    line.strip_prefix(marker)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t']))
+}
+
+struct Frame {
+    node: Node,
+    anchor: usize,
+    /// For mappings: a key waiting for its value.
+    pending_key: Option<(Node, bool)>,
+    /// For mappings: nodes merged in with `<<`, applied when the mapping ends.
+    merges: Vec<Node>,
+    flow: bool,
+}
+
+struct Builder<'a> {
+    file: FileId,
+    chunk: &'a str,
+    base: usize,
+    /// 0-based line of the chunk's first byte in the whole file.
+    chunk_start_line: usize,
+    /// Byte offset of each character, present only when the chunk is not ASCII.
+    char_bytes: Option<Vec<usize>>,
+    anchors: std::collections::HashMap<usize, (Node, usize)>,
+    expanded: usize,
+    warnings: Vec<YamlError>,
+}
+
+impl<'a> Builder<'a> {
+    fn new(file: FileId, chunk: &'a str, base: usize, chunk_start_line: usize) -> Builder<'a> {
+        let char_bytes = if chunk.is_ascii() {
+            None
+        } else {
+            Some(
+                chunk
+                    .char_indices()
+                    .map(|(i, _)| i)
+                    .chain(std::iter::once(chunk.len()))
+                    .collect(),
+            )
+        };
+        Builder {
+            file,
+            chunk,
+            base,
+            chunk_start_line,
+            char_bytes,
+            anchors: std::collections::HashMap::new(),
+            expanded: 0,
+            warnings: Vec::new(),
+        }
+    }
+
+    fn byte(&self, char_index: usize) -> usize {
+        let local = match &self.char_bytes {
+            None => char_index.min(self.chunk.len()),
+            Some(table) => table.get(char_index).copied().unwrap_or(self.chunk.len()),
+        };
+        self.base + local
+    }
+
+    fn span(&self, s: &saphyr_parser::Span) -> Span {
+        Span::new(
+            self.file,
+            self.byte(s.start.index()),
+            self.byte(s.end.index()),
+        )
+    }
+
+    fn error_at(&self, error: &ScanError) -> YamlError {
+        let at = self.byte(error.marker().index());
+        YamlError {
+            span: Span::new(self.file, at, (at + 1).min(self.base + self.chunk.len())),
+            message: format!("invalid YAML: {}", error.info()),
+        }
+    }
+
+    fn run(&mut self) -> Result<Option<Node>, YamlError> {
+        let mut parser = Parser::new_from_str(self.chunk);
+        let mut stack: Vec<Frame> = Vec::new();
+        let mut root: Option<Node> = None;
+        while let Some(event) = parser.next_event() {
+            let (event, span) = event.map_err(|e| self.error_at(&e))?;
+            let span = self.span(&span);
+            let finished: Option<(Node, usize)> = match event {
+                Event::StreamStart
+                | Event::StreamEnd
+                | Event::DocumentStart(_)
+                | Event::Nothing => None,
+                Event::DocumentEnd => None,
+                Event::Scalar(text, style, anchor, tag) => {
+                    Some((scalar(text.as_ref(), style, tag.as_deref(), span), anchor))
+                }
+                Event::Alias(id) => {
+                    let (node, size) = self.anchors.get(&id).cloned().ok_or_else(|| YamlError {
+                        span,
+                        message: "invalid YAML: alias to an unknown anchor".to_string(),
+                    })?;
+                    self.expanded += size;
+                    if self.expanded > ALIAS_EXPANSION_LIMIT {
+                        return Err(YamlError {
+                            span,
+                            message: format!(
+                                "alias expansion exceeds {ALIAS_EXPANSION_LIMIT} nodes; refusing to expand (a \"billion laughs\" document?)"
+                            ),
+                        });
+                    }
+                    let mut node = node;
+                    node.key_span = None;
+                    // The alias is used here: point at the alias, the content is elsewhere.
+                    node.span = Some(span);
+                    Some((node, 0))
+                }
+                Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                    if stack.len() >= DEPTH_LIMIT {
+                        return Err(YamlError {
+                            span,
+                            message: format!("YAML nested deeper than {DEPTH_LIMIT} levels"),
+                        });
+                    }
+                    let flow = self
+                        .chunk
+                        .get(span.start - self.base..)
+                        .is_some_and(|rest| rest.starts_with(['[', '{']));
+                    let value = if matches!(event, Event::SequenceStart(..)) {
+                        Value::List(Vec::new())
+                    } else {
+                        Value::Map(Vec::new())
+                    };
+                    stack.push(Frame {
+                        node: Node::spanned(value, Some(span)),
+                        anchor,
+                        pending_key: None,
+                        merges: Vec::new(),
+                        flow,
+                    });
+                    None
+                }
+                Event::SequenceEnd | Event::MappingEnd => {
+                    let Some(mut frame) = stack.pop() else {
+                        continue;
+                    };
+                    let end = if frame.flow {
+                        span.end
+                    } else {
+                        last_child_end(&frame.node).unwrap_or(span.start)
+                    };
+                    if let Some(s) = frame.node.span.as_mut() {
+                        s.end = end.max(s.start);
+                    }
+                    if !frame.merges.is_empty() {
+                        apply_merges(&mut frame.node, std::mem::take(&mut frame.merges));
+                    }
+                    Some((frame.node, frame.anchor))
+                }
+            };
+            let Some((node, anchor)) = finished else {
+                continue;
+            };
+            if anchor != 0 {
+                let size = count_nodes(&node);
+                self.anchors.insert(anchor, (node.clone(), size));
+            }
+            match stack.last_mut() {
+                None => root = Some(node),
+                Some(parent) => self.attach(parent, node),
+            }
+        }
+        Ok(root)
+    }
+
+    fn attach(&mut self, parent: &mut Frame, node: Node) {
+        match &mut parent.node.value {
+            Value::List(items) => items.push(node),
+            Value::Map(entries) => match parent.pending_key.take() {
+                None => {
+                    let is_merge = node.plain && node.as_str() == Some("<<");
+                    parent.pending_key = Some((node, is_merge));
+                }
+                Some((key, true)) => {
+                    let _ = key;
+                    match node.value {
+                        Value::List(items) => parent.merges.extend(items),
+                        _ => parent.merges.push(node),
+                    }
+                }
+                Some((key, false)) => {
+                    let name = key_text(&key);
+                    let mut value = node;
+                    value.key_span = key.span;
+                    if let Some(existing) = entries.iter_mut().find(|(k, _)| *k == name) {
+                        let first = existing.1.key_span.map(|s| s.start).unwrap_or(self.base);
+                        let line = 1 + self.chunk_line_of(first);
+                        self.warnings.push(YamlError {
+                            span: key.span.unwrap_or(Span::new(self.file, self.base, self.base)),
+                            message: format!(
+                                "duplicate key '{name}' (first defined on line {line}); Kubernetes and most YAML tools reject this"
+                            ),
+                        });
+                        existing.1 = value;
+                    } else {
+                        entries.push((name, value));
+                    }
+                }
+            },
+            _ => {}
+        }
+    }
+
+    /// 0-based line number of a byte offset, counted in the whole file.
+    fn chunk_line_of(&self, offset: usize) -> usize {
+        let local = offset.saturating_sub(self.base).min(self.chunk.len());
+        self.chunk_start_line + self.chunk[..local].matches('\n').count()
+    }
+}
+
+fn last_child_end(node: &Node) -> Option<usize> {
+    match &node.value {
+        Value::List(items) => items.iter().filter_map(|n| n.span.map(|s| s.end)).max(),
+        Value::Map(entries) => entries
+            .iter()
+            .filter_map(|(_, n)| n.span.map(|s| s.end))
+            .max(),
+        _ => None,
+    }
+}
+
+fn apply_merges(node: &mut Node, merges: Vec<Node>) {
+    let Value::Map(entries) = &mut node.value else {
+        return;
+    };
+    for merged in merges {
+        for (key, value) in merged.as_map() {
+            if !entries.iter().any(|(k, _)| k == key) {
+                entries.push((key.clone(), value.clone()));
+            }
+        }
+    }
+}
+
+fn count_nodes(node: &Node) -> usize {
+    1 + match &node.value {
+        Value::List(items) => items.iter().map(count_nodes).sum(),
+        Value::Map(entries) => entries.iter().map(|(_, v)| count_nodes(v)).sum(),
+        _ => 0,
+    }
+}
+
+fn key_text(key: &Node) -> String {
+    match &key.value {
+        Value::Null => String::new(),
+        Value::List(_) | Value::Map(_) => key.to_json().to_string(),
+        _ => key.as_scalar_text().unwrap_or_default(),
+    }
+}
+
+fn scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>, span: Span) -> Node {
+    let plain = style == ScalarStyle::Plain;
+    let value = match tag {
+        Some(tag) if tag.handle == "tag:yaml.org,2002:" || tag.handle == "!!" => {
+            match tag.suffix.as_str() {
+                "str" => Value::Str(text.to_string()),
+                "int" => text
+                    .parse::<i64>()
+                    .map(Value::Int)
+                    .unwrap_or_else(|_| Value::Str(text.to_string())),
+                "bool" => match text {
+                    "true" => Value::Bool(true),
+                    "false" => Value::Bool(false),
+                    _ => Value::Str(text.to_string()),
+                },
+                "null" => Value::Null,
+                _ => resolve_plain(text),
+            }
+        }
+        _ if plain => resolve_plain(text),
+        _ => Value::Str(text.to_string()),
+    };
+    Node {
+        value,
+        span: Some(span),
+        key_span: None,
+        plain,
+    }
+}
+
+/// The YAML 1.2 core schema for plain scalars.
+fn resolve_plain(text: &str) -> Value {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Value::Float(f64::INFINITY);
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
+        _ => {}
+    }
+    let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
+    if !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && let Ok(i) = text.parse::<i64>()
+    {
+        return Value::Int(i);
+    }
+    if let Some(hex) = text.strip_prefix("0x")
+        && let Ok(i) = i64::from_str_radix(hex, 16)
+    {
+        return Value::Int(i);
+    }
+    if let Some(oct) = text.strip_prefix("0o")
+        && let Ok(i) = i64::from_str_radix(oct, 8)
+    {
+        return Value::Int(i);
+    }
+    if looks_like_float(digits)
+        && let Ok(f) = text.parse::<f64>()
+    {
+        return Value::Float(f);
+    }
+    Value::Str(text.to_string())
+}
+
+fn looks_like_float(text: &str) -> bool {
+    let mut seen_digit = false;
+    let mut seen_dot = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '0'..='9' => seen_digit = true,
+            '.' if !seen_dot => seen_dot = true,
+            'e' | 'E' if seen_digit => {
+                if matches!(chars.peek(), Some('+' | '-')) {
+                    chars.next();
+                }
+                return chars.peek().is_some() && chars.all(|c| c.is_ascii_digit());
+            }
+            _ => return false,
+        }
+    }
+    seen_digit && seen_dot
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> YamlStream {
+        parse_stream(FileId(0), text)
+    }
+
+    fn slice(text: &str, span: Option<Span>) -> &str {
+        span.map(|s| &text[s.start..s.end]).unwrap_or("<none>")
+    }
+
+    #[test]
+    fn spans_are_byte_offsets_even_after_multibyte_text() {
+        let text = "name: \"héllo wörld\"\nport: 8000\n";
+        let stream = parse(text);
+        let root = &stream.documents[0].root;
+        let port = root.get("port").cloned().unwrap_or_else(Node::null);
+        assert_eq!(slice(text, port.span), "8000");
+        assert_eq!(slice(text, port.key_span), "port");
+        assert_eq!(port.value, Value::Int(8000));
+        assert_eq!(
+            slice(text, root.get("name").and_then(|n| n.span)),
+            "\"héllo wörld\""
+        );
+    }
+
+    #[test]
+    fn a_broken_document_does_not_hide_the_next_one() {
+        let text = "a: [1, 2\nb: c\n---\nkind: Service\n";
+        let stream = parse(text);
+        assert_eq!(stream.documents.len(), 1);
+        assert_eq!(
+            stream.documents[0].root.get("kind").and_then(Node::as_str),
+            Some("Service")
+        );
+        assert_eq!(stream.errors.len(), 1);
+        assert!(stream.errors[0].message.starts_with("invalid YAML"));
+    }
+
+    #[test]
+    fn duplicate_keys_are_reported_and_the_last_value_wins() {
+        let text = "a: 1\nb: 2\na: 3\n";
+        let stream = parse(text);
+        assert_eq!(
+            stream.documents[0].root.get("a").and_then(Node::as_i64),
+            Some(3)
+        );
+        assert_eq!(stream.errors.len(), 1);
+        assert_eq!(slice(text, Some(stream.errors[0].span)), "a");
+        assert!(
+            stream.errors[0].message.contains("line 1"),
+            "{}",
+            stream.errors[0].message
+        );
+    }
+
+    #[test]
+    fn aliases_and_merge_keys_expand() {
+        let text = "base: &b {x: 1, y: 2}\nuse:\n  <<: *b\n  y: 5\nlist: [*b]\n";
+        let stream = parse(text);
+        let root = &stream.documents[0].root;
+        assert_eq!(root.at(&["use", "x"]).and_then(Node::as_i64), Some(1));
+        assert_eq!(root.at(&["use", "y"]).and_then(Node::as_i64), Some(5));
+        assert_eq!(root.get("list").map(|l| l.as_list().len()), Some(1));
+        assert!(stream.errors.is_empty());
+    }
+
+    #[test]
+    fn billion_laughs_is_refused_quickly() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let prev = format!("*a{}", i - 1);
+            text.push_str(&format!(
+                "a{i}: &a{i} [{}]\n",
+                [prev.as_str(); 10].join(", ")
+            ));
+        }
+        let stream = parse(&text);
+        assert!(stream.documents.is_empty());
+        assert!(stream.errors[0].message.contains("alias expansion"));
+    }
+
+    #[test]
+    fn scalar_styles_follow_yaml_1_2_and_remember_plainness() {
+        let text = "a: yes\nb: \"true\"\nc: 0x1F\nd: 1.5\ne: ~\nf: 1e3\ng: 1.2.3\n";
+        let root = &parse(text).documents[0].root;
+        assert_eq!(
+            root.get("a").map(|n| (n.value.clone(), n.plain)),
+            Some((Value::Str("yes".into()), true))
+        );
+        assert_eq!(
+            root.get("b").map(|n| n.value.clone()),
+            Some(Value::Str("true".into()))
+        );
+        assert_eq!(root.get("c").map(|n| n.value.clone()), Some(Value::Int(31)));
+        assert_eq!(
+            root.get("d").map(|n| n.value.clone()),
+            Some(Value::Float(1.5))
+        );
+        assert_eq!(root.get("e").map(|n| n.value.clone()), Some(Value::Null));
+        assert_eq!(
+            root.get("f").map(|n| n.value.clone()),
+            Some(Value::Float(1000.0))
+        );
+        assert_eq!(
+            root.get("g").map(|n| n.value.clone()),
+            Some(Value::Str("1.2.3".into()))
+        );
+    }
+
+    #[test]
+    fn documents_split_on_markers_and_skip_empty_ones() {
+        let text = "# Source: c/templates/a.yaml\n---\nkind: A\n---\n# only a comment\n---\nkind: B\n...\n";
+        let stream = parse(text);
+        let kinds: Vec<_> = stream
+            .documents
+            .iter()
+            .filter_map(|d| d.root.get("kind").and_then(Node::as_str))
+            .collect();
+        assert_eq!(kinds, vec!["A", "B"]);
+        assert!(stream.errors.is_empty(), "{:?}", stream.errors);
+        assert!(text[stream.documents[0].extent.start..].starts_with("# Source"));
+    }
+
+    #[test]
+    fn block_collections_span_their_content() {
+        let text = "spec:\n  containers:\n    - name: triton\n      image: x\nother: 1\n";
+        let root = &parse(text).documents[0].root;
+        let containers = root
+            .at(&["spec", "containers"])
+            .cloned()
+            .unwrap_or_else(Node::null);
+        assert_eq!(slice(text, containers.key_span), "containers");
+        assert_eq!(
+            slice(text, containers.span),
+            "- name: triton\n      image: x"
+        );
+    }
+}

@@ -1,0 +1,243 @@
+//! The one store of scanned texts. Spans are byte ranges into these texts, and this module is
+//! the only place where a byte offset becomes a line and column, so the human report and SARIF
+//! can never disagree about where a finding is.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Index of a file in a [`SourceStore`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FileId(pub u32);
+
+/// A byte range in one scanned file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Span {
+    pub file: FileId,
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub fn new(file: FileId, start: usize, end: usize) -> Span {
+        Span {
+            file,
+            start,
+            end: end.max(start),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.end == self.start
+    }
+
+    /// The smallest span that covers both; `other` must be in the same file.
+    pub fn join(self, other: Span) -> Span {
+        if other.file != self.file {
+            return self;
+        }
+        Span::new(
+            self.file,
+            self.start.min(other.start),
+            self.end.max(other.end),
+        )
+    }
+}
+
+/// A position for people and for SARIF: 1-based line, 1-based columns counted in characters
+/// (for terminals) and in UTF-16 code units (SARIF's default `columnKind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Position {
+    pub line: usize,
+    pub column: usize,
+    pub column_utf16: usize,
+}
+
+/// One scanned file: how to name it in reports, and its text.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// Path as the user should see it: relative to the scan root where possible, `/`-separated.
+    pub display: String,
+    /// Path on disk, if the text came from one (not for stdin).
+    pub path: Option<PathBuf>,
+    pub text: Arc<str>,
+    line_starts: Vec<usize>,
+}
+
+impl SourceFile {
+    pub fn new(display: String, path: Option<PathBuf>, text: Arc<str>) -> SourceFile {
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        SourceFile {
+            display,
+            path,
+            text,
+            line_starts,
+        }
+    }
+
+    /// 0-based index of the line that holds `offset`.
+    pub fn line_index(&self, offset: usize) -> usize {
+        match self.line_starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i.saturating_sub(1),
+        }
+    }
+
+    pub fn line_start(&self, line_index: usize) -> usize {
+        self.line_starts
+            .get(line_index)
+            .copied()
+            .unwrap_or(self.text.len())
+    }
+
+    pub fn line_count(&self) -> usize {
+        self.line_starts.len()
+    }
+
+    /// The text of a 0-based line without its line terminator.
+    pub fn line_text(&self, line_index: usize) -> &str {
+        let start = self.line_start(line_index);
+        let end = self
+            .line_starts
+            .get(line_index + 1)
+            .copied()
+            .unwrap_or(self.text.len());
+        self.text
+            .get(start..end)
+            .unwrap_or("")
+            .trim_end_matches(['\n', '\r'])
+    }
+
+    pub fn position(&self, offset: usize) -> Position {
+        let offset = self.floor_char_boundary(offset.min(self.text.len()));
+        let line_index = self.line_index(offset);
+        let start = self.line_start(line_index);
+        let prefix = self.text.get(start..offset).unwrap_or("");
+        Position {
+            line: line_index + 1,
+            column: prefix.chars().count() + 1,
+            column_utf16: prefix.encode_utf16().count() + 1,
+        }
+    }
+
+    pub fn slice(&self, span: Span) -> &str {
+        self.text.get(span.start..span.end).unwrap_or("")
+    }
+
+    fn floor_char_boundary(&self, mut offset: usize) -> usize {
+        while offset > 0 && !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        offset
+    }
+}
+
+/// Every file of one scan, indexed by [`FileId`].
+#[derive(Debug, Default)]
+pub struct SourceStore {
+    files: Vec<SourceFile>,
+}
+
+impl SourceStore {
+    pub fn new() -> SourceStore {
+        SourceStore::default()
+    }
+
+    pub fn add(&mut self, file: SourceFile) -> FileId {
+        let id = FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
+        self.files.push(file);
+        id
+    }
+
+    pub fn get(&self, id: FileId) -> Option<&SourceFile> {
+        self.files.get(id.0 as usize)
+    }
+
+    pub fn display(&self, id: FileId) -> &str {
+        self.get(id)
+            .map(|f| f.display.as_str())
+            .unwrap_or("<unknown>")
+    }
+
+    pub fn files(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
+        self.files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (FileId(i as u32), f))
+    }
+
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    pub fn position(&self, id: FileId, offset: usize) -> Position {
+        self.get(id)
+            .map(|f| f.position(offset))
+            .unwrap_or(Position {
+                line: 1,
+                column: 1,
+                column_utf16: 1,
+            })
+    }
+
+    /// Start and end positions of a span.
+    pub fn range(&self, span: Span) -> (Position, Position) {
+        (
+            self.position(span.file, span.start),
+            self.position(span.file, span.end),
+        )
+    }
+
+    pub fn slice(&self, span: Span) -> &str {
+        self.get(span.file).map(|f| f.slice(span)).unwrap_or("")
+    }
+}
+
+/// A path for reports: relative to `base` when it is inside it, always with `/` separators.
+pub fn display_path(path: &Path, base: &Path) -> String {
+    let shown = path.strip_prefix(base).unwrap_or(path);
+    let text = shown.to_string_lossy().replace('\\', "/");
+    let text = text.strip_prefix("./").unwrap_or(&text).to_string();
+    if text.is_empty() {
+        ".".to_string()
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_count_characters_and_utf16_units() {
+        let file = SourceFile::new("x".into(), None, Arc::from("ab\né😀x\n"));
+        assert_eq!(
+            file.position(0),
+            Position {
+                line: 1,
+                column: 1,
+                column_utf16: 1
+            }
+        );
+        let x = file.text.find('x').unwrap_or(0);
+        let pos = file.position(x);
+        assert_eq!((pos.line, pos.column, pos.column_utf16), (2, 3, 4));
+        assert_eq!(file.line_text(1), "é😀x");
+    }
+
+    #[test]
+    fn offsets_inside_a_character_round_down() {
+        let file = SourceFile::new("x".into(), None, Arc::from("é"));
+        assert_eq!(file.position(1).column, 1);
+    }
+}
