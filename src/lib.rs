@@ -3,6 +3,14 @@
 //! The pipeline, one module per stage (see DESIGN.md):
 //! discover → load → classify → parse → extract → evaluate → filter → report.
 
+pub mod cli;
+pub mod discover;
+pub mod engine;
+pub mod finding;
+pub mod model;
 pub mod parse;
+pub mod policy;
+pub mod report;
+pub mod scan;
 pub mod source;
 pub mod tree;

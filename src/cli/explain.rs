@@ -1,0 +1,125 @@
+//! `tritonguard explain ID`: a rule's documentation, from its policy file. The same text is
+//! SARIF's rule help.
+
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::cli::{EXIT_CLEAN, EXIT_ERROR, PolicyArgs, load_catalogue};
+use crate::policy::Policy;
+use crate::policy::spec::TestInput;
+
+#[derive(Args, Debug)]
+pub struct ExplainArgs {
+    /// Rule id (TG101) or name (model-control-enabled).
+    pub rule: String,
+    #[command(flatten)]
+    pub policies: PolicyArgs,
+}
+
+pub fn run(args: ExplainArgs) -> ExitCode {
+    let catalogue = match load_catalogue(&args.policies, &[], false) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    match catalogue.get(&args.rule) {
+        Some(policy) => {
+            print!("{}", markdown(policy));
+            ExitCode::from(EXIT_CLEAN)
+        }
+        None => {
+            let suggestion = catalogue
+                .sorted()
+                .into_iter()
+                .min_by_key(|p| {
+                    strsim::levenshtein(&p.spec.name, &args.rule)
+                        .min(strsim::levenshtein(&p.spec.id, &args.rule))
+                })
+                .map(|p| format!(" (did you mean {} {}?)", p.spec.id, p.spec.name))
+                .unwrap_or_default();
+            eprintln!(
+                "error: no rule '{}'{suggestion}; `tritonguard rules` lists them",
+                args.rule
+            );
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+/// The first inline test input with (bad) or without (good) an expected finding.
+fn example(policy: &Policy, bad: bool) -> Option<(String, String)> {
+    policy.spec.tests.iter().find_map(|t| {
+        let expects_this = t.expect.iter().any(|e| e.id == policy.spec.id);
+        if expects_this != bad {
+            return None;
+        }
+        match &t.input {
+            TestInput::Inline(files) => files.first().cloned(),
+            TestInput::File(_) => None,
+        }
+    })
+}
+
+fn fence(path: &str) -> &'static str {
+    let lower = path.to_ascii_lowercase();
+    if lower.ends_with(".yaml") || lower.ends_with(".yml") {
+        "yaml"
+    } else if lower.ends_with(".sh") {
+        "sh"
+    } else if lower.contains("dockerfile") {
+        "dockerfile"
+    } else {
+        "text"
+    }
+}
+
+/// The rule's documentation in markdown sections.
+pub fn markdown(policy: &Policy) -> String {
+    let spec = &policy.spec;
+    let mut out = format!("# {} {}\n\n", spec.id, spec.name);
+    out.push_str(&format!(
+        "**{}** · severity {} · checks each {}\n\n",
+        spec.summary,
+        spec.severity,
+        match spec.subject {
+            crate::policy::spec::Subject::Launch => "Triton launch",
+            crate::policy::spec::Subject::K8s => "Kubernetes object",
+            crate::policy::spec::Subject::Pbtxt => "model configuration",
+            crate::policy::spec::Subject::Builtin => "scanned file",
+        }
+    ));
+    out.push_str("## Why it matters\n\n");
+    out.push_str(spec.description.trim());
+    out.push_str("\n\n");
+    if let Some((path, text)) = example(policy, true) {
+        out.push_str(&format!(
+            "## Bad example\n\n`{path}`:\n\n```{}\n{}\n```\n\n",
+            fence(&path),
+            text.trim_end()
+        ));
+    }
+    if let Some((path, text)) = example(policy, false) {
+        out.push_str(&format!(
+            "## Good example\n\n`{path}`:\n\n```{}\n{}\n```\n\n",
+            fence(&path),
+            text.trim_end()
+        ));
+    }
+    out.push_str("## How to fix\n\n");
+    out.push_str(spec.remediation.trim());
+    out.push_str("\n\n## How to suppress\n\n");
+    out.push_str(&format!(
+        "If this is intended, add `# tritonguard:ignore[{id}] <reason>` on the line above the \
+         finding (or the Kubernetes annotation `tritonguard.dev/ignore: \"{id}\"`), or disable \
+         the rule in `.tritonguard.yaml`. Run only some rules with `--select`, skip some with \
+         `--ignore {id}`.\n",
+        id = spec.id
+    ));
+    if !spec.references.is_empty() {
+        out.push_str("\n## References\n\n");
+        for r in &spec.references {
+            out.push_str(&format!("- {r}\n"));
+        }
+    }
+    out
+}

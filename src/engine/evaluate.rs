@@ -1,0 +1,310 @@
+//! Runs compiled policies over subjects. Each subject is converted to a CEL value once and
+//! shared by every policy; a policy's `assert` is true for a compliant subject.
+
+use std::sync::Arc;
+
+use cel::{Context, Program};
+use rayon::prelude::*;
+
+use crate::engine::cel_value::{to_cel, to_text};
+use crate::finding::{Finding, Location, fingerprint};
+use crate::policy::spec::Subject;
+use crate::policy::{Catalogue, Policy, split_root};
+use crate::source::{FileId, SourceStore, Span};
+use crate::tree::{Node, PathSegment, Value};
+
+/// One thing policies look at: a Launch, a Kubernetes object, a model configuration.
+pub struct SubjectRecord {
+    pub kind: Subject,
+    pub root: Node,
+    pub file: FileId,
+    /// Stable identity for fingerprints (`Deployment/ns/name/container`).
+    pub identity: String,
+    /// Where to point when nothing more precise is known (the object's `kind:` line).
+    pub anchor: Option<Span>,
+    /// Shown under each finding (the Helm template of a rendered document).
+    pub notes: Vec<String>,
+    /// The `file` variable: `{path, format}`.
+    pub file_value: Node,
+    /// Extra variables (`model` for a config.pbtxt: the model directory name).
+    pub extra: Vec<(&'static str, Node)>,
+}
+
+/// An expression that failed on a subject: reported, never silently passed.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct EvalError {
+    pub rule_id: String,
+    pub subject: String,
+    pub file: FileId,
+    pub message: String,
+}
+
+pub struct Evaluation {
+    pub findings: Vec<Finding>,
+    pub errors: Vec<EvalError>,
+}
+
+/// Evaluates every policy of `catalogue` on every subject it applies to.
+pub fn evaluate(
+    catalogue: &Catalogue,
+    subjects: &[SubjectRecord],
+    objects: &Node,
+    store: &SourceStore,
+    enabled: &(dyn Fn(&Policy) -> bool + Sync),
+) -> Evaluation {
+    let objects_value = to_cel(objects);
+    let results: Vec<(Vec<Finding>, Vec<EvalError>)> = subjects
+        .par_iter()
+        .map(|subject| evaluate_subject(catalogue, subject, &objects_value, store, enabled))
+        .collect();
+    let mut findings = Vec::new();
+    let mut errors = Vec::new();
+    for (f, e) in results {
+        findings.extend(f);
+        errors.extend(e);
+    }
+    errors.sort();
+    errors.dedup();
+    Evaluation { findings, errors }
+}
+
+fn evaluate_subject(
+    catalogue: &Catalogue,
+    subject: &SubjectRecord,
+    objects: &cel::Value,
+    store: &SourceStore,
+    enabled: &(dyn Fn(&Policy) -> bool + Sync),
+) -> (Vec<Finding>, Vec<EvalError>) {
+    let mut findings = Vec::new();
+    let mut errors = Vec::new();
+    let policies: Vec<&Policy> = catalogue
+        .policies
+        .iter()
+        .filter(|p| p.spec.subject == subject.kind && enabled(p))
+        .collect();
+    if policies.is_empty() {
+        return (findings, errors);
+    }
+    let mut ctx = Context::with_env(Arc::clone(&catalogue.env));
+    ctx.add_variable_from_value(subject.kind.variable(), to_cel(&subject.root));
+    ctx.add_variable_from_value("file", to_cel(&subject.file_value));
+    ctx.add_variable_from_value("objects", objects.clone());
+    for (name, value) in &subject.extra {
+        ctx.add_variable_from_value(*name, to_cel(value));
+    }
+    for policy in policies {
+        let mut fail = |message: String| {
+            errors.push(EvalError {
+                rule_id: policy.spec.id.clone(),
+                subject: subject.identity.clone(),
+                file: subject.file,
+                message,
+            })
+        };
+        if let Some(program) = &policy.match_program {
+            match run_bool(program, &ctx) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    fail(format!("match: {e}"));
+                    continue;
+                }
+            }
+        }
+        match &policy.spec.each {
+            None => match policy.assert_program.as_ref().map(|p| run_bool(p, &ctx)) {
+                Some(Ok(false)) => findings.push(make_finding(policy, subject, &ctx, None, store)),
+                Some(Err(e)) => fail(format!("assert: {e}")),
+                _ => {}
+            },
+            Some(each) => {
+                let Some((_, rest)) = split_root(&each.segments) else {
+                    continue;
+                };
+                let items: Vec<(usize, Node)> = match subject.root.lookup(rest) {
+                    Some(node) => match &node.value {
+                        Value::List(items) => items.iter().cloned().enumerate().collect(),
+                        Value::Map(entries) => {
+                            entries.iter().map(|(_, v)| v.clone()).enumerate().collect()
+                        }
+                        Value::Null => Vec::new(),
+                        _ => {
+                            fail(format!("each: '{}' is not a list", each.text));
+                            continue;
+                        }
+                    },
+                    None => Vec::new(),
+                };
+                for (index, item) in items {
+                    let mut inner = ctx.new_inner_scope();
+                    inner.add_variable_from_value("item", to_cel(&item));
+                    match policy.assert_program.as_ref().map(|p| run_bool(p, &inner)) {
+                        Some(Ok(false)) => findings.push(make_finding(
+                            policy,
+                            subject,
+                            &inner,
+                            Some((index, &item)),
+                            store,
+                        )),
+                        Some(Err(e)) => fail(format!("assert: {e}")),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    (findings, errors)
+}
+
+fn run_bool(program: &Program, ctx: &Context) -> Result<bool, String> {
+    match program.execute(ctx) {
+        Ok(cel::Value::Bool(b)) => Ok(b),
+        Ok(other) => Err(format!("expected a boolean, got {other:?}")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn run_text(program: &Program, ctx: &Context) -> Option<String> {
+    program.execute(ctx).ok().as_ref().and_then(to_text)
+}
+
+/// Resolves a policy path against the subject (or the current `item`) to a span.
+fn resolve_span(
+    segments: &[PathSegment],
+    subject: &SubjectRecord,
+    item: Option<&Node>,
+) -> Option<Span> {
+    let (root, rest) = split_root(segments)?;
+    let base = if root == "item" { item? } else { &subject.root };
+    base.nearest_span(rest)
+}
+
+/// The node(s) a related path names: each element of a list, or the node itself.
+fn related_nodes<'a>(
+    segments: &[PathSegment],
+    subject: &'a SubjectRecord,
+    item: Option<&'a Node>,
+) -> Vec<&'a Node> {
+    let Some((root, rest)) = split_root(segments) else {
+        return Vec::new();
+    };
+    let base = if root == "item" {
+        match item {
+            Some(i) => i,
+            None => return Vec::new(),
+        }
+    } else {
+        &subject.root
+    };
+    match base.lookup(rest) {
+        Some(node) => match &node.value {
+            Value::List(items) => items.iter().collect(),
+            Value::Null => Vec::new(),
+            _ => vec![node],
+        },
+        None => Vec::new(),
+    }
+}
+
+fn make_finding(
+    policy: &Policy,
+    subject: &SubjectRecord,
+    ctx: &Context,
+    item: Option<(usize, &Node)>,
+    store: &SourceStore,
+) -> Finding {
+    let spec = &policy.spec;
+    let item_node = item.map(|(_, n)| n);
+    let message = policy
+        .message_program
+        .as_ref()
+        .and_then(|p| run_text(p, ctx))
+        .unwrap_or_else(|| spec.summary.clone());
+    let chosen = spec
+        .at
+        .iter()
+        .zip(&policy.at_when)
+        .find(|(_, when)| match when {
+            None => true,
+            Some(program) => run_bool(program, ctx).unwrap_or(false),
+        });
+    let primary_span = chosen
+        .and_then(|(c, _)| resolve_span(&c.path.segments, subject, item_node))
+        .or_else(|| item_node.and_then(Node::label_span))
+        .or(subject.anchor)
+        .unwrap_or(Span::new(subject.file, 0, 0));
+    let label = policy
+        .label_program
+        .as_ref()
+        .and_then(|p| run_text(p, ctx))
+        .unwrap_or_default();
+    let mut related = Vec::new();
+    for (r, label_program) in spec.related.iter().zip(&policy.related_labels) {
+        for node in related_nodes(&r.at.segments, subject, item_node) {
+            let Some(span) = node.label_span() else {
+                continue;
+            };
+            if span == primary_span {
+                continue;
+            }
+            let text = match label_program {
+                Some(p) => {
+                    let mut inner = ctx.new_inner_scope();
+                    inner.add_variable_from_value("item", to_cel(node));
+                    run_text(p, &inner)
+                }
+                None => None,
+            }
+            .or_else(|| node.get("note").and_then(Node::as_str).map(str::to_string))
+            .unwrap_or_default();
+            related.push(Location { span, label: text });
+        }
+    }
+    related.sort();
+    related.dedup();
+    let at_text = chosen.map(|(c, _)| c.path.text.as_str()).unwrap_or("");
+    let item_identity = match item {
+        Some((index, node)) => node
+            .as_scalar_text()
+            .or_else(|| node.get("name").and_then(Node::as_scalar_text))
+            .or_else(|| node.get("arg").and_then(Node::as_scalar_text))
+            .unwrap_or_else(|| index.to_string()),
+        None => String::new(),
+    };
+    Finding {
+        rule_id: spec.id.clone(),
+        rule_name: spec.name.clone(),
+        severity: spec.severity,
+        message,
+        primary: Location {
+            span: primary_span,
+            label,
+        },
+        related,
+        notes: subject.notes.clone(),
+        help: first_paragraph(&spec.remediation),
+        fingerprint: fingerprint(&[
+            &spec.id,
+            store.display(subject.file),
+            &subject.identity,
+            at_text,
+            &item_identity,
+        ]),
+        suppression: None,
+    }
+}
+
+/// The first paragraph of a markdown text, on one line: the help line under a finding.
+pub fn first_paragraph(text: &str) -> Option<String> {
+    let paragraph: Vec<&str> = text
+        .trim()
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    if paragraph.is_empty() {
+        None
+    } else {
+        Some(paragraph.join(" "))
+    }
+}

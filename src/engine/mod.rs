@@ -1,0 +1,4 @@
+//! Evaluating policies on subjects, and what happens to findings afterwards.
+
+pub mod cel_value;
+pub mod evaluate;

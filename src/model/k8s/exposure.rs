@@ -1,0 +1,666 @@
+//! Who can reach each Triton port of a pod: Services that select it (by label, with
+//! targetPort by number or by name), the routes in front of those Services (Ingress, Gateway
+//! API, Istio, Traefik), hostPort and hostNetwork, narrowed by NetworkPolicies. Also the
+//! authentication and rate limiting found in front of it. All across every file of the scan.
+
+use crate::model::k8s::auth::{self, AuthFinder};
+use crate::model::k8s::objects::{K8sObject, string_map};
+use crate::model::k8s::workload::PodFacts;
+use crate::model::launch::{At, Endpoint, Fact, Launch, PortExposure, Reach, Route};
+use crate::source::{SourceStore, Span};
+use crate::tree::Node;
+
+/// The objects of a scan that decide exposure, grouped by kind once per scan.
+#[derive(Default)]
+pub struct ScanIndex<'a> {
+    pub services: Vec<&'a K8sObject>,
+    pub routes: Vec<&'a K8sObject>,
+    pub network_policies: Vec<&'a K8sObject>,
+    pub all: Vec<&'a K8sObject>,
+}
+
+impl<'a> ScanIndex<'a> {
+    pub fn new(objects: &'a [K8sObject]) -> ScanIndex<'a> {
+        let mut index = ScanIndex::default();
+        for o in objects {
+            index.all.push(o);
+            match o.kind.as_str() {
+                "Service" => index.services.push(o),
+                "Ingress" | "HTTPRoute" | "GRPCRoute" | "TLSRoute" | "TCPRoute"
+                | "VirtualService" | "IngressRoute" | "IngressRouteTCP" => index.routes.push(o),
+                "NetworkPolicy" => index.network_policies.push(o),
+                _ => {}
+            }
+        }
+        index
+    }
+}
+
+/// `selector` (a plain label map) selects a pod with `labels`; an empty selector selects none
+/// for Services (they then have manual Endpoints) but all for policies, so callers decide.
+pub fn selects(selector: &[(String, String)], labels: &[(String, String)]) -> bool {
+    selector
+        .iter()
+        .all(|(k, v)| labels.iter().any(|(lk, lv)| lk == k && lv == v))
+}
+
+/// A `LabelSelector` (matchLabels + matchExpressions) against pod labels.
+pub fn label_selector_matches(selector: Option<&Node>, labels: &[(String, String)]) -> bool {
+    let Some(selector) = selector else {
+        return true;
+    };
+    if !selects(&string_map(selector.get("matchLabels")), labels) {
+        return false;
+    }
+    selector
+        .get("matchExpressions")
+        .map(Node::as_list)
+        .unwrap_or_default()
+        .iter()
+        .all(|expr| {
+            let key = expr.get("key").and_then(Node::as_str).unwrap_or_default();
+            let values: Vec<String> = expr
+                .get("values")
+                .map(Node::as_list)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(Node::as_scalar_text)
+                .collect();
+            let value = labels.iter().find(|(k, _)| k == key).map(|(_, v)| v);
+            match expr
+                .get("operator")
+                .and_then(Node::as_str)
+                .unwrap_or_default()
+            {
+                "In" => value.is_some_and(|v| values.contains(v)),
+                "NotIn" => value.is_none_or(|v| !values.contains(v)),
+                "Exists" => value.is_some(),
+                "DoesNotExist" => value.is_none(),
+                _ => false,
+            }
+        })
+}
+
+fn is_loopback(address: &str) -> bool {
+    address.starts_with("127.") || address == "localhost" || address == "::1" || address == "[::1]"
+}
+
+/// Which of the pod's Triton ports a route or Service port reaches.
+struct TritonPort<'p> {
+    name: &'static str,
+    number: i64,
+    endpoint: &'p Endpoint,
+}
+
+/// Fills `launch.exposure`, `launch.auth` and `launch.rate_limiting`.
+pub fn apply(launch: &mut Launch, pod: &PodFacts, index: &ScanIndex<'_>, store: &SourceStore) {
+    let container = launch.container.value.name.clone().unwrap_or_default();
+    let finder = AuthFinder::new(launch, pod, index, store);
+    launch.auth.evidence = finder.pod_wide_evidence();
+    let server = launch.server.clone();
+    let ports = [
+        ("http", &server.http),
+        ("grpc", &server.grpc),
+        ("metrics", &server.metrics),
+        ("sagemaker", &server.sagemaker),
+        ("vertex_ai", &server.vertex_ai),
+    ];
+    let mut rate_limits = Vec::new();
+    for (name, endpoint) in ports {
+        let exposure = port_exposure(
+            TritonPort {
+                name,
+                number: endpoint.port.value.unwrap_or(-1),
+                endpoint,
+            },
+            &container,
+            pod,
+            index,
+            store,
+            &finder,
+            &mut rate_limits,
+        );
+        match name {
+            "http" => launch.exposure.http = exposure,
+            "grpc" => launch.exposure.grpc = exposure,
+            "metrics" => launch.exposure.metrics = exposure,
+            "sagemaker" => launch.exposure.sagemaker = exposure,
+            _ => launch.exposure.vertex_ai = exposure,
+        }
+    }
+    rate_limits.extend(auth::pod_rate_limits(pod, index, store));
+    rate_limits.sort_by_key(|a| a.span);
+    rate_limits.dedup_by(|a, b| a.span == b.span);
+    launch.rate_limiting.evidence = rate_limits;
+}
+
+fn port_exposure(
+    port: TritonPort<'_>,
+    container: &str,
+    pod: &PodFacts,
+    index: &ScanIndex<'_>,
+    store: &SourceStore,
+    finder: &AuthFinder<'_>,
+    rate_limits: &mut Vec<At<crate::model::launch::RateLimitEvidence>>,
+) -> PortExposure {
+    let endpoint = port.endpoint;
+    let port_fact = endpoint.port.clone();
+    let mut exposure = PortExposure {
+        port: port_fact.clone(),
+        ..PortExposure::default()
+    };
+    match endpoint.enabled.value {
+        Some(false) => {
+            exposure.reach =
+                Fact::known(Reach::Disabled.as_str().to_string(), endpoint.enabled.span);
+            return exposure;
+        }
+        None => {
+            exposure.reach = Fact::unknown(endpoint.enabled.span);
+            return exposure;
+        }
+        Some(true) => {}
+    }
+    if port.number < 0 {
+        exposure.reach = Fact::unknown(port_fact.span);
+        return exposure;
+    }
+    let mut routes: Vec<(Reach, At<Route>)> = Vec::new();
+    let loopback = endpoint.address.value.as_deref().is_some_and(is_loopback);
+    // Ports a route may target to reach this Triton port: its own, or an auth proxy
+    // sidecar's that forwards to it.
+    let mut targets: Vec<(i64, Option<String>)> = Vec::new();
+    if !loopback {
+        targets.push((port.number, None));
+    }
+    for proxy in finder.proxies_for(port.number) {
+        for p in &proxy.ports {
+            targets.push((*p, Some(proxy.name.clone())));
+        }
+    }
+    if !loopback {
+        if let Some((true, span)) = pod.host_network {
+            routes.push((
+                Reach::Node,
+                route(
+                    "hostNetwork",
+                    "",
+                    Reach::Node,
+                    format!(
+                        "hostNetwork: the {} port {} listens on every node address",
+                        port.name, port.number
+                    ),
+                    span,
+                    store,
+                ),
+            ));
+        }
+        for p in pod
+            .ports
+            .iter()
+            .filter(|p| p.container == container && p.number == port.number)
+        {
+            if let Some((host_port, span)) = p.host_port {
+                routes.push((
+                    Reach::Node,
+                    route(
+                        "hostPort",
+                        "",
+                        Reach::Node,
+                        format!(
+                            "hostPort {host_port} publishes the {} port on the node",
+                            port.name
+                        ),
+                        span.or(p.span),
+                        store,
+                    ),
+                ));
+            }
+        }
+    }
+    for service in index
+        .services
+        .iter()
+        .filter(|s| s.namespace_or_default() == pod.namespace)
+    {
+        let selector = string_map(service.node.at(&["spec", "selector"]));
+        if selector.is_empty() || !selects(&selector, &pod.labels) {
+            continue;
+        }
+        let spec = service.node.get("spec");
+        let service_type = spec
+            .and_then(|s| s.get("type"))
+            .and_then(Node::as_str)
+            .unwrap_or("ClusterIP");
+        let external_ips = spec
+            .and_then(|s| s.get("externalIPs"))
+            .is_some_and(|n| !n.as_list().is_empty());
+        for sp in spec
+            .and_then(|s| s.get("ports"))
+            .map(Node::as_list)
+            .unwrap_or_default()
+        {
+            let service_port = sp.get("port").and_then(Node::as_i64);
+            let target = match sp.get("targetPort") {
+                Some(t) => match t.as_i64() {
+                    Some(n) => Some(n),
+                    None => t.as_str().and_then(|name| {
+                        pod.ports
+                            .iter()
+                            .find(|p| p.name.as_deref() == Some(name))
+                            .map(|p| p.number)
+                    }),
+                },
+                None => service_port,
+            };
+            let Some(target) = target else { continue };
+            let Some((_, via_proxy)) = targets.iter().find(|(n, _)| *n == target) else {
+                continue;
+            };
+            let (reach, how) = service_reach(service, service_type, external_ips);
+            let shown_port = service_port.map(|p| p.to_string()).unwrap_or_default();
+            let mut note = format!(
+                "{how} Service \"{}\" forwards port {shown_port} to the {} port",
+                service.name, port.name
+            );
+            if let Some(proxy) = via_proxy {
+                note.push_str(&format!(" through auth proxy \"{proxy}\""));
+            }
+            let mut r = route("Service", &service.name, reach, note, sp.span, store);
+            r.value.authenticated = via_proxy.is_some();
+            routes.push((reach, r));
+            let port_name = sp.get("name").and_then(Node::as_str);
+            for front in fronting_routes(service, service_port, port_name, index) {
+                let authenticated =
+                    via_proxy.is_some() || auth::route_is_authenticated(front.object);
+                let mut r = route(
+                    &front.object.kind,
+                    &front.object.name,
+                    Reach::Internet,
+                    format!(
+                        "{} \"{}\" routes {} to Service \"{}\"",
+                        front.object.kind, front.object.name, front.what, service.name
+                    ),
+                    front.span,
+                    store,
+                );
+                r.value.authenticated = authenticated;
+                routes.push((Reach::Internet, r));
+                if port.name == "http" || port.name == "grpc" {
+                    rate_limits.extend(auth::route_rate_limits(front.object, index, store));
+                }
+            }
+        }
+    }
+    let mut reach = if loopback {
+        Reach::Local
+    } else {
+        routes
+            .iter()
+            .map(|(r, _)| *r)
+            .max()
+            .unwrap_or(Reach::Cluster)
+            .max(Reach::Cluster)
+    };
+    if loopback && !routes.is_empty() {
+        reach = routes.iter().map(|(r, _)| *r).max().unwrap_or(Reach::Local);
+    }
+    if let Some((cap, note_span, name)) = network_policy_cap(port.number, pod, index)
+        && reach > cap
+    {
+        reach = cap;
+        routes.retain(|(r, _)| *r <= cap);
+        routes.push((
+            cap,
+            route(
+                "NetworkPolicy",
+                &name,
+                cap,
+                format!(
+                    "NetworkPolicy \"{name}\" limits who reaches the {} port to {}",
+                    port.name,
+                    cap.as_str()
+                ),
+                note_span,
+                store,
+            ),
+        ));
+    }
+    routes.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.span.cmp(&b.1.span)));
+    let widest_span = routes.first().and_then(|(_, r)| r.span);
+    let external = reach >= Reach::Node;
+    let external_routes: Vec<&At<Route>> = routes
+        .iter()
+        .filter(|(r, _)| *r >= Reach::Node)
+        .map(|(_, r)| r)
+        .collect();
+    let pod_wide = finder.protects(port.name);
+    exposure.authenticated =
+        external && (pod_wide || external_routes.iter().all(|r| r.value.authenticated));
+    exposure.reach = Fact::known(reach.as_str().to_string(), widest_span.or(port_fact.span));
+    exposure.rank = reach.rank();
+    exposure.external = external;
+    exposure.routes = routes.into_iter().map(|(_, r)| r).collect();
+    exposure
+}
+
+fn route(
+    kind: &str,
+    name: &str,
+    reach: Reach,
+    note: String,
+    span: Option<Span>,
+    store: &SourceStore,
+) -> At<Route> {
+    At {
+        value: Route {
+            kind: kind.to_string(),
+            name: name.to_string(),
+            reach: reach.as_str().to_string(),
+            note,
+            file: span
+                .map(|s| store.display(s.file).to_string())
+                .unwrap_or_default(),
+            authenticated: false,
+        },
+        span,
+    }
+}
+
+fn service_reach(
+    service: &K8sObject,
+    service_type: &str,
+    external_ips: bool,
+) -> (Reach, &'static str) {
+    let internal_lb = service.annotations().iter().any(|(k, v)| {
+        matches!(
+            (k.as_str(), v.as_str()),
+            (
+                "service.beta.kubernetes.io/aws-load-balancer-internal",
+                "true" | "0.0.0.0/0"
+            ) | (
+                "service.beta.kubernetes.io/aws-load-balancer-scheme",
+                "internal"
+            ) | ("networking.gke.io/load-balancer-type", "Internal")
+                | (
+                    "cloud.google.com/load-balancer-type",
+                    "Internal" | "internal"
+                )
+                | (
+                    "service.beta.kubernetes.io/azure-load-balancer-internal",
+                    "true"
+                )
+                | (
+                    "service.beta.kubernetes.io/oci-load-balancer-internal",
+                    "true"
+                )
+        )
+    });
+    match service_type {
+        "LoadBalancer" if internal_lb => (Reach::Node, "internal LoadBalancer"),
+        "LoadBalancer" => (Reach::Internet, "LoadBalancer"),
+        _ if external_ips => (Reach::Internet, "externalIPs"),
+        "NodePort" => (Reach::Node, "NodePort"),
+        "ExternalName" => (Reach::Cluster, "ExternalName"),
+        _ => (Reach::Cluster, "ClusterIP"),
+    }
+}
+
+/// An Ingress or route rule that sends traffic to a Service port.
+struct FrontRoute<'a> {
+    object: &'a K8sObject,
+    span: Option<Span>,
+    what: String,
+}
+
+/// Ingress, Gateway API, Istio and Traefik routes that reach `service` on the given port.
+fn fronting_routes<'a>(
+    service: &K8sObject,
+    service_port: Option<i64>,
+    port_name: Option<&str>,
+    index: &ScanIndex<'a>,
+) -> Vec<FrontRoute<'a>> {
+    let mut out = Vec::new();
+    let same_ns = |o: &K8sObject| o.namespace_or_default() == service.namespace_or_default();
+    let port_matches = |number: Option<i64>, name: Option<&str>| match (number, name) {
+        (Some(n), _) => Some(n) == service_port,
+        (None, Some(n)) => Some(n) == port_name,
+        // A backend without a port means the Service's only port.
+        (None, None) => true,
+    };
+    let names_service = |host: &str| {
+        host == service.name
+            || host.starts_with(&format!(
+                "{}.{}",
+                service.name,
+                service.namespace_or_default()
+            ))
+    };
+    for route in &index.routes {
+        match route.kind.as_str() {
+            "Ingress" if same_ns(route) => {
+                let spec = route.node.get("spec");
+                let mut backends: Vec<(&Node, String)> = Vec::new();
+                if let Some(b) = spec.and_then(|s| s.get("defaultBackend")) {
+                    backends.push((b, "the default backend".to_string()));
+                }
+                for rule in spec
+                    .and_then(|s| s.get("rules"))
+                    .map(Node::as_list)
+                    .unwrap_or_default()
+                {
+                    let host = rule.get("host").and_then(Node::as_str).unwrap_or("*");
+                    for p in rule
+                        .at(&["http", "paths"])
+                        .map(Node::as_list)
+                        .unwrap_or_default()
+                    {
+                        if let Some(b) = p.get("backend") {
+                            let path = p.get("path").and_then(Node::as_str).unwrap_or("/");
+                            backends.push((b, format!("{host}{path}")));
+                        }
+                    }
+                }
+                for (backend, what) in backends {
+                    let svc = backend.get("service");
+                    let name = svc
+                        .and_then(|s| s.get("name"))
+                        .or_else(|| backend.get("serviceName"))
+                        .and_then(Node::as_str);
+                    let number = svc
+                        .and_then(|s| s.at(&["port", "number"]))
+                        .or_else(|| backend.get("servicePort"))
+                        .and_then(Node::as_i64);
+                    let pname = svc
+                        .and_then(|s| s.at(&["port", "name"]))
+                        .or_else(|| backend.get("servicePort"))
+                        .and_then(Node::as_str);
+                    if name == Some(service.name.as_str()) && port_matches(number, pname) {
+                        out.push(FrontRoute {
+                            object: route,
+                            span: backend.label_span().or(backend.span),
+                            what,
+                        });
+                    }
+                }
+            }
+            "HTTPRoute" | "GRPCRoute" | "TLSRoute" | "TCPRoute" => {
+                for rule in route
+                    .node
+                    .at(&["spec", "rules"])
+                    .map(Node::as_list)
+                    .unwrap_or_default()
+                {
+                    for backend in rule
+                        .get("backendRefs")
+                        .map(Node::as_list)
+                        .unwrap_or_default()
+                    {
+                        let kind = backend
+                            .get("kind")
+                            .and_then(Node::as_str)
+                            .unwrap_or("Service");
+                        let ns = backend
+                            .get("namespace")
+                            .and_then(Node::as_str)
+                            .unwrap_or(route.namespace_or_default());
+                        if kind == "Service"
+                            && ns == service.namespace_or_default()
+                            && backend.get("name").and_then(Node::as_str)
+                                == Some(service.name.as_str())
+                            && port_matches(backend.get("port").and_then(Node::as_i64), None)
+                        {
+                            out.push(FrontRoute {
+                                object: route,
+                                span: backend.span,
+                                what: "traffic".to_string(),
+                            });
+                        }
+                    }
+                }
+            }
+            "VirtualService" => {
+                let gateways: Vec<String> = route
+                    .node
+                    .at(&["spec", "gateways"])
+                    .map(Node::as_list)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(Node::as_scalar_text)
+                    .collect();
+                // Bound only to the mesh: not an entry from outside.
+                if gateways.is_empty() || gateways.iter().all(|g| g == "mesh") {
+                    continue;
+                }
+                for section in ["http", "grpc", "tcp", "tls"] {
+                    for r in route
+                        .node
+                        .at(&["spec", section])
+                        .map(Node::as_list)
+                        .unwrap_or_default()
+                    {
+                        for dest in r.get("route").map(Node::as_list).unwrap_or_default() {
+                            let host = dest
+                                .at(&["destination", "host"])
+                                .and_then(Node::as_str)
+                                .unwrap_or_default();
+                            let number = dest
+                                .at(&["destination", "port", "number"])
+                                .and_then(Node::as_i64);
+                            if names_service(host) && port_matches(number, None) {
+                                out.push(FrontRoute {
+                                    object: route,
+                                    span: dest
+                                        .get("destination")
+                                        .and_then(Node::label_span)
+                                        .or(dest.span),
+                                    what: format!(
+                                        "{section} traffic from gateway {}",
+                                        gateways.join(", ")
+                                    ),
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+            "IngressRoute" | "IngressRouteTCP" if same_ns(route) => {
+                for r in route
+                    .node
+                    .at(&["spec", "routes"])
+                    .map(Node::as_list)
+                    .unwrap_or_default()
+                {
+                    for svc in r.get("services").map(Node::as_list).unwrap_or_default() {
+                        let number = svc.get("port").and_then(Node::as_i64);
+                        let pname = svc.get("port").and_then(Node::as_str);
+                        if svc.get("name").and_then(Node::as_str) == Some(service.name.as_str())
+                            && port_matches(number, pname)
+                        {
+                            let what = r
+                                .get("match")
+                                .and_then(Node::as_str)
+                                .unwrap_or("traffic")
+                                .to_string();
+                            out.push(FrontRoute {
+                                object: route,
+                                span: svc.span,
+                                what,
+                            });
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The widest reach NetworkPolicies allow to `port` of the pod, if any policy limits it.
+fn network_policy_cap(
+    port: i64,
+    pod: &PodFacts,
+    index: &ScanIndex<'_>,
+) -> Option<(Reach, Option<Span>, String)> {
+    let policies: Vec<&&K8sObject> = index
+        .network_policies
+        .iter()
+        .filter(|p| p.namespace_or_default() == pod.namespace)
+        .filter(|p| label_selector_matches(p.node.at(&["spec", "podSelector"]), &pod.labels))
+        .filter(|p| {
+            let types: Vec<String> = p
+                .node
+                .at(&["spec", "policyTypes"])
+                .map(Node::as_list)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(Node::as_scalar_text)
+                .collect();
+            types.is_empty() || types.iter().any(|t| t == "Ingress")
+        })
+        .collect();
+    let first = policies.first()?;
+    let mut widest = Reach::Local;
+    for policy in &policies {
+        for rule in policy
+            .node
+            .at(&["spec", "ingress"])
+            .map(Node::as_list)
+            .unwrap_or_default()
+        {
+            let ports = rule.get("ports").map(Node::as_list).unwrap_or_default();
+            let port_allowed = ports.is_empty()
+                || ports.iter().any(|p| match p.get("port") {
+                    None => true,
+                    Some(n) => match n.as_i64() {
+                        Some(number) => {
+                            let end = p.get("endPort").and_then(Node::as_i64).unwrap_or(number);
+                            (number..=end).contains(&port)
+                        }
+                        None => n.as_str().is_some_and(|name| {
+                            pod.ports
+                                .iter()
+                                .any(|pp| pp.name.as_deref() == Some(name) && pp.number == port)
+                        }),
+                    },
+                });
+            if !port_allowed {
+                continue;
+            }
+            let from = rule.get("from").map(Node::as_list).unwrap_or_default();
+            let reach = if from.is_empty() || from.iter().any(|f| f.get("ipBlock").is_some()) {
+                Reach::Internet
+            } else {
+                Reach::Cluster
+            };
+            widest = widest.max(reach);
+        }
+    }
+    let span = first
+        .node
+        .get("spec")
+        .and_then(Node::label_span)
+        .or(first.anchor());
+    Some((widest, span, first.name.clone()))
+}

@@ -1,0 +1,6 @@
+//! Kubernetes: objects, workload pod templates, and exposure across the scan.
+
+pub mod auth;
+pub mod exposure;
+pub mod objects;
+pub mod workload;

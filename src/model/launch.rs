@@ -1,0 +1,519 @@
+//! The Launch: one normalized picture of a place that starts tritonserver, whatever file
+//! format described it. Policies see it as the CEL variable `launch`; its field names are a
+//! public interface (users' policies depend on them), documented in docs/policies.md.
+
+use std::collections::BTreeMap;
+
+use crate::node_struct;
+use crate::source::Span;
+use crate::tree::{Node, ToNode};
+
+/// A value the files determine (or not: `None` means unknown), with where it was written.
+/// For a setting that was left out, `span` points at the place that should have held it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fact<T> {
+    pub value: Option<T>,
+    pub span: Option<Span>,
+}
+
+impl<T> Fact<T> {
+    pub fn known(value: T, span: Option<Span>) -> Fact<T> {
+        Fact {
+            value: Some(value),
+            span,
+        }
+    }
+
+    pub fn unknown(span: Option<Span>) -> Fact<T> {
+        Fact { value: None, span }
+    }
+
+    pub fn get(&self) -> Option<&T> {
+        self.value.as_ref()
+    }
+}
+
+impl<T> Default for Fact<T> {
+    fn default() -> Fact<T> {
+        Fact {
+            value: None,
+            span: None,
+        }
+    }
+}
+
+impl<T: ToNode> ToNode for Fact<T> {
+    fn to_node(&self) -> Node {
+        let mut node = self.value.to_node();
+        node.span = self.span.or(node.span);
+        node
+    }
+}
+
+/// A struct value with the span that stands for it as a whole (a container's `- name:` line).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct At<T> {
+    pub value: T,
+    pub span: Option<Span>,
+}
+
+impl<T: ToNode> ToNode for At<T> {
+    fn to_node(&self) -> Node {
+        let mut node = self.value.to_node();
+        node.span = self.span.or(node.span);
+        node
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Launch {
+    /// Stable identity used in fingerprints: `Deployment/ns/name/container`, `compose:svc`...
+    pub id: String,
+    pub source: LaunchSource,
+    pub image: At<Image>,
+    pub server: Server,
+    pub container: At<Container>,
+    pub mounts: Vec<At<Mount>>,
+    pub model_repositories: Vec<At<ModelRepository>>,
+    pub exposure: Exposure,
+    pub auth: Auth,
+    pub rate_limiting: RateLimiting,
+    pub env: BTreeMap<String, Fact<String>>,
+}
+node_struct!(Launch {
+    id,
+    source,
+    image,
+    server,
+    container,
+    mounts,
+    model_repositories,
+    exposure,
+    auth,
+    rate_limiting,
+    env
+});
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LaunchSource {
+    /// kubernetes | helm | kserve | dockerfile | shell | compose
+    pub format: String,
+    pub file: String,
+    /// `Kind/namespace/name` for Kubernetes objects, the service for compose.
+    pub object: Option<String>,
+    pub container: Option<String>,
+    /// The chart template a Helm-rendered document came from.
+    pub helm_template: Option<String>,
+    /// The file says how the container runs (Kubernetes, docker run, compose); false for a
+    /// Dockerfile alone, which fixes only the image.
+    pub runtime: bool,
+}
+node_struct!(LaunchSource {
+    format,
+    file,
+    object,
+    container,
+    helm_template,
+    runtime
+});
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Image {
+    pub reference: Fact<String>,
+    pub registry: Option<String>,
+    pub repository: Option<String>,
+    pub tag: Option<String>,
+    pub digest: Option<String>,
+    /// The image is NVIDIA's tritonserver (by name) or the argv runs `tritonserver`.
+    pub is_triton: bool,
+    /// NGC container release (`24.10`) read from the tag.
+    pub release: Option<String>,
+    /// Triton server version (`2.51.0`) the release maps to.
+    pub triton_version: Option<String>,
+    /// Tag variant after the release (`py3`, `py3-min`, `trtllm-python-py3`...).
+    pub variant: Option<String>,
+    /// A stock image built with CUDA (every NGC tritonserver image except the CPU-only builds).
+    pub gpu_capable: Option<bool>,
+    /// The image's default user is root (true for stock NGC images; unknown for others).
+    pub default_user_root: Option<bool>,
+}
+node_struct!(Image {
+    reference,
+    registry,
+    repository,
+    tag,
+    digest,
+    is_triton,
+    release,
+    triton_version,
+    variant,
+    gpu_capable,
+    default_user_root
+});
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Server {
+    /// A `tritonserver` invocation was found (rather than only a Triton image).
+    pub invoked: bool,
+    /// The argv after `tritonserver`, as written.
+    pub argv: At<Vec<Fact<String>>>,
+    /// Every flag given, by its full name (prefixes and aliases resolved), with all values.
+    pub flags: BTreeMap<String, Vec<Fact<String>>>,
+    /// Flags the server rejects at start-up (unknown, ambiguous, bad value, stray argument).
+    pub invalid_flags: Vec<Fact<InvalidFlag>>,
+    pub model_repositories: Vec<Fact<String>>,
+    /// none | poll | explicit
+    pub model_control_mode: Fact<String>,
+    pub repository_poll_secs: Fact<i64>,
+    pub load_models: Vec<Fact<String>>,
+    /// `--strict-model-config` as given (deprecated); null when not given.
+    pub strict_model_config: Fact<bool>,
+    /// `--disable-auto-complete-config` given.
+    pub disable_auto_complete_config: Fact<bool>,
+    /// The effective result: backends may fill in or create model configurations.
+    pub auto_complete_config: Fact<bool>,
+    pub exit_on_error: Fact<bool>,
+    pub strict_readiness: Fact<bool>,
+    pub http: Endpoint,
+    pub grpc: Endpoint,
+    pub metrics: Endpoint,
+    pub sagemaker: Endpoint,
+    pub vertex_ai: Endpoint,
+    pub log: Logging,
+    /// off | execution_count
+    pub rate_limit: Fact<String>,
+    pub trace_level: Fact<String>,
+    pub backend_directory: Fact<String>,
+    pub repoagent_directory: Fact<String>,
+    pub cache_directory: Fact<String>,
+    pub model_namespacing: Fact<bool>,
+}
+node_struct!(Server {
+    invoked,
+    argv,
+    flags,
+    invalid_flags,
+    model_repositories,
+    model_control_mode,
+    repository_poll_secs,
+    load_models,
+    strict_model_config,
+    disable_auto_complete_config,
+    auto_complete_config,
+    exit_on_error,
+    strict_readiness,
+    http,
+    grpc,
+    metrics,
+    sagemaker,
+    vertex_ai,
+    log,
+    rate_limit,
+    trace_level,
+    backend_directory,
+    repoagent_directory,
+    cache_directory,
+    model_namespacing
+});
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct InvalidFlag {
+    /// The argument as written (`--model-contrl-mode=explicit`).
+    pub arg: String,
+    /// unknown | ambiguous | missing-value | unexpected-value | invalid-value | unexpected-argument
+    pub reason: String,
+    /// What the server prints, close to its own words.
+    pub message: String,
+    /// A likely intended flag, for unknown ones.
+    pub suggestion: Option<String>,
+}
+node_struct!(InvalidFlag {
+    arg,
+    reason,
+    message,
+    suggestion
+});
+
+/// One of Triton's listeners (HTTP, gRPC, metrics, SageMaker, Vertex AI).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Endpoint {
+    pub enabled: Fact<bool>,
+    pub address: Fact<String>,
+    pub port: Fact<i64>,
+    /// API groups guarded by a restricted-API header (HTTP and gRPC only).
+    pub restricted_apis: Vec<Fact<String>>,
+    pub header_forward_pattern: Fact<String>,
+    /// gRPC only: TLS and mutual TLS.
+    pub ssl: Fact<bool>,
+    pub ssl_mutual: Fact<bool>,
+}
+node_struct!(Endpoint {
+    enabled,
+    address,
+    port,
+    restricted_apis,
+    header_forward_pattern,
+    ssl,
+    ssl_mutual
+});
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Logging {
+    pub file: Fact<String>,
+    pub verbose: Fact<i64>,
+    pub format: Fact<String>,
+}
+node_struct!(Logging {
+    file,
+    verbose,
+    format
+});
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Container {
+    pub name: Option<String>,
+    /// The user as written (`1000`, `root`, `triton-server`, `1000:1000`).
+    pub user: Fact<String>,
+    /// The numeric uid when it is known.
+    pub uid: Fact<i64>,
+    pub run_as_non_root: Fact<bool>,
+    /// The verdict: true (root), false (not root), null (cannot be told from the files).
+    pub runs_as_root: Fact<bool>,
+    pub read_only_root_filesystem: Fact<bool>,
+    pub allow_privilege_escalation: Fact<bool>,
+    pub privileged: Fact<bool>,
+    pub capabilities: Capabilities,
+    pub resources: Resources,
+    pub host_network: Fact<bool>,
+    pub host_ipc: Fact<bool>,
+    pub host_pid: Fact<bool>,
+    pub seccomp_profile: Fact<String>,
+    /// Where the runtime settings of this container are written (`securityContext:` etc.).
+    pub security_context: Fact<bool>,
+}
+node_struct!(Container {
+    name,
+    user,
+    uid,
+    run_as_non_root,
+    runs_as_root,
+    read_only_root_filesystem,
+    allow_privilege_escalation,
+    privileged,
+    capabilities,
+    resources,
+    host_network,
+    host_ipc,
+    host_pid,
+    seccomp_profile,
+    security_context
+});
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Capabilities {
+    /// null when the format cannot express capabilities (a Dockerfile alone).
+    pub add: Fact<Vec<Fact<String>>>,
+    pub drop: Fact<Vec<Fact<String>>>,
+}
+node_struct!(Capabilities { add, drop });
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Resources {
+    /// Memory limit in bytes.
+    pub memory_limit: Fact<i64>,
+    /// CPU limit in millicores.
+    pub cpu_limit: Fact<i64>,
+    /// GPUs the container may use: a count, `-1` for all, null when not limited/unknown.
+    pub gpu_limit: Fact<i64>,
+    /// GPUs are attached at all (a GPU limit/request, `--gpus`, compose device reservation).
+    pub gpu_requested: Fact<bool>,
+}
+node_struct!(Resources {
+    memory_limit,
+    cpu_limit,
+    gpu_limit,
+    gpu_requested
+});
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Mount {
+    /// hostPath | persistentVolumeClaim | emptyDir | configMap | secret | bind | volume | tmpfs | ...
+    pub kind: String,
+    /// Host path, claim name, volume name...
+    pub source: Option<String>,
+    pub target: String,
+    pub read_only: Fact<bool>,
+    /// The mount holds (or is inside) a model repository the server reads.
+    pub model_repository: bool,
+}
+node_struct!(Mount {
+    kind,
+    source,
+    target,
+    read_only,
+    model_repository
+});
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ModelRepository {
+    pub path: String,
+    /// s3://, gs://, as:// repositories need no mount.
+    pub remote: bool,
+    /// Index into `mounts` of the mount that provides it.
+    pub mount: Option<i64>,
+    /// Whether the server process could write to it: true, false, null (unknown).
+    pub writable: Fact<bool>,
+}
+node_struct!(ModelRepository {
+    path,
+    remote,
+    mount,
+    writable
+});
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Exposure {
+    pub http: PortExposure,
+    pub grpc: PortExposure,
+    pub metrics: PortExposure,
+    pub sagemaker: PortExposure,
+    pub vertex_ai: PortExposure,
+}
+node_struct!(Exposure {
+    http,
+    grpc,
+    metrics,
+    sagemaker,
+    vertex_ai
+});
+
+/// Who can reach a port, from the narrowest to the widest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Reach {
+    /// The listener is off.
+    Disabled,
+    /// Only the pod/container itself (loopback bind, or nothing routes to it).
+    Local,
+    /// Other containers on the same host (`-p 127.0.0.1:...`), or the pod network.
+    Host,
+    /// Anything in the cluster (ClusterIP Service, pod IP without a NetworkPolicy).
+    Cluster,
+    /// Anything that reaches a node (NodePort, hostPort, hostNetwork, `-p` on 0.0.0.0).
+    Node,
+    /// The internet, or anything outside the cluster (LoadBalancer, Ingress, externalIPs).
+    Internet,
+}
+
+impl Reach {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reach::Disabled => "disabled",
+            Reach::Local => "local",
+            Reach::Host => "host",
+            Reach::Cluster => "cluster",
+            Reach::Node => "node",
+            Reach::Internet => "internet",
+        }
+    }
+
+    pub fn rank(self) -> i64 {
+        self as i64
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct PortExposure {
+    /// The port the server listens on (after `--http-port` etc.).
+    pub port: Fact<i64>,
+    /// disabled | local | host | cluster | node | internet; null when unknown.
+    pub reach: Fact<String>,
+    /// `reach` as a number for comparisons (disabled 0 … internet 5).
+    pub rank: i64,
+    /// Reachable from outside the cluster or host (`node` or `internet`).
+    pub external: bool,
+    /// Each Service, Ingress, route, published port or host setting that makes it reachable.
+    pub routes: Vec<At<Route>>,
+    /// An authenticating proxy fronts every external route to this port.
+    pub authenticated: bool,
+}
+node_struct!(PortExposure {
+    port,
+    reach,
+    rank,
+    external,
+    routes,
+    authenticated
+});
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Route {
+    /// Service | Ingress | HTTPRoute | GRPCRoute | VirtualService | IngressRoute | hostPort |
+    /// hostNetwork | publish | network-host | ...
+    pub kind: String,
+    pub name: String,
+    pub reach: String,
+    /// A sentence for reports: `LoadBalancer Service "triton-public" forwards port 80 to it`.
+    pub note: String,
+    /// The file the route is written in (it may differ from the launch's file).
+    pub file: String,
+    /// Traffic on this route passes an authenticating proxy or ingress authentication.
+    pub authenticated: bool,
+}
+node_struct!(Route {
+    kind,
+    name,
+    reach,
+    note,
+    file,
+    authenticated
+});
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Auth {
+    /// Evidence of authentication in front of the server, with where it is written.
+    pub evidence: Vec<At<AuthEvidence>>,
+}
+node_struct!(Auth { evidence });
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AuthEvidence {
+    /// istio-request-authentication | istio-authorization-policy | auth-proxy-sidecar |
+    /// ingress-auth-annotation | restricted-api | grpc-mutual-tls
+    pub kind: String,
+    pub name: String,
+    /// Ports (http, grpc, metrics) this evidence protects.
+    pub protects: Vec<String>,
+    pub note: String,
+}
+node_struct!(AuthEvidence {
+    kind,
+    name,
+    protects,
+    note
+});
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RateLimiting {
+    /// Evidence of request rate limiting in front of or inside the server.
+    pub evidence: Vec<At<RateLimitEvidence>>,
+}
+node_struct!(RateLimiting { evidence });
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RateLimitEvidence {
+    pub kind: String,
+    pub name: String,
+    pub note: String,
+}
+node_struct!(RateLimitEvidence { kind, name, note });
+
+/// A `Vec<Fact<String>>` as a plain string list, for Rust-side checks.
+pub fn strings(items: &[Fact<String>]) -> Vec<&str> {
+    items.iter().filter_map(|f| f.value.as_deref()).collect()
+}
+
+impl Launch {
+    pub fn to_tree(&self) -> Node {
+        self.to_node()
+    }
+}

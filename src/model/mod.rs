@@ -1,0 +1,10 @@
+//! Format-independent facts: the Launch and what builds it.
+
+pub mod argv;
+pub mod flags;
+pub mod image;
+pub mod k8s;
+pub mod launch;
+pub mod quantity;
+pub mod server;
+pub mod yaml_words;

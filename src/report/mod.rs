@@ -1,0 +1,79 @@
+//! Reporters: they format findings and never decide anything. One file per format.
+
+pub mod github;
+pub mod human;
+pub mod json;
+pub mod sarif;
+
+use crate::discover::DiscoveryNote;
+use crate::engine::evaluate::EvalError;
+use crate::finding::{Finding, Severity};
+use crate::policy::Catalogue;
+use crate::scan::ScanStats;
+use crate::source::SourceStore;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Diagnostics with the offending text underlined (the default).
+    Human,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+    Sarif,
+    /// tritonguard's own JSON (schema/report.schema.json).
+    Json,
+    /// GitHub Actions workflow commands (annotations without code scanning).
+    Github,
+}
+
+/// Everything a reporter may show.
+pub struct Report<'a> {
+    pub store: &'a SourceStore,
+    pub catalogue: &'a Catalogue,
+    /// Findings in report order, suppressed ones included (marked).
+    pub findings: &'a [Finding],
+    pub eval_errors: &'a [EvalError],
+    pub notes: &'a [DiscoveryNote],
+    pub stats: &'a ScanStats,
+    /// What was scanned, as the user named it (`examples/`, `-`).
+    pub scanned: String,
+    pub fail_on: Severity,
+    /// SARIF `automationDetails.id` (a category ending in `/`).
+    pub sarif_category: String,
+    /// Absolute directory that relative paths start from (SARIF `%SRCROOT%`).
+    pub base_uri: Option<String>,
+}
+
+impl Report<'_> {
+    pub fn active(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| f.suppression.is_none())
+    }
+
+    /// Counts of unsuppressed findings per severity, most severe first.
+    pub fn counts(&self) -> Vec<(Severity, usize)> {
+        Severity::ALL
+            .iter()
+            .map(|s| (*s, self.active().filter(|f| f.severity == *s).count()))
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+}
+
+pub fn render(format: Format, report: &Report<'_>, options: &human::HumanOptions) -> String {
+    match format {
+        Format::Human => human::render(report, options),
+        Format::Sarif => sarif::render(report),
+        Format::Json => json::render(report),
+        Format::Github => github::render(report),
+    }
+}
+
+pub const TOOL_NAME: &str = "tritonguard";
+pub const INFORMATION_URI: &str = "https://github.com/tritonguard/tritonguard";
+
+/// Where a rule's documentation lives online.
+pub fn help_uri(rule_id: &str, rule_name: &str) -> String {
+    format!(
+        "{INFORMATION_URI}/blob/main/docs/rules.md#{}-{}",
+        rule_id.to_ascii_lowercase(),
+        rule_name
+    )
+}
