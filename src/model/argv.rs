@@ -293,7 +293,12 @@ fn expand(
             };
             match lookup(name).filter(|v| !v.is_empty()).or(default) {
                 Some(v) => word.text.push_str(&v),
-                None => word.unresolved = true,
+                None => {
+                    word.unresolved = true;
+                    word.text.push_str("${");
+                    word.text.push_str(&body);
+                    word.text.push('}');
+                }
             }
             i + 1
         }
@@ -323,7 +328,11 @@ fn expand(
             let end = chars.get(i).map(|(o, _)| *o).unwrap_or(script.len());
             match lookup(&script[start..end]) {
                 Some(v) => word.text.push_str(&v),
-                None => word.unresolved = true,
+                None => {
+                    word.unresolved = true;
+                    word.text.push('$');
+                    word.text.push_str(&script[start..end]);
+                }
             }
             i
         }
@@ -356,8 +365,12 @@ pub fn expand_k8s_refs(text: &str, env: &BTreeMap<String, Option<String>>) -> (S
                     let name = &body[..close];
                     match env.get(name) {
                         Some(Some(v)) => out.push_str(v),
+                        // From a Secret or ConfigMap: unknown here; keep the reference visible.
                         Some(None) => {
                             unresolved = true;
+                            out.push_str("$(");
+                            out.push_str(name);
+                            out.push(')');
                         }
                         // An undefined reference stays as written.
                         None => {
@@ -478,6 +491,6 @@ mod tests {
             expand_k8s_refs("$$(MODE) $(UNDEFINED)", &e),
             ("$(MODE) $(UNDEFINED)".to_string(), false)
         );
-        assert!(expand_k8s_refs("--t=$(TOKEN)", &e).1);
+        assert_eq!(expand_k8s_refs("--t=$(TOKEN)", &e), ("--t=$(TOKEN)".to_string(), true));
     }
 }

@@ -436,14 +436,21 @@ pub struct PortExposure {
     /// An authenticating proxy fronts every external route to this port.
     pub authenticated: bool,
 }
-node_struct!(PortExposure {
-    port,
-    reach,
-    rank,
-    external,
-    routes,
-    authenticated
-});
+impl ToNode for PortExposure {
+    /// The exposure as a whole points where its reach comes from (the widest route).
+    fn to_node(&self) -> Node {
+        let mut node = Node::map(vec![
+            ("port".to_string(), self.port.to_node()),
+            ("reach".to_string(), self.reach.to_node()),
+            ("rank".to_string(), self.rank.to_node()),
+            ("external".to_string(), self.external.to_node()),
+            ("routes".to_string(), self.routes.to_node()),
+            ("authenticated".to_string(), self.authenticated.to_node()),
+        ]);
+        node.span = self.reach.span;
+        node
+    }
+}
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Route {

@@ -77,6 +77,8 @@ mod defaults {
 struct FlagUse {
     canonical: &'static str,
     value: Fact<String>,
+    /// The value's text even when part of it is unresolved (`...:key=$(SECRET)`).
+    raw_value: Option<String>,
     /// The flag and its value together (what a finding underlines).
     span: Option<Span>,
 }
@@ -171,6 +173,11 @@ pub fn parse_server_args(
                 continue;
             }
         };
+        let raw_value = match inline_value {
+            Some(v) => Some(v.to_string()),
+            None if spec.arg != ArgKind::None => argv.get(i).map(|n| n.text.clone()),
+            None => None,
+        };
         let (value, span) = if spec.arg == ArgKind::None {
             if inline_value.is_some() {
                 invalid.push(invalid_flag(
@@ -230,6 +237,7 @@ pub fn parse_server_args(
         uses.push(FlagUse {
             canonical: spec.canonical,
             value,
+            raw_value,
             span,
         });
     }
@@ -514,7 +522,13 @@ fn endpoint_without_api() -> Endpoint {
 fn restricted(s: &Settings<'_>, canonical: &str) -> Vec<Fact<String>> {
     let mut apis = Vec::new();
     for u in s.all(canonical) {
-        match u.value.get().map(|v| flags::parse_restricted(v)) {
+        // The API list is usually literal even when the secret comes from elsewhere.
+        let text = u.value.get().cloned().or_else(|| {
+            u.raw_value
+                .clone()
+                .filter(|raw| raw.split(':').next().is_some_and(|apis| !apis.contains('$')))
+        });
+        match text.map(|v| flags::parse_restricted(&v)) {
             Some(Ok(group)) => {
                 for api in group.apis {
                     apis.push(Fact::known(api, u.span));

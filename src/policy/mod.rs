@@ -73,10 +73,13 @@ impl PolicyError {
 
 /// A policy error as a miette diagnostic pointing inside the policy file.
 pub fn diagnostic(error: &PolicyError) -> impl miette::Diagnostic + '_ {
-    PolicyDiagnostic(error)
+    PolicyDiagnostic(
+        error,
+        miette::NamedSource::new(error.source_name.clone(), error.source_text.to_string()),
+    )
 }
 
-struct PolicyDiagnostic<'a>(&'a PolicyError);
+struct PolicyDiagnostic<'a>(&'a PolicyError, miette::NamedSource<String>);
 
 impl std::fmt::Debug for PolicyDiagnostic<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -97,7 +100,7 @@ impl miette::Diagnostic for PolicyDiagnostic<'_> {
         if self.0.source_text.is_empty() {
             None
         } else {
-            Some(&self.0.source_text as &dyn miette::SourceCode)
+            Some(&self.1 as &dyn miette::SourceCode)
         }
     }
 
@@ -117,7 +120,10 @@ impl miette::Diagnostic for PolicyDiagnostic<'_> {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        Some(Box::new(format!("in {}", self.0.source_name)))
+        self.0
+            .source_text
+            .is_empty()
+            .then(|| Box::new(format!("in {}", self.0.source_name)) as Box<dyn std::fmt::Display>)
     }
 }
 
@@ -439,8 +445,9 @@ fn compile_expr(
         )
     })?;
     let references = program.references();
+    let bound = comprehension_variables(&expr.text);
     for var in references.variables() {
-        if !vars.contains(&var) {
+        if !vars.contains(&var) && !bound.iter().any(|b| b == var) {
             return Err(PolicyError::new(
                 find_in_expr(expr, sources, var).unwrap_or(expr.span),
                 format!(
@@ -452,6 +459,27 @@ fn compile_expr(
         }
     }
     Ok(program)
+}
+
+/// Names bound by macros (`list.exists(x, ...)`, `all`, `map`, `filter`, `exists_one`).
+fn comprehension_variables(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for macro_name in [".all(", ".exists(", ".exists_one(", ".map(", ".filter("] {
+        let mut rest = text;
+        while let Some(at) = rest.find(macro_name) {
+            rest = &rest[at + macro_name.len()..];
+            let name: String = rest
+                .trim_start()
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            let after = rest.trim_start()[name.len()..].trim_start();
+            if !name.is_empty() && after.starts_with(',') {
+                names.push(name);
+            }
+        }
+    }
+    names
 }
 
 /// The file span of a 1-based (line, column) position inside an expression.
