@@ -166,6 +166,18 @@ impl Node {
         }
     }
 
+    /// The span that stands for a list item: a block mapping's first `key: value` line, or
+    /// the whole item when it is written on one line (`{port: 80, targetPort: http}`).
+    pub fn item_span(&self) -> Option<Span> {
+        let span = self.span?;
+        match self.as_map().first() {
+            Some((_, first)) if first.key_span.is_some_and(|k| k.start == span.start) => {
+                first.label_span().or(Some(span))
+            }
+            _ => Some(span),
+        }
+    }
+
     /// Looks a node up by a parsed path.
     pub fn lookup(&self, path: &[PathSegment]) -> Option<&Node> {
         path.iter().try_fold(self, |node, seg| match seg {

@@ -491,6 +491,9 @@ mod tests {
             expand_k8s_refs("$$(MODE) $(UNDEFINED)", &e),
             ("$(MODE) $(UNDEFINED)".to_string(), false)
         );
-        assert_eq!(expand_k8s_refs("--t=$(TOKEN)", &e), ("--t=$(TOKEN)".to_string(), true));
+        assert_eq!(
+            expand_k8s_refs("--t=$(TOKEN)", &e),
+            ("--t=$(TOKEN)".to_string(), true)
+        );
     }
 }

@@ -425,6 +425,8 @@ impl Reach {
 pub struct PortExposure {
     /// The port the server listens on (after `--http-port` etc.).
     pub port: Fact<i64>,
+    /// The same port where the container declares it (`containerPort`, `EXPOSE`), if it does.
+    pub declared: Fact<i64>,
     /// disabled | local | host | cluster | node | internet; null when unknown.
     pub reach: Fact<String>,
     /// `reach` as a number for comparisons (disabled 0 … internet 5).
@@ -441,6 +443,7 @@ impl ToNode for PortExposure {
     fn to_node(&self) -> Node {
         let mut node = Node::map(vec![
             ("port".to_string(), self.port.to_node()),
+            ("declared".to_string(), self.declared.to_node()),
             ("reach".to_string(), self.reach.to_node()),
             ("rank".to_string(), self.rank.to_node()),
             ("external".to_string(), self.external.to_node()),

@@ -524,9 +524,11 @@ fn restricted(s: &Settings<'_>, canonical: &str) -> Vec<Fact<String>> {
     for u in s.all(canonical) {
         // The API list is usually literal even when the secret comes from elsewhere.
         let text = u.value.get().cloned().or_else(|| {
-            u.raw_value
-                .clone()
-                .filter(|raw| raw.split(':').next().is_some_and(|apis| !apis.contains('$')))
+            u.raw_value.clone().filter(|raw| {
+                raw.split(':')
+                    .next()
+                    .is_some_and(|apis| !apis.contains('$'))
+            })
         });
         match text.map(|v| flags::parse_restricted(&v)) {
             Some(Ok(group)) => {

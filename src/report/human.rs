@@ -151,9 +151,13 @@ fn labeled(store: &SourceStore, span: Span, label: &str) -> LabeledSpan {
 pub fn diagnostic(store: &SourceStore, finding: &Finding) -> FindingDiagnostic {
     let file = finding.primary.span.file;
     let mut labels = vec![labeled(store, finding.primary.span, &finding.primary.label)];
+    // Related places near the primary span share its snippet; others get their own, so a
+    // label forty lines away does not pull those forty lines into the report.
+    let line_of = |span: Span| store.position(span.file, span.start).line;
+    let primary_line = line_of(finding.primary.span);
     let mut others: Vec<(FileId, Vec<&Location>)> = Vec::new();
     for r in &finding.related {
-        if r.span.file == file {
+        if r.span.file == file && line_of(r.span).abs_diff(primary_line) <= NEARBY_LINES {
             labels.push(labeled(store, r.span, &r.label));
         } else {
             match others.iter_mut().find(|(f, _)| *f == r.span.file) {
@@ -165,7 +169,7 @@ pub fn diagnostic(store: &SourceStore, finding: &Finding) -> FindingDiagnostic {
     let related = others
         .into_iter()
         .map(|(other, locations)| RelatedDiagnostic {
-            title: format!("related: {}", store.display(other)),
+            title: "related".to_string(),
             source: named_source(store, other),
             labels: locations
                 .iter()
@@ -197,6 +201,9 @@ pub fn diagnostic(store: &SourceStore, finding: &Finding) -> FindingDiagnostic {
     }
 }
 
+/// Related spans within this many lines of the primary one are shown in its snippet.
+const NEARBY_LINES: usize = 3;
+
 fn handler(options: &HumanOptions) -> GraphicalReportHandler {
     let theme = if options.color {
         GraphicalTheme::unicode()
@@ -207,6 +214,7 @@ fn handler(options: &HumanOptions) -> GraphicalReportHandler {
         .with_width(options.width)
         .with_links(false)
         .with_context_lines(1)
+        .with_show_related_as_nested(true)
 }
 
 /// Renders one diagnostic to text.

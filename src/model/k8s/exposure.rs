@@ -145,8 +145,15 @@ fn port_exposure(
 ) -> PortExposure {
     let endpoint = port.endpoint;
     let port_fact = endpoint.port.clone();
+    let declared = pod
+        .ports
+        .iter()
+        .find(|p| p.container == container && p.number == port.number)
+        .map(|p| Fact::known(p.number, p.span))
+        .unwrap_or_else(|| port_fact.clone());
     let mut exposure = PortExposure {
         port: port_fact.clone(),
+        declared,
         ..PortExposure::default()
     };
     match endpoint.enabled.value {
@@ -266,7 +273,7 @@ fn port_exposure(
             if let Some(proxy) = via_proxy {
                 note.push_str(&format!(" through auth proxy \"{proxy}\""));
             }
-            let mut r = route("Service", &service.name, reach, note, sp.span, store);
+            let mut r = route("Service", &service.name, reach, note, sp.item_span(), store);
             r.value.authenticated = via_proxy.is_some();
             routes.push((reach, r));
             let port_name = sp.get("name").and_then(Node::as_str);
@@ -305,26 +312,39 @@ fn port_exposure(
     if loopback && !routes.is_empty() {
         reach = routes.iter().map(|(r, _)| *r).max().unwrap_or(Reach::Local);
     }
-    if let Some((cap, note_span, name)) = network_policy_cap(port.number, pod, index)
-        && reach > cap
-    {
-        reach = cap;
-        routes.retain(|(r, _)| *r <= cap);
-        routes.push((
-            cap,
-            route(
-                "NetworkPolicy",
-                &name,
-                cap,
-                format!(
-                    "NetworkPolicy \"{name}\" limits who reaches the {} port to {}",
-                    port.name,
-                    cap.as_str()
+    if let Some(policy) = network_policy_cap(port.number, pod, index) {
+        // Proxied routes (Ingress, Gateway, ...) arrive from the controller's pods, which a
+        // namespaceSelector may admit; direct ones (NodePort, LoadBalancer, hostPort) arrive
+        // from outside addresses, which only an ipBlock or an open rule admits.
+        let before = routes.len();
+        routes.retain(|(r, route)| {
+            *r <= policy.direct || (policy.proxied && is_proxied(&route.value.kind))
+        });
+        let blocked = before - routes.len();
+        let widest = routes.iter().map(|(r, _)| *r).max();
+        let capped = if loopback {
+            Reach::Local
+        } else {
+            policy.direct.min(Reach::Cluster).max(Reach::Local)
+        };
+        let new_reach = widest.map_or(capped, |w| w.max(capped)).min(reach);
+        if new_reach < reach || blocked > 0 {
+            reach = new_reach;
+            routes.push((
+                Reach::Local,
+                route(
+                    "NetworkPolicy",
+                    &policy.name,
+                    Reach::Local,
+                    format!(
+                        "NetworkPolicy \"{}\" limits who reaches the {} port",
+                        policy.name, port.name
+                    ),
+                    policy.span,
+                    store,
                 ),
-                note_span,
-                store,
-            ),
-        ));
+            ));
+        }
     }
     routes.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.span.cmp(&b.1.span)));
     let widest_span = routes.first().and_then(|(_, r)| r.span);
@@ -512,7 +532,7 @@ fn fronting_routes<'a>(
                         {
                             out.push(FrontRoute {
                                 object: route,
-                                span: backend.span,
+                                span: backend.item_span(),
                                 what: "traffic".to_string(),
                             });
                         }
@@ -584,7 +604,7 @@ fn fronting_routes<'a>(
                                 .to_string();
                             out.push(FrontRoute {
                                 object: route,
-                                span: svc.span,
+                                span: svc.item_span(),
                                 what,
                             });
                         }
@@ -597,12 +617,32 @@ fn fronting_routes<'a>(
     out
 }
 
-/// The widest reach NetworkPolicies allow to `port` of the pod, if any policy limits it.
-fn network_policy_cap(
-    port: i64,
-    pod: &PodFacts,
-    index: &ScanIndex<'_>,
-) -> Option<(Reach, Option<Span>, String)> {
+/// What the NetworkPolicies selecting a pod allow to reach one of its ports.
+struct PolicyEffect {
+    /// The widest reach of traffic that comes straight from its source.
+    direct: Reach,
+    /// Whether traffic relayed by an ingress controller in another namespace may pass.
+    proxied: bool,
+    name: String,
+    span: Option<Span>,
+}
+
+fn is_proxied(kind: &str) -> bool {
+    matches!(
+        kind,
+        "Ingress"
+            | "HTTPRoute"
+            | "GRPCRoute"
+            | "TLSRoute"
+            | "TCPRoute"
+            | "VirtualService"
+            | "IngressRoute"
+            | "IngressRouteTCP"
+    )
+}
+
+/// The effect of the NetworkPolicies that select the pod on `port`, if any select it.
+fn network_policy_cap(port: i64, pod: &PodFacts, index: &ScanIndex<'_>) -> Option<PolicyEffect> {
     let policies: Vec<&&K8sObject> = index
         .network_policies
         .iter()
@@ -621,7 +661,8 @@ fn network_policy_cap(
         })
         .collect();
     let first = policies.first()?;
-    let mut widest = Reach::Local;
+    let mut direct = Reach::Local;
+    let mut proxied = false;
     for policy in &policies {
         for rule in policy
             .node
@@ -649,18 +690,25 @@ fn network_policy_cap(
                 continue;
             }
             let from = rule.get("from").map(Node::as_list).unwrap_or_default();
-            let reach = if from.is_empty() || from.iter().any(|f| f.get("ipBlock").is_some()) {
-                Reach::Internet
+            if from.is_empty() || from.iter().any(|f| f.get("ipBlock").is_some()) {
+                direct = Reach::Internet;
+                proxied = true;
             } else {
-                Reach::Cluster
-            };
-            widest = widest.max(reach);
+                direct = direct.max(Reach::Cluster);
+                if from.iter().any(|f| f.get("namespaceSelector").is_some()) {
+                    proxied = true;
+                }
+            }
         }
     }
-    let span = first
-        .node
-        .get("spec")
-        .and_then(Node::label_span)
-        .or(first.anchor());
-    Some((widest, span, first.name.clone()))
+    Some(PolicyEffect {
+        direct,
+        proxied,
+        name: first.name.clone(),
+        span: first
+            .node
+            .get("spec")
+            .and_then(Node::label_span)
+            .or(first.anchor()),
+    })
 }

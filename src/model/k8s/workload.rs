@@ -183,7 +183,7 @@ fn pod_ports(containers: &[(&Node, bool)]) -> Vec<PodPort> {
                 name: p.get("name").and_then(Node::as_str).map(str::to_string),
                 number,
                 host_port,
-                span: p.span,
+                span: p.item_span(),
             });
         }
     }
