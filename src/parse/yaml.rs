@@ -179,9 +179,26 @@ impl<'a> Builder<'a> {
     }
 
     fn error_at(&self, error: &ScanError) -> YamlError {
-        let at = self.byte(error.marker().index());
+        let mut at = self.byte(error.marker().index());
+        // An error found at the end of the document is about what came before it (an
+        // unclosed bracket): point at the last character written, not past the end.
+        let local = at.saturating_sub(self.base).min(self.chunk.len());
+        if self.chunk[local..].trim().is_empty() {
+            let content = self.chunk[..local].trim_end();
+            let last = content
+                .char_indices()
+                .next_back()
+                .map(|(i, _)| i)
+                .unwrap_or(0);
+            at = self.base + last;
+        }
+        let end = self.chunk[at - self.base..]
+            .chars()
+            .next()
+            .map(|c| at + c.len_utf8())
+            .unwrap_or(at);
         YamlError {
-            span: Span::new(self.file, at, (at + 1).min(self.base + self.chunk.len())),
+            span: Span::new(self.file, at, end),
             message: format!("invalid YAML: {}", error.info()),
         }
     }
