@@ -1,0 +1,150 @@
+//! Bad input gets a positioned TG000 finding and the scan goes on; nothing panics.
+
+use std::fs;
+use std::path::Path;
+
+use tritonguard::policy::Catalogue;
+use tritonguard::scan::{ScanRequest, scan, scan_texts};
+
+fn catalogue() -> Catalogue {
+    Catalogue::load(&[], true).unwrap_or_else(|_| panic!("built-in policies load"))
+}
+
+/// (rule, file, line) of every finding.
+fn summary(result: &tritonguard::scan::ScanResult) -> Vec<(String, String, usize)> {
+    result
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.rule_id.clone(),
+                result.store.display(f.primary.span.file).to_string(),
+                result
+                    .store
+                    .position(f.primary.span.file, f.primary.span.start)
+                    .line,
+            )
+        })
+        .collect()
+}
+
+const GOOD_POD: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: t}\nspec:\n  containers:\n    - name: triton\n      image: nvcr.io/nvidia/tritonserver:24.10-py3\n      args: [tritonserver, --model-repository=/m, --model-control-mode=explicit]\n";
+
+#[test]
+fn broken_files_are_findings_and_the_rest_is_still_checked() {
+    let dir = tempdir("broken");
+    fs::write(dir.join("good.yaml"), GOOD_POD).unwrap_or_default();
+    fs::write(dir.join("broken.yaml"), "kind: [unclosed\n").unwrap_or_default();
+    fs::write(dir.join("binary.yaml"), b"\x00\x01\x02apiVersion").unwrap_or_default();
+    fs::write(dir.join("latin1.yaml"), b"kind: caf\xe9\n").unwrap_or_default();
+    fs::write(dir.join("empty.yaml"), "").unwrap_or_default();
+    let catalogue = catalogue();
+    let mut request = ScanRequest::new(vec![dir.clone()]);
+    request.base = dir.clone();
+    let result = scan(&catalogue, &request, &|_| true);
+    let found = summary(&result);
+    assert!(
+        found.contains(&("TG000".into(), "broken.yaml".into(), 1)),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&("TG000".into(), "binary.yaml".into(), 1)),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&("TG000".into(), "latin1.yaml".into(), 1)),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|(r, f, _)| r == "TG101" && f == "good.yaml"),
+        "{found:?}"
+    );
+    assert!(
+        !found.iter().any(|(_, f, _)| f == "empty.yaml"),
+        "an empty file is not an error: {found:?}"
+    );
+    let latin1 = result
+        .findings
+        .iter()
+        .find(|f| result.store.display(f.primary.span.file) == "latin1.yaml");
+    assert!(
+        latin1.is_some_and(|f| f.message.contains("offset 9")),
+        "names the first invalid byte"
+    );
+}
+
+#[test]
+fn oversized_files_are_reported_not_read() {
+    let dir = tempdir("huge");
+    let mut big = String::from(GOOD_POD);
+    while big.len() < 17 * 1024 * 1024 {
+        big.push_str("# padding padding padding padding padding padding padding padding\n");
+    }
+    fs::write(dir.join("huge.yaml"), big).unwrap_or_default();
+    let catalogue = catalogue();
+    let mut request = ScanRequest::new(vec![dir.clone()]);
+    request.base = dir.clone();
+    let result = scan(&catalogue, &request, &|_| true);
+    assert_eq!(result.findings.len(), 1);
+    assert!(
+        result.findings[0].message.contains("too large"),
+        "{}",
+        result.findings[0].message
+    );
+}
+
+#[test]
+fn byte_order_marks_and_crlf_keep_positions_exact() {
+    let text = format!("\u{feff}{}", GOOD_POD.replace('\n', "\r\n"));
+    let catalogue = catalogue();
+    let result = scan_texts(
+        &catalogue,
+        &[("pod.yaml".to_string(), text.clone())],
+        &|p| p.spec.id == "TG101",
+    );
+    assert_eq!(result.findings.len(), 1, "{:?}", summary(&result));
+    let span = result.findings[0].primary.span;
+    assert_eq!(&text[span.start..span.end], "--model-control-mode=explicit");
+    assert_eq!(result.store.position(span.file, span.start).line, 8);
+}
+
+#[test]
+fn hostile_yaml_does_not_hang_or_panic() {
+    let catalogue = catalogue();
+    let mut laughs = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..12 {
+        laughs.push_str(&format!(
+            "a{i}: &a{i} [{}]\n",
+            vec![format!("*a{}", i - 1); 10].join(", ")
+        ));
+    }
+    let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+    let inputs = [
+        ("laughs.yaml", laughs),
+        ("deep.yaml", deep),
+        ("tabs.yaml", "kind:\tPod\n\tspec: x\n".to_string()),
+        ("anchors.yaml", "a: *undefined\n".to_string()),
+        ("weird.yaml", "--- !!binary |\n  R0lGODlh\n...\n---\n? [complex, key]\n: value\n".to_string()),
+        ("list.yaml", "apiVersion: v1\nkind: List\nitems: 7\n".to_string()),
+        ("nulls.yaml", "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - null\n    - name: x\n      image: ~\n      args: [tritonserver, null, 7, {a: b}]\n".to_string()),
+    ];
+    for (name, text) in inputs {
+        let result = scan_texts(&catalogue, &[(name.to_string(), text)], &|_| true);
+        for f in &result.findings {
+            assert!(f.primary.span.end >= f.primary.span.start, "{name}");
+        }
+    }
+}
+
+fn tempdir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "tritonguard-robustness-{name}-{}",
+        std::process::id()
+    ));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    assert!(Path::new(&dir).is_dir());
+    dir
+}
