@@ -273,6 +273,7 @@ fn extract_and_evaluate(
 ) -> ScanResult {
     let mut findings: Vec<Finding> = Vec::new();
     let mut objects: Vec<K8sObject> = Vec::new();
+    let mut other_launches: Vec<Launch> = Vec::new();
     let mut kinds: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     let builtin_enabled = |id: &str| catalogue.get(id).is_some_and(enabled);
 
@@ -306,10 +307,35 @@ fn extract_and_evaluate(
             }
             Parsed::Yaml(stream) => {
                 let before = objects.len();
+                let mut compose = false;
                 for doc in &stream.documents {
-                    objects.extend(objects_from_document(file.id, &text, doc));
+                    if crate::model::compose::is_compose_document(&doc.root) {
+                        compose = true;
+                        let dotenv = store
+                            .get(file.id)
+                            .and_then(|f| f.path.as_ref())
+                            .and_then(|p| p.parent())
+                            .and_then(|dir| std::fs::read_to_string(dir.join(".env")).ok())
+                            .map(|t| crate::model::compose::read_dotenv(&t))
+                            .unwrap_or_default();
+                        let no_defaults = |_: &str, _: Option<&Node>| {
+                            crate::model::docker::ImageDefaults::default()
+                        };
+                        other_launches.extend(crate::model::compose::launches(
+                            &doc.root,
+                            &text,
+                            &display,
+                            &dotenv,
+                            &no_defaults,
+                            &store,
+                        ));
+                    } else {
+                        objects.extend(objects_from_document(file.id, &text, doc));
+                    }
                 }
-                let label = if objects.len() > before {
+                let label = if compose {
+                    "compose"
+                } else if objects.len() > before {
                     "kubernetes"
                 } else {
                     "yaml"
@@ -366,6 +392,11 @@ fn extract_and_evaluate(
             draft.launch.container.span,
             notes,
         ));
+    }
+    for launch in other_launches {
+        let anchor = launch.container.span.or(launch.image.span);
+        let file = anchor.map(|s| s.file).unwrap_or(FileId(0));
+        launch_list.push((launch, file, anchor, Vec::new()));
     }
 
     let mut subjects: Vec<SubjectRecord> = Vec::new();

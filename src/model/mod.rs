@@ -1,6 +1,8 @@
 //! Format-independent facts: the Launch and what builds it.
 
 pub mod argv;
+pub mod compose;
+pub mod docker;
 pub mod flags;
 pub mod image;
 pub mod k8s;
