@@ -181,7 +181,7 @@ impl Parser<'_> {
     fn message_body(
         &mut self,
         desc: &'static MessageDesc,
-        close: Option<(char, Token)>,
+        close: Option<Closing>,
     ) -> (Vec<(String, Node)>, usize) {
         let mut fields = Fields {
             entries: Vec::new(),
@@ -190,33 +190,37 @@ impl Parser<'_> {
         };
         loop {
             let Some(token) = self.peek() else {
-                if let Some((closer, open)) = close {
+                if let Some(closing) = close {
                     self.error_related(
-                        self.next_span(),
+                        self.token_span(closing.open),
                         PbtxtErrorKind::Syntax,
                         format!(
-                            "missing `{closer}` to close the `{}` at byte {}",
-                            self.token_text(open),
-                            open.start
+                            "`{}` of `{}` is never closed: expected `{}` before the end of the file",
+                            self.token_text(closing.open),
+                            closing.field,
+                            closing.closer
                         ),
-                        Some(self.token_span(open)),
+                        Some(self.next_span()),
                     );
                 }
                 return (fields.entries, self.text.len());
             };
             if let TokenKind::Symbol(c @ ('}' | '>')) = token.kind {
                 match close {
-                    Some((closer, _)) if closer == c => {
+                    Some(closing) if closing.closer == c => {
                         self.bump();
                         return (fields.entries, token.end);
                     }
-                    Some((closer, open)) => {
+                    Some(closing) => {
                         // `{ ... >`: report, and take it as the end of this message anyway.
                         self.error_related(
                             self.token_span(token),
                             PbtxtErrorKind::Syntax,
-                            format!("expected `{closer}`, found `{c}`"),
-                            Some(self.token_span(open)),
+                            format!(
+                                "expected `{}` to close `{}`, found `{c}`",
+                                closing.closer, closing.field
+                            ),
+                            Some(self.token_span(closing.open)),
                         );
                         self.bump();
                         return (fields.entries, token.end);
@@ -509,14 +513,13 @@ impl Parser<'_> {
         }
         let closer = stack.last().copied().unwrap_or('}');
         self.error_related(
-            self.next_span(),
+            self.token_span(open),
             PbtxtErrorKind::Syntax,
             format!(
-                "missing `{closer}` to close the `{}` at byte {}",
-                self.token_text(open),
-                open.start
+                "`{}` is never closed: expected `{closer}` before the end of the file",
+                self.token_text(open)
             ),
-            Some(self.token_span(open)),
+            Some(self.next_span()),
         );
         self.span(open.start, self.text.len())
     }
@@ -564,13 +567,14 @@ impl Parser<'_> {
             match self.peek().map(|t| t.kind) {
                 None | Some(TokenKind::Symbol('}' | '>')) => {
                     self.error_related(
-                        self.next_span(),
+                        self.token_span(open),
                         PbtxtErrorKind::Syntax,
                         format!(
-                            "missing `]` to close the list of `{}` at byte {}",
-                            field.name, open.start
+                            "the list of `{}` is never closed: expected `]` before {}",
+                            field.name,
+                            self.found()
                         ),
-                        Some(self.token_span(open)),
+                        Some(self.next_span()),
                     );
                     let end = self.last_end();
                     return (items, self.span(open.start, end));
@@ -601,19 +605,24 @@ impl Parser<'_> {
         match field.ty {
             FieldType::Message(message) => {
                 if self.at_opener() {
-                    self.message(message)
+                    self.message(message, field.name)
                 } else {
                     let span = self.next_span();
                     let found = self.found();
-                    self.skip_scalar_for_recovery();
-                    self.error(
-                        span,
-                        PbtxtErrorKind::WrongType,
-                        format!(
-                            "field `{}` is a message ({}): expected `{{`, found {found}",
-                            field.name, message.full_name
-                        ),
+                    let mut text = format!(
+                        "field `{}` is a message ({}): expected `{{`, found {found}",
+                        field.name, message.full_name
                     );
+                    // `value: "x"` for a ModelParameter, the most common slip in Triton configs.
+                    if let ([only], Some(token)) = (message.fields, self.peek())
+                        && token.kind == TokenKind::Str
+                        && matches!(only.ty, FieldType::Scalar(Scalar::String))
+                    {
+                        let literal = self.token_text(token);
+                        text.push_str(&format!("; write `{{ {}: {literal} }}`", only.name));
+                    }
+                    self.skip_scalar_for_recovery();
+                    self.error(span, PbtxtErrorKind::WrongType, text);
                     None
                 }
             }
@@ -623,9 +632,9 @@ impl Parser<'_> {
                     span,
                     PbtxtErrorKind::WrongType,
                     format!(
-                        "field `{}` takes a {}, not a message",
+                        "field `{}` takes {}, not a message",
                         field.name,
-                        field.ty.name()
+                        with_article(field.ty.name())
                     ),
                 );
                 None
@@ -650,7 +659,7 @@ impl Parser<'_> {
     }
 
     /// A `{ ... }` or `< ... >` message block; the opener is next.
-    fn message(&mut self, desc: &'static MessageDesc) -> Option<Node> {
+    fn message(&mut self, desc: &'static MessageDesc, field: &'static str) -> Option<Node> {
         let open = self.peek()?;
         if self.depth >= MAX_DEPTH {
             let span = self.skip_balanced();
@@ -664,7 +673,12 @@ impl Parser<'_> {
         self.bump();
         let closer = closer_of(open.kind);
         self.depth += 1;
-        let (entries, end) = self.message_body(desc, Some((closer, open)));
+        let closing = Closing {
+            closer,
+            open,
+            field,
+        };
+        let (entries, end) = self.message_body(desc, Some(closing));
         self.depth -= 1;
         Some(Node::spanned(
             Value::Map(entries),
@@ -837,9 +851,9 @@ impl Parser<'_> {
                         span,
                         PbtxtErrorKind::OutOfRange,
                         format!(
-                            "field `{}` is a {} and cannot be negative",
+                            "field `{}` is {} and cannot be negative",
                             field.name,
-                            field.ty.name()
+                            with_article(field.ty.name())
                         ),
                     );
                     return None;
@@ -937,9 +951,9 @@ impl Parser<'_> {
             *span,
             PbtxtErrorKind::WrongType,
             format!(
-                "field `{}` is a {}: expected {expected}, found `{found}`",
+                "field `{}` is {}: expected {expected}, found `{found}`",
                 field.name,
-                field.ty.name()
+                with_article(field.ty.name())
             ),
         );
         None
@@ -1086,6 +1100,15 @@ impl Parser<'_> {
     }
 }
 
+/// The end a message body is waiting for.
+#[derive(Clone, Copy)]
+struct Closing {
+    closer: char,
+    open: Token,
+    /// The field whose value the message is, for messages.
+    field: &'static str,
+}
+
 /// A scalar as read, before it is checked against its field's type.
 struct RawScalar {
     span: Span,
@@ -1189,6 +1212,12 @@ fn parse_integer(text: &str) -> Option<u64> {
 
 fn is_hex_or_octal(text: &str) -> bool {
     text.len() > 1 && text.starts_with('0')
+}
+
+/// "an int32", "a uint32", "a string".
+fn with_article(type_name: &str) -> String {
+    let vowel = type_name.starts_with(['a', 'e', 'i', 'o']);
+    format!("{} {type_name}", if vowel { "an" } else { "a" })
 }
 
 fn value_list(desc: &EnumDesc) -> String {

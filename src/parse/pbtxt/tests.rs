@@ -505,12 +505,12 @@ fn wrong_types_are_reported_at_the_value() {
         (
             "max_batch_size: \"8\"",
             "\"8\"",
-            "field `max_batch_size` is a int32: expected an integer, found `\"8\"`",
+            "field `max_batch_size` is an int32: expected an integer, found `\"8\"`",
         ),
         (
             "max_batch_size: 1.5",
             "1.5",
-            "field `max_batch_size` is a int32: expected an integer, found `1.5`",
+            "field `max_batch_size` is an int32: expected an integer, found `1.5`",
         ),
         (
             "name: 42",
@@ -697,9 +697,15 @@ fn missing_closing_brace_points_at_the_opener() {
     let text = "name: \"m\"\ninput {\n  name: \"x\"\n";
     let e = one_error(text);
     assert_eq!(e.kind, PbtxtErrorKind::Syntax);
-    assert_eq!(e.span, Span::new(FileId(0), text.len(), text.len()));
-    assert_eq!(e.related, Some(at(text, "{", 0)));
-    assert_eq!(e.message, "missing `}` to close the `{` at byte 16");
+    assert_eq!(e.span, at(text, "{", 0));
+    assert_eq!(
+        e.related,
+        Some(Span::new(FileId(0), text.len(), text.len()))
+    );
+    assert_eq!(
+        e.message,
+        "`{` of `input` is never closed: expected `}` before the end of the file"
+    );
     // What was read is kept.
     assert_eq!(
         json(&parse(text).root),
@@ -712,7 +718,10 @@ fn mismatched_and_stray_closers() {
     let text = "version_policy { all { } >\nname: \"n\"";
     let e = one_error(text);
     assert_eq!(e.span, at(text, ">", 0));
-    assert_eq!(e.message, "expected `}`, found `>`");
+    assert_eq!(
+        e.message,
+        "expected `}` to close `version_policy`, found `>`"
+    );
     assert_eq!(e.related, Some(at(text, "{", 0)));
 
     let text = "name: \"a\" }\nmax_batch_size: 1";
@@ -758,12 +767,16 @@ fn list_syntax_errors() {
 
     let text = "input { dims: [1, 2 }\nname: \"n\"";
     let e = one_error(text);
-    assert_eq!(e.span, at(text, "}", 0));
+    assert_eq!(e.span, at(text, "[", 0));
     assert_eq!(
         e.message,
-        "missing `]` to close the list of `dims` at byte 14"
+        "the list of `dims` is never closed: expected `]` before `}`"
     );
-    assert_eq!(e.related, Some(at(text, "[", 0)));
+    assert_eq!(e.related, Some(at(text, "}", 0)));
+    assert_eq!(
+        json(&parse(text).root),
+        serde_json::json!({"input": [{"dims": [1, 2]}], "name": "n"})
+    );
 
     let text = "input { dims: [1, ] }";
     let e = one_error(text);
