@@ -53,8 +53,10 @@ pub struct PbtxtDocument {
 }
 
 impl PbtxtDocument {
-    /// True when Triton's parser would accept the file (no error other than a duplicate map
-    /// key, which protobuf tolerates).
+    /// True when no error is worse than a repeated map key (which protobuf tolerates: the
+    /// last entry wins). Two errors are stricter than protobuf's parser, on purpose: a
+    /// non-repeated field set twice whose first value is the proto3 default (`count: 0`
+    /// then `count: 2`), and an enum number the enum does not define (proto3 enums are open).
     pub fn is_valid(&self) -> bool {
         self.errors
             .iter()

@@ -609,10 +609,17 @@ impl Parser<'_> {
                 } else {
                     let span = self.next_span();
                     let found = self.found();
-                    let mut text = format!(
-                        "field `{}` is a message ({}): expected `{{`, found {found}",
-                        field.name, message.full_name
-                    );
+                    let mut text = if message.map_entry {
+                        format!(
+                            "field `{}` is a map: expected `{{ key: ... value: ... }}`, found {found}",
+                            field.name
+                        )
+                    } else {
+                        format!(
+                            "field `{}` is a message ({}): expected `{{`, found {found}",
+                            field.name, message.full_name
+                        )
+                    };
                     // `value: "x"` for a ModelParameter, the most common slip in Triton configs.
                     if let ([only], Some(token)) = (message.fields, self.peek())
                         && token.kind == TokenKind::Str
@@ -859,7 +866,7 @@ impl Parser<'_> {
                     return None;
                 }
                 let limit = if raw.negative {
-                    range.max + 1
+                    range.max.saturating_add(1)
                 } else {
                     range.max
                 };

@@ -981,3 +981,21 @@ fn suggestions_catch_common_typos_only() {
         }
     );
 }
+
+#[test]
+fn map_fields_given_a_scalar_say_they_are_maps() {
+    let text = "parameters: \"EXECUTION_ENV_PATH\"";
+    let e = one_error(text);
+    assert_eq!(e.kind, PbtxtErrorKind::WrongType);
+    assert_eq!(e.span, at(text, "\"EXECUTION_ENV_PATH\"", 0));
+    assert_eq!(
+        e.message,
+        "field `parameters` is a map: expected `{ key: ... value: ... }`, found `\"EXECUTION_ENV_PATH\"`"
+    );
+    let text = "parameters { key: \"p\" value: \"v\" }";
+    let e = one_error(text);
+    assert_eq!(
+        e.message,
+        "field `value` is a message (inference.ModelParameter): expected `{`, found `\"v\"`; write `{ string_value: \"v\" }`"
+    );
+}
