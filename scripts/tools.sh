@@ -24,6 +24,9 @@ TG_PIN_PYTOOLS="helm-python-sdk==0.2.2 pyyaml==6.0.3 jsonschema==4.26.0"
 TG_PIN_PRECOMMIT="pre-commit==4.7.0"
 TG_PIN_SARIF="@microsoft/sarif-multitool@5.7.0 @microsoft/sarif-multitool-linux@5.7.0"
 
+# Exact versions of the venvs' transitive dependencies.
+TG_TOOLS_CONSTRAINTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/tools-constraints.txt"
+
 tg_tools_log() { printf '[tools] %s\n' "$*" >&2; }
 
 tg_tools_python() {
@@ -40,6 +43,10 @@ tg_tools_python() {
     return 1
 }
 
+tg_tools_constraints_hash() {
+    sha256sum "$TG_TOOLS_CONSTRAINTS" | cut -c1-12
+}
+
 # tg_tools_fresh DIR FINGERPRINT: true when DIR holds a finished install of FINGERPRINT.
 tg_tools_fresh() {
     [ -f "$1/.installed" ] && [ "$(cat "$1/.installed")" = "$2" ]
@@ -52,7 +59,8 @@ tg_tools_mark() {
 
 tg_tools_pip() {
     # --retries: the registries here are reachable but large downloads do fail now and then.
-    "$1/bin/python" -m pip install --quiet --disable-pip-version-check --retries 5 "${@:2}"
+    "$1/bin/python" -m pip install --quiet --disable-pip-version-check --retries 5 \
+        -c "$TG_TOOLS_CONSTRAINTS" "${@:2}"
 }
 
 # tg_tools_triton_pkg VENV: the folder holding bin/tritonserver and backends/.
@@ -65,7 +73,7 @@ tg_tools_triton_pkg() {
 tg_tools_install_triton() {
     local dir="$TG_TOOLS_DIR/triton" py fp
     py=$(tg_tools_python) || return 1
-    fp="$TG_PIN_PYTRITON $TG_PIN_NUMPY $("$py" -c 'import sys; print("py%d.%d" % sys.version_info[:2])')"
+    fp="$TG_PIN_PYTRITON $TG_PIN_NUMPY $("$py" -c 'import sys; print("py%d.%d" % sys.version_info[:2])') $(tg_tools_constraints_hash)"
     if tg_tools_fresh "$dir" "$fp"; then
         tg_tools_log "triton: cached ($dir)"
         return 0
@@ -88,8 +96,11 @@ tg_tools_install_triton() {
     fi
     # The python backend looks for the stub next to libtriton_python.so.
     cp "$stub" "$pkg/backends/python/" || return 1
-    # --help exits non-zero on 2.51 but must at least run (shared libraries resolve).
-    if ! "$pkg/bin/tritonserver" --help 2>&1 | grep -q -- '--model-repository'; then
+    # --help exits 1 on 2.51 but must at least run (its shared libraries resolve). No
+    # pipe into grep here: callers may have pipefail set.
+    local help
+    help=$("$pkg/bin/tritonserver" --help 2>&1) || true
+    if [[ "$help" != *--model-repository* ]]; then
         tg_tools_log "triton: $pkg/bin/tritonserver --help did not run"
         return 1
     fi
@@ -99,7 +110,7 @@ tg_tools_install_triton() {
 tg_tools_install_pytools() {
     local dir="$TG_TOOLS_DIR/pytools" py fp
     py=$(tg_tools_python) || return 1
-    fp="$TG_PIN_PYTOOLS"
+    fp="$TG_PIN_PYTOOLS $(tg_tools_constraints_hash)"
     if tg_tools_fresh "$dir" "$fp"; then
         tg_tools_log "pytools: cached ($dir)"
         return 0
@@ -116,7 +127,7 @@ tg_tools_install_pytools() {
 tg_tools_install_precommit() {
     local dir="$TG_TOOLS_DIR/precommit" py fp
     py=$(tg_tools_python) || return 1
-    fp="$TG_PIN_PRECOMMIT"
+    fp="$TG_PIN_PRECOMMIT $(tg_tools_constraints_hash)"
     if tg_tools_fresh "$dir" "$fp"; then
         tg_tools_log "pre-commit: cached ($dir)"
         return 0
@@ -170,7 +181,7 @@ tg_tools_export() {
 }
 
 tg_tools_main() {
-    TG_TOOLS_DIR="${TRITONGUARD_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/tritonguard-tools}"
+    TG_TOOLS_DIR="${TRITONGUARD_TOOLS:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/tritonguard-tools}"
     export TG_TOOLS_DIR
     mkdir -p "$TG_TOOLS_DIR" || return 1
     tg_tools_log "cache folder: $TG_TOOLS_DIR"

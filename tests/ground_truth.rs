@@ -199,6 +199,17 @@ fn tg103_bad_argv_exits_1_with_getopt_messages() {
             r.stderr
         );
     }
+    // Mode values are checked at parse time (case-insensitively: see the tg102 test,
+    // which runs with `Explicit`).
+    let r = run(&["--model-control-mode=bogus"]);
+    assert_eq!(r.code(), Some(1));
+    assert!(
+        r.stderr.contains(
+            "Bad option: \"--model-control-mode\".\ninvalid argument for --model-control-mode"
+        ),
+        "{}",
+        r.stderr
+    );
     // A unique prefix is accepted as the full flag (and takes its value) ...
     let r = run(&[
         "--model-control-mod=explicit",
@@ -219,6 +230,77 @@ fn tg103_bad_argv_exits_1_with_getopt_messages() {
         "{}",
         r.stderr
     );
+}
+
+/// TG104: the restricted-API flags are validated at start-up. The form `--help` itself
+/// documents (`<apis>,<key>=<value>`) is rejected; only `<apis>:<key>=<value>` works, API
+/// names are lower-case only, and one API may not appear in two groups.
+#[test]
+fn tg104_restricted_api_syntax_is_checked_at_startup() {
+    let Some(triton) = Triton::from_env() else {
+        return;
+    };
+    let first_error = |args: &[&str]| {
+        let mut argv = args.to_vec();
+        argv.push("--tg-sentinel");
+        let r = triton.run_to_exit(&argv, Duration::from_secs(30)).unwrap();
+        assert_eq!(r.code(), Some(1), "{args:?}: {r:?}");
+        r.stderr
+    };
+    let cases: [(&[&str], &str); 7] = [
+        (
+            &["--http-restricted-api=logging,admin-key=s3cret"],
+            "Bad option: \"--http-restricted-api\".\n--http-restricted-api option format is \
+             '<config name>:<setting>=<value>'. Got logging,admin-key=s3cret",
+        ),
+        (
+            &["--http-restricted-api=logging:admin-key"],
+            "--http-restricted-api option format is '<config name>:<setting>=<value>'. Got logging:admin-key",
+        ),
+        (
+            &["--http-restricted-api=bogus:k=v"],
+            "unknown restricted api 'bogus'",
+        ),
+        (
+            &["--http-restricted-api=Logging:k=v"],
+            "unknown restricted api 'Logging'",
+        ),
+        (
+            &[
+                "--http-restricted-api=logging:a=b",
+                "--http-restricted-api=logging,trace:c=d",
+            ],
+            "restricted api 'logging' can not be specified in multiple config groups",
+        ),
+        (
+            &["--grpc-restricted-protocol=logging,admin-key=s3cret"],
+            "--grpc-restricted-protocol option format is '<config name>:<setting>=<value>'. Got logging,admin-key=s3cret",
+        ),
+        (
+            &["--grpc-restricted-protocol=bogus:k=v"],
+            "unknown restricted protocol 'bogus'",
+        ),
+    ];
+    for (args, want) in cases {
+        let stderr = first_error(args);
+        assert!(stderr.contains(want), "{args:?}: {stderr}");
+    }
+    // Accepted forms get as far as the sentinel.
+    for args in [
+        &["--http-restricted-api=model-repository,logging:admin-key=s3cret"][..],
+        &[
+            "--http-restricted-api=logging:a=b",
+            "--http-restricted-api=trace,inference:c=d",
+        ][..],
+        &["--grpc-restricted-protocol=model-repository,health:k=v"][..],
+    ] {
+        let stderr = first_error(args);
+        assert!(
+            stderr.contains("unrecognized option '--tg-sentinel'")
+                && !stderr.contains("Bad option"),
+            "{args:?}: {stderr}"
+        );
+    }
 }
 
 /// TG103 and the flag table: the long flags `tritonserver --help` lists, with their
@@ -299,12 +381,10 @@ fn tg101_tg103_tg104_explicit_mode_by_prefix_restricted_api_and_model_store_alia
             .any(|l| l.contains("model_control_mode") && l.contains("MODE_EXPLICIT")),
         "startup table should show MODE_EXPLICIT:\n{log}"
     );
-    let repo_line = format!(
-        "model_repository_path[0]         | {}",
-        repo.path().display()
-    );
+    let repo_path = repo.path().display().to_string();
     assert!(
-        log.contains(&repo_line),
+        log.lines()
+            .any(|l| l.contains("model_repository_path[0]") && l.contains(&repo_path)),
         "--model-store should set the repository:\n{log}"
     );
 
@@ -680,7 +760,9 @@ fn auto_complete_repo() -> ModelRepo {
     repo
 }
 
-/// TG102: the deprecated `--strict-model-config=true` disables auto-complete.
+/// TG102: the deprecated `--strict-model-config=true` disables auto-complete. (TG103:
+/// the mode is written `Explicit` here; the value is case-insensitive, as the load
+/// requests answering 200 show.)
 #[test]
 fn tg102_strict_model_config_true_disables_auto_complete() {
     let Some(triton) = Triton::from_env() else {
@@ -690,7 +772,7 @@ fn tg102_strict_model_config_true_disables_auto_complete() {
     let server = start(
         &triton,
         ServerOptions::new(&repo).args(&[
-            "--model-control-mode=explicit",
+            "--model-control-mode=Explicit",
             "--strict-model-config=true",
         ]),
     );
