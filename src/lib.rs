@@ -4,5 +4,6 @@
 //! discover → load → classify → parse → extract → evaluate → filter → report.
 
 pub mod parse;
+pub mod repo;
 pub mod source;
 pub mod tree;
