@@ -498,7 +498,9 @@ pub(crate) const IMPORT_MAPPING: &[(&str, &str)] = &[
 /// CPython 3.11 `_compat_pickle.NAME_MAPPING`: Python 2 (module, name) pairs the unpickler
 /// renames. Only the pairs that move to another module matter for classification, but the
 /// table is kept whole so that a test can compare it with the running Python.
-pub(crate) const NAME_MAPPING: &[((&str, &str), (&str, &str))] = &[
+type Name = (&'static str, &'static str);
+
+pub(crate) const NAME_MAPPING: &[(Name, Name)] = &[
     (
         ("UserDict", "IterableUserDict"),
         ("collections", "UserDict"),
@@ -769,10 +771,10 @@ fn dangerous_exact(module: &str, name: &str) -> Option<&'static str> {
         return Some(reason);
     }
     let first = name.split('.').next().unwrap_or(name);
-    if BUILTIN_MODULES.contains(&module) {
-        if let Some((_, reason)) = DANGEROUS_BUILTINS.iter().find(|(n, _)| *n == first) {
-            return Some(reason);
-        }
+    if BUILTIN_MODULES.contains(&module)
+        && let Some((_, reason)) = DANGEROUS_BUILTINS.iter().find(|(n, _)| *n == first)
+    {
+        return Some(reason);
     }
     DANGEROUS_NAMES
         .iter()

@@ -28,7 +28,6 @@ macro_rules! opcodes {
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
         #[expect(
             non_camel_case_types,
-            clippy::upper_case_acronyms,
             reason = "the variants carry pickletools' opcode names, as reports show them"
         )]
         pub enum Opcode { $($name,)* }
@@ -535,10 +534,10 @@ impl<'a, R: Read> Machine<'a, R> {
 
     /// Account for a value leaving the stack or memo, so the live-string budget stays exact.
     fn release(&mut self, v: Val) {
-        if let Val::Str(s) = v {
-            if Rc::strong_count(&s) == 1 {
-                self.live_string_bytes = self.live_string_bytes.saturating_sub(s.len());
-            }
+        if let Val::Str(s) = v
+            && Rc::strong_count(&s) == 1
+        {
+            self.live_string_bytes = self.live_string_bytes.saturating_sub(s.len());
         }
     }
 
@@ -903,7 +902,7 @@ impl<'a, R: Read> Machine<'a, R> {
                 if h == 0 || h <= self.fence() || h > self.stack.len() {
                     return fail(PickleErrorKind::StackUnderflow { opcode: op });
                 }
-                if op == SETITEMS && (self.stack.len() - h) % 2 != 0 {
+                if op == SETITEMS && !(self.stack.len() - h).is_multiple_of(2) {
                     return fail(PickleErrorKind::BadArgument {
                         opcode: op,
                         message: "odd number of items for SETITEMS".into(),
@@ -923,7 +922,7 @@ impl<'a, R: Read> Machine<'a, R> {
             }
             DICT => {
                 let items = self.pop_to_mark(op)?;
-                if items.len() % 2 != 0 {
+                if !items.len().is_multiple_of(2) {
                     return fail(PickleErrorKind::BadArgument {
                         opcode: op,
                         message: "odd number of items for DICT".into(),
@@ -1189,6 +1188,7 @@ fn raw_unicode_escape_decode(s: &[u8]) -> String {
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 mod tests {
     use super::*;
 
