@@ -93,6 +93,22 @@ fn stored_torch_archive() {
 }
 
 #[test]
+fn torchscript_archive_is_told_apart_and_all_its_pickles_scanned() {
+    let g = support::generated("archive");
+    let path = g.torch_zip("torch_data", "torchscript");
+    let s = scan(&path, "model.pt");
+    assert_eq!(s.error, None);
+    assert_eq!(s.format, Format::TorchScript);
+    let members: Vec<&str> = s
+        .streams
+        .iter()
+        .filter_map(|x| x.member.as_deref())
+        .collect();
+    assert_eq!(members, ["archive/data.pkl", "archive/constants.pkl"]);
+    assert!(s.streams.iter().all(|x| x.scan.error.is_none()));
+}
+
+#[test]
 fn malicious_torch_archive_reports_the_member_and_offset() {
     let g = support::generated("archive");
     let path = g.torch_zip("torch_data_evil", "stored");

@@ -10,8 +10,14 @@ use serde::Serialize;
 pub enum Format {
     /// A pickle stream (also legacy `torch.save`, joblib, `.pkl`).
     Pickle,
-    /// A zip archive holding `<prefix>/data.pkl`: `torch.save` or TorchScript.
+    /// A zip archive holding `<prefix>/data.pkl`: `torch.save`. `torch.load` unpickles it
+    /// with Python's pickle.
     TorchZip,
+    /// A TorchScript archive (`torch.jit.save`: `code/`, `constants.pkl`). Triton's libtorch
+    /// backend reads its pickles with TorchScript's C++ unpickler, which resolves globals
+    /// against the archive's own code instead of importing Python modules; Python's
+    /// `torch.load` of the same file dispatches to `torch.jit.load`.
+    TorchScript,
     /// Any other zip archive (`.npz`, ...); its `.pkl` and `.npy` members are still scanned.
     Zip,
     /// A `.npy` array file; object arrays embed a pickle.
@@ -37,7 +43,7 @@ impl Format {
     pub fn may_hold_pickle(self) -> bool {
         matches!(
             self,
-            Format::Pickle | Format::TorchZip | Format::Zip | Format::Numpy
+            Format::Pickle | Format::TorchZip | Format::TorchScript | Format::Zip | Format::Numpy
         )
     }
 }

@@ -135,7 +135,9 @@ fn scan_open_file(
             result
         }
         Format::Numpy => scan_npy(&mut file, size, None, Some(0), result, options),
-        Format::Zip | Format::TorchZip => scan_zip(&mut file, size, result, options),
+        Format::Zip | Format::TorchZip | Format::TorchScript => {
+            scan_zip(&mut file, size, result, options)
+        }
         _ => result,
     }
 }
@@ -213,10 +215,19 @@ fn scan_zip(
         }
     };
     result.members = entries.iter().map(|e| e.name.clone()).collect();
-    if entries.iter().any(|e| {
-        let lower = e.name.to_ascii_lowercase();
-        lower == "data.pkl" || lower.ends_with("/data.pkl")
-    }) {
+    let names: Vec<String> = entries
+        .iter()
+        .map(|e| e.name.to_ascii_lowercase())
+        .collect();
+    if names
+        .iter()
+        .any(|n| n.ends_with("/constants.pkl") || n.contains("/code/__torch__/"))
+    {
+        result.format = Format::TorchScript;
+    } else if names
+        .iter()
+        .any(|n| n == "data.pkl" || n.ends_with("/data.pkl"))
+    {
         result.format = Format::TorchZip;
     }
     let mut scanned = 0usize;

@@ -11,7 +11,7 @@ Members are stored (not compressed) and each member's data starts on a 64-byte b
 PyTorch pads the local header's extra field (id "FB") to align it.
 
 Usage: python3 torchzip.py OUT DATA_PKL MODE
-MODE: stored | deflated | overlap (a second central entry aliasing data.pkl's bytes) |
+MODE: stored | deflated | torchscript (adds code/ and constants.pkl, as torch.jit.save) | overlap (a second central entry aliasing data.pkl's bytes) |
       liar (data.pkl deflated, its declared size inflated beyond what deflate can encode) |
       npz (a numpy .npz: one object-array member whose payload is DATA_PKL)
 """
@@ -57,6 +57,11 @@ records = [
     ("archive/version", b"3\n"),
     ("archive/.data/serialization_id", b"1234567890"),
 ]
+if mode == "torchscript":
+    records += [
+        ("archive/code/__torch__/model.py", b"class Model(Module):\n  pass\n"),
+        ("archive/constants.pkl", b"\x80\x02).")
+    ]
 with zipfile.ZipFile(out, "w") as zf:
     for name, body in records:
         if mode in ("deflated", "liar") and name.endswith(".pkl"):
