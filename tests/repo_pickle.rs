@@ -9,7 +9,7 @@
 
 mod support;
 
-use tritonguard::repo::classify::Class;
+use tritonguard::repo::classify::{self, Class};
 use tritonguard::repo::pickle::{self, Opcode, PickleErrorKind, PickleScan, ScanOptions};
 use tritonguard::repo::scan::{FileScanOptions, scan_file};
 
@@ -62,6 +62,31 @@ fn opcode_table_matches_pickletools() {
     }
     // The generated cases exercise every opcode pickletools knows.
     assert_eq!(g.expected["opcodes_not_covered"], serde_json::json!([]));
+}
+
+#[test]
+fn python2_rename_tables_match_the_running_cpython() {
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import _compat_pickle as c, json; print(json.dumps([sorted(c.IMPORT_MAPPING.items()), \
+             sorted([list(k), list(v)] for k, v in c.NAME_MAPPING.items())]))",
+        ])
+        .output()
+        .unwrap();
+    let python: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut imports: Vec<(&str, &str)> = classify::IMPORT_MAPPING.to_vec();
+    imports.sort();
+    let mut names: Vec<_> = classify::NAME_MAPPING.to_vec();
+    names.sort();
+    let ours = serde_json::json!([
+        imports,
+        names
+            .iter()
+            .map(|((m, n), (m2, n2))| [[m, n], [m2, n2]])
+            .collect::<Vec<_>>()
+    ]);
+    assert_eq!(ours, python);
 }
 
 #[test]

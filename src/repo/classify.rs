@@ -437,7 +437,7 @@ const SAFE_NAMES: &[(&str, &str)] = &[
 ];
 
 /// CPython 3.11 `_compat_pickle.IMPORT_MAPPING`: Python 2 module names the unpickler renames.
-pub(crate) const IMPORT_MAPPING: &[(&str, &str)] = &[
+pub const IMPORT_MAPPING: &[(&str, &str)] = &[
     ("BaseHTTPServer", "http.server"),
     ("CGIHTTPServer", "http.server"),
     ("ConfigParser", "configparser"),
@@ -498,9 +498,10 @@ pub(crate) const IMPORT_MAPPING: &[(&str, &str)] = &[
 /// CPython 3.11 `_compat_pickle.NAME_MAPPING`: Python 2 (module, name) pairs the unpickler
 /// renames. Only the pairs that move to another module matter for classification, but the
 /// table is kept whole so that a test can compare it with the running Python.
-type Name = (&'static str, &'static str);
+/// A `(module, name)` pair.
+pub type Name = (&'static str, &'static str);
 
-pub(crate) const NAME_MAPPING: &[(Name, Name)] = &[
+pub const NAME_MAPPING: &[(Name, Name)] = &[
     (
         ("UserDict", "IterableUserDict"),
         ("collections", "UserDict"),

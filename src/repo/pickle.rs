@@ -19,7 +19,7 @@ use std::rc::Rc;
 
 use serde::Serialize;
 
-use super::classify::{Class, classify};
+use super::classify::{Class, Verdict, classify};
 use super::input::{Input, InputError};
 
 macro_rules! opcodes {
@@ -647,11 +647,11 @@ impl<'a, R: Read> Machine<'a, R> {
         }
         let verdict = match (&module, &name, ext_code) {
             (Some(m), Some(n), None) => classify(m, n),
-            (_, _, Some(_)) => super::classify::Verdict {
+            (_, _, Some(_)) => Verdict {
                 class: Class::Unknown,
                 reason: "copyreg extension code: the target is registered at run time",
             },
-            _ => super::classify::Verdict {
+            _ => Verdict {
                 class: Class::Dangerous,
                 reason: "import name computed at load time, which hides what is imported",
             },
