@@ -10,6 +10,7 @@ pub mod finding;
 pub mod model;
 pub mod parse;
 pub mod policy;
+pub mod repo;
 pub mod report;
 pub mod scan;
 pub mod source;

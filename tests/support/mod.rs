@@ -13,7 +13,10 @@
 pub mod helm;
 pub mod http;
 pub mod jsonschema;
+pub mod pickles;
 pub mod sarif;
 pub mod tools;
 pub mod triton_help;
 pub mod tritonserver;
+
+pub use pickles::*;
