@@ -24,6 +24,10 @@ use crate::tree::{Node, ToNode};
 /// What to scan.
 pub struct ScanRequest {
     pub paths: Vec<PathBuf>,
+    /// Files and directories read for context only: their objects take part in
+    /// correlation (a Service in an unchanged file still exposes a changed Deployment), but
+    /// only findings that involve a file of `paths` are reported.
+    pub context: Vec<PathBuf>,
     /// Text read from standard input, with the name to show and classify it by.
     pub stdin: Option<(String, String)>,
     pub base: PathBuf,
@@ -35,6 +39,7 @@ impl ScanRequest {
     pub fn new(paths: Vec<PathBuf>) -> ScanRequest {
         ScanRequest {
             paths,
+            context: Vec::new(),
             stdin: None,
             base: std::env::current_dir().unwrap_or_default(),
             exclude: globset::GlobSet::empty(),
@@ -46,6 +51,7 @@ impl ScanRequest {
 /// A file's parse result.
 pub enum Parsed {
     Yaml(YamlStream),
+    Pbtxt(crate::parse::pbtxt::PbtxtDocument),
     /// Read but not understood (a file kind whose parser is not part of this scan).
     Unsupported,
     /// Could not be read as text.
@@ -56,6 +62,8 @@ pub struct ParsedFile {
     pub id: FileId,
     pub kind: FileKind,
     pub parsed: Parsed,
+    /// Read for context only (see [`ScanRequest::context`]).
+    pub context: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -98,7 +106,34 @@ pub fn scan(
             path: None,
             kind: discover::classify::classify_name(name).unwrap_or(FileKind::Yaml),
             explicit: true,
+            context: false,
         });
+    }
+    if !request.context.is_empty() {
+        let targets: std::collections::BTreeSet<PathBuf> = candidates
+            .iter()
+            .filter_map(|c| c.path.as_ref())
+            .filter_map(|p| std::fs::canonicalize(p).ok())
+            .collect();
+        let context = discover::discover(
+            &request.context,
+            &DiscoverOptions {
+                base: request.base.clone(),
+                exclude: request.exclude.clone(),
+            },
+        );
+        for mut c in context.candidates {
+            let known = c
+                .path
+                .as_ref()
+                .and_then(|p| std::fs::canonicalize(p).ok())
+                .is_some_and(|p| targets.contains(&p));
+            // Only YAML carries cross-file facts (Services, routes, policies).
+            if !known && c.kind == FileKind::Yaml {
+                c.context = true;
+                candidates.push(c);
+            }
+        }
     }
     let loaded: Vec<(SourceFile, ParsedFile)> = candidates
         .par_iter()
@@ -122,6 +157,7 @@ pub fn scan(
                             id,
                             kind: c.kind,
                             parsed,
+                            context: c.context,
                         },
                     )
                 }
@@ -139,6 +175,7 @@ pub fn scan(
                             id,
                             kind: c.kind,
                             parsed: Parsed::Unreadable(problem),
+                            context: c.context,
                         },
                     )
                 }
@@ -177,7 +214,12 @@ pub fn scan_texts(
             None,
             Arc::from(text.as_str()),
         ));
-        files.push(ParsedFile { id, kind, parsed });
+        files.push(ParsedFile {
+            id,
+            kind,
+            parsed,
+            context: false,
+        });
     }
     let mut result = extract_and_evaluate(catalogue, store, files, enabled);
     result.stats.duration = started.elapsed();
@@ -186,6 +228,7 @@ pub fn scan_texts(
 
 fn parse_file(id: FileId, kind: FileKind, text: &str) -> Parsed {
     match kind {
+        FileKind::Pbtxt => Parsed::Pbtxt(crate::parse::pbtxt::parse_model_config(id, text)),
         FileKind::Yaml => {
             Parsed::Yaml(parse_stream(id, strip_bom(text).1)).offset_by(bom_len(text))
         }
@@ -273,6 +316,7 @@ fn extract_and_evaluate(
 ) -> ScanResult {
     let mut findings: Vec<Finding> = Vec::new();
     let mut objects: Vec<K8sObject> = Vec::new();
+    let mut configs: Vec<(FileId, Node)> = Vec::new();
     let mut other_launches: Vec<Launch> = Vec::new();
     let mut kinds: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     let builtin_enabled = |id: &str| catalogue.get(id).is_some_and(enabled);
@@ -301,6 +345,29 @@ fn extract_and_evaluate(
                         &store,
                     ));
                 }
+            }
+            Parsed::Pbtxt(doc) => {
+                *kinds.entry("pbtxt".to_string()).or_default() += 1;
+                if builtin_enabled("TG501") {
+                    for error in &doc.errors {
+                        let mut finding = builtin_finding(
+                            catalogue,
+                            "TG501",
+                            error.span,
+                            error.message.clone(),
+                            &format!("{display}:{}", error.message),
+                            &store,
+                        );
+                        if let (Some(f), Some(related)) = (finding.as_mut(), error.related) {
+                            f.related.push(Location {
+                                span: related,
+                                label: "first set here".to_string(),
+                            });
+                        }
+                        findings.extend(finding);
+                    }
+                }
+                configs.push((file.id, doc.root.clone()));
             }
             Parsed::Unsupported => {
                 *kinds.entry(file.kind.as_str().to_string()).or_default() += 1;
@@ -429,14 +496,25 @@ fn extract_and_evaluate(
             extra: Vec::new(),
         });
     }
+    subjects.extend(model_config_subjects(&configs, &store));
     let all_objects = Node::list(objects.iter().map(|o| o.node.clone()).collect());
     let evaluation = evaluate(catalogue, &subjects, &all_objects, &store, enabled);
     findings.extend(evaluation.findings);
+    let context_files: std::collections::BTreeSet<FileId> =
+        files.iter().filter(|f| f.context).map(|f| f.id).collect();
+    if !context_files.is_empty() {
+        findings.retain(|f| {
+            !context_files.contains(&f.primary.span.file)
+                || f.related
+                    .iter()
+                    .any(|r| !context_files.contains(&r.span.file))
+        });
+    }
     findings.sort_by_key(Finding::sort_key);
     findings.dedup_by(|a, b| a.fingerprint == b.fingerprint && a.primary == b.primary);
 
     let stats = ScanStats {
-        files: files.len(),
+        files: files.iter().filter(|f| !f.context).count(),
         files_by_kind: kinds.into_iter().collect(),
         skipped: 0,
         objects: objects.len(),
@@ -451,6 +529,68 @@ fn extract_and_evaluate(
         notes: Vec::new(),
         stats,
     }
+}
+
+/// One subject per config.pbtxt, with the `model` variable: the model's directory name, the
+/// config's path, and the other models of the same repository found in the scan.
+fn model_config_subjects(configs: &[(FileId, Node)], store: &SourceStore) -> Vec<SubjectRecord> {
+    // `<repo>/<model>/config.pbtxt`, or `<repo>/<model>/configs/<name>.pbtxt`.
+    let model_dir = |display: &str| -> (String, String) {
+        let parts: Vec<&str> = display.split('/').collect();
+        let n = parts.len();
+        let (model, repo_end) = if n >= 3 && parts[n - 2] == "configs" {
+            (parts[n - 3], n - 3)
+        } else if n >= 2 {
+            (parts[n - 2], n - 2)
+        } else {
+            ("", 0)
+        };
+        (model.to_string(), parts[..repo_end].join("/"))
+    };
+    let located: Vec<(FileId, &Node, String, String)> = configs
+        .iter()
+        .map(|(id, root)| {
+            let (model, repo) = model_dir(store.display(*id));
+            (*id, root, model, repo)
+        })
+        .collect();
+    located
+        .iter()
+        .map(|(id, root, model, repo)| {
+            let mut siblings: Vec<String> = located
+                .iter()
+                .filter(|(_, _, m, r)| r == repo && !m.is_empty())
+                .map(|(_, _, m, _)| m.clone())
+                .collect();
+            siblings.sort();
+            siblings.dedup();
+            let display = store.display(*id).to_string();
+            let custom = display.contains("/configs/");
+            let model_value = Node::map(vec![
+                ("name".to_string(), Node::str(model.clone())),
+                ("config_path".to_string(), Node::str(display.clone())),
+                ("custom_config".to_string(), custom.to_node()),
+                (
+                    "repository_models".to_string(),
+                    Node::list(siblings.into_iter().map(Node::str).collect()),
+                ),
+            ]);
+            SubjectRecord {
+                kind: Subject::Pbtxt,
+                root: (*root).clone(),
+                file: *id,
+                identity: display.clone(),
+                anchor: root
+                    .get("name")
+                    .and_then(Node::label_span)
+                    .or_else(|| root.as_map().first().and_then(|(_, v)| v.label_span()))
+                    .or(Some(Span::new(*id, 0, 0))),
+                notes: Vec::new(),
+                file_value: file_value(&display, "pbtxt"),
+                extra: vec![("model", model_value)],
+            }
+        })
+        .collect()
 }
 
 fn helm_notes(template: Option<&str>) -> Vec<String> {

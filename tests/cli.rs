@@ -198,3 +198,54 @@ fn version_names_the_policy_catalogue() {
     assert_eq!(run.code, 0);
     assert!(run.stdout.contains("policy catalogue"), "{}", run.stdout);
 }
+
+#[test]
+fn context_files_correlate_without_being_reported() {
+    // The Deployment alone is cluster-internal; with the Service file read for context, the
+    // LoadBalancer exposes its metrics port, reported on the Deployment's file... and on the
+    // Service's line, which is in a context file: the finding is kept because it involves the
+    // checked file.
+    let alone = tritonguard(
+        &[
+            "check",
+            "tests/fixtures/context/deployment.yaml",
+            "--select",
+            "TG301",
+            "-q",
+        ],
+        None,
+    );
+    assert_eq!(alone.code, 0, "{}", alone.stdout);
+    let with_context = tritonguard(
+        &[
+            "check",
+            "tests/fixtures/context/deployment.yaml",
+            "--context",
+            "tests/fixtures/context",
+            "--select",
+            "TG301,TG208",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(with_context.code, 1, "{}", with_context.stderr);
+    let report: serde_json::Value = serde_json::from_str(&with_context.stdout).unwrap_or_default();
+    let rules: Vec<&str> = report["findings"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|f| f["rule_id"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(rules, ["TG208", "TG301"], "{}", with_context.stdout);
+    assert_eq!(
+        report["summary"]["files"], 1,
+        "context files are not counted as scanned"
+    );
+    // The other Deployment in the context directory has findings of its own: not reported.
+    assert!(
+        !with_context
+            .stdout
+            .contains("other.yaml\",\n        \"line\""),
+        "{}",
+        with_context.stdout
+    );
+}

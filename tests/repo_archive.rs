@@ -1,7 +1,7 @@
 //! Torch zip archives, `.npz` and `.npy` files, built with Python's zipfile in the layout
 //! torch.save writes (torch itself is not installed).
 
-#![expect(
+#![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     reason = "tests fail loudly on unexpected errors"

@@ -6,7 +6,7 @@
 //!
 //! They assert what they scanned and print how long it took.
 
-#![expect(
+#![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::print_stderr,

@@ -1,6 +1,6 @@
 //! Walking, auditing and locking a model repository on disk.
 
-#![expect(
+#![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     reason = "tests fail loudly on unexpected errors"

@@ -20,6 +20,11 @@ pub struct CheckArgs {
     /// Files and directories to scan; "-" reads standard input (e.g. `helm template`).
     #[arg(value_name = "PATH", default_value = ".")]
     pub paths: Vec<PathBuf>,
+    /// Also read these files or directories, for context only: a Service or Ingress there
+    /// still exposes a Deployment in PATH, but only findings involving PATH are reported
+    /// (used by the pre-commit hook, which passes only the staged files).
+    #[arg(long, value_name = "PATH")]
+    pub context: Vec<PathBuf>,
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -103,6 +108,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
     }
     let mut request = ScanRequest::new(paths);
     request.stdin = stdin;
+    request.context = args.context.clone();
     let result = scan(&catalogue, &request, &enabled);
     if result.notes.iter().any(|n| n.error) {
         for n in result.notes.iter().filter(|n| n.error) {

@@ -19,6 +19,9 @@ pub struct Candidate {
     pub kind: FileKind,
     /// Named on the command line (not found by walking): never skipped silently.
     pub explicit: bool,
+    /// Read only for what it tells about other files (Services selecting a Deployment);
+    /// its own findings are not reported.
+    pub context: bool,
 }
 
 /// Something about a path that the user should hear about.
@@ -71,6 +74,7 @@ pub fn discover(paths: &[PathBuf], options: &DiscoverOptions) -> Discovery {
                 path: Some(root.clone()),
                 kind,
                 explicit: true,
+                context: false,
             });
             continue;
         }
@@ -145,6 +149,7 @@ fn walk_directory(root: &Path, options: &DiscoverOptions, discovery: &mut Discov
                 path: Some(path.to_path_buf()),
                 kind,
                 explicit: false,
+                context: false,
             }),
             None => discovery.skipped += 1,
         }

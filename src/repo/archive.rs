@@ -491,7 +491,6 @@ impl<R: Read> Read for Inflate<R> {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 mod tests {
     use super::*;
     use std::io::Cursor;

@@ -118,7 +118,6 @@ pub fn sha256_files<P: AsRef<Path> + Sync>(paths: &[P]) -> Vec<io::Result<FileHa
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 mod tests {
     use super::*;
 

@@ -7,7 +7,10 @@
 //! and fails in CI.
 #![allow(
     dead_code,
-    reason = "each integration test binary uses a different subset of these helpers"
+    unused_imports,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "each integration test binary uses a different subset of these helpers, and a helper that cannot do its job fails the test"
 )]
 
 pub mod helm;

@@ -109,5 +109,4 @@ pub fn parse_model_config(file: FileId, text: &str) -> PbtxtDocument {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests;

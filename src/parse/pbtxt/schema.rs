@@ -157,7 +157,6 @@ impl EnumDesc {
 include!(concat!(env!("OUT_DIR"), "/model_config_schema.rs"));
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
     use super::*;
     use sha2::{Digest, Sha256};
