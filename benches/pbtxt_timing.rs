@@ -9,10 +9,13 @@ use tritonguard::parse::pbtxt::parse_model_config;
 use tritonguard::source::FileId;
 
 fn main() -> std::io::Result<()> {
-    let rounds: u32 = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(2000);
+    // `cargo bench` passes `--bench`; under `cargo test` one round is a smoke test.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let benching = args.iter().any(|a| a == "--bench");
+    let rounds: u32 = args
+        .iter()
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(if benching { 2000 } else { 1 });
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/pbtxt");
     let mut texts = Vec::new();
     for entry in std::fs::read_dir(dir)? {
