@@ -103,6 +103,9 @@ pub struct Finding {
     /// Stable under unrelated edits: rule, file, subject identity and what is pointed at.
     pub fingerprint: String,
     pub suppression: Option<Suppression>,
+    /// The object (YAML document, compose service, file) the finding is about, which may be
+    /// in another file than the primary location; whole-object suppressions match it.
+    pub subject_extent: Option<Span>,
 }
 
 impl Finding {

@@ -4,6 +4,7 @@
 //! discover → load → classify → parse → extract → evaluate → filter → report.
 
 pub mod cli;
+pub mod config;
 pub mod discover;
 pub mod engine;
 pub mod finding;

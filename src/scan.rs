@@ -78,6 +78,12 @@ pub struct ScanStats {
 
 pub struct ScanResult {
     pub store: SourceStore,
+    /// What the policies looked at (for `tritonguard inspect`).
+    pub subjects: Vec<SubjectRecord>,
+    /// The kind of every scanned file (the filter stage reads comments from them).
+    pub kinds: Vec<(FileId, FileKind)>,
+    /// `tritonguard.dev/ignore` annotations of Kubernetes objects.
+    pub annotations: Vec<crate::engine::suppress::AnnotationIgnore>,
     pub findings: Vec<Finding>,
     pub eval_errors: Vec<EvalError>,
     pub launches: Vec<Launch>,
@@ -305,6 +311,7 @@ pub fn builtin_finding(
         help: crate::engine::evaluate::first_paragraph(&policy.spec.remediation),
         fingerprint: fingerprint(&[&policy.spec.id, store.display(span.file), identity]),
         suppression: None,
+        subject_extent: None,
     })
 }
 
@@ -317,7 +324,7 @@ fn extract_and_evaluate(
     let mut findings: Vec<Finding> = Vec::new();
     let mut objects: Vec<K8sObject> = Vec::new();
     let mut configs: Vec<(FileId, Node)> = Vec::new();
-    let mut other_launches: Vec<Launch> = Vec::new();
+    let mut other_launches: Vec<(Launch, Option<Span>)> = Vec::new();
     let mut kinds: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     let builtin_enabled = |id: &str| catalogue.get(id).is_some_and(enabled);
 
@@ -443,40 +450,41 @@ fn extract_and_evaluate(
         ));
     }
     let index = ScanIndex::new(&objects);
-    let mut launch_list: Vec<(Launch, FileId, Option<Span>, Vec<String>)> = Vec::new();
+    let mut launch_list: Vec<LaunchRecord> = Vec::new();
     for mut draft in drafts {
         apply(&mut draft.launch, &draft.pod, &index, &store);
-        let file = draft
-            .launch
-            .container
-            .span
-            .map(|s| s.file)
-            .unwrap_or(FileId(0));
-        let notes = helm_notes(draft.launch.source.helm_template.as_deref());
-        launch_list.push((
-            draft.launch.clone(),
-            file,
-            draft.launch.container.span,
-            notes,
-        ));
+        let anchor = draft.launch.container.span;
+        launch_list.push(LaunchRecord {
+            file: anchor.map(|s| s.file).unwrap_or(draft.extent.file),
+            anchor,
+            notes: helm_notes(draft.launch.source.helm_template.as_deref()),
+            extent: Some(draft.extent),
+            launch: draft.launch,
+        });
     }
-    for launch in other_launches {
+    for (launch, extent) in other_launches {
         let anchor = launch.container.span.or(launch.image.span);
-        let file = anchor.map(|s| s.file).unwrap_or(FileId(0));
-        launch_list.push((launch, file, anchor, Vec::new()));
+        launch_list.push(LaunchRecord {
+            file: anchor.map(|s| s.file).unwrap_or(FileId(0)),
+            anchor,
+            notes: Vec::new(),
+            extent,
+            launch,
+        });
     }
 
     let mut subjects: Vec<SubjectRecord> = Vec::new();
-    for (launch, file, anchor, notes) in &launch_list {
+    for record in &launch_list {
         subjects.push(SubjectRecord {
             kind: Subject::Launch,
-            root: launch.to_node(),
-            file: *file,
-            identity: launch.id.clone(),
-            anchor: *anchor,
-            notes: notes.clone(),
-            file_value: file_value(store.display(*file), &launch.source.format),
+            root: record.launch.to_node(),
+            file: record.file,
+            identity: record.launch.id.clone(),
+            anchor: record.anchor,
+            notes: record.notes.clone(),
+            file_value: file_value(store.display(record.file), &record.launch.source.format),
             extra: Vec::new(),
+            extent: record.extent,
         });
     }
     for object in &objects {
@@ -494,6 +502,7 @@ fn extract_and_evaluate(
             notes: helm_notes(object.helm_template.as_deref()),
             file_value: file_value(store.display(object.file), format),
             extra: Vec::new(),
+            extent: Some(object.extent),
         });
     }
     subjects.extend(model_config_subjects(&configs, &store));
@@ -521,11 +530,19 @@ fn extract_and_evaluate(
         launches: launch_list.len(),
         duration: Duration::default(),
     };
+    let annotations = objects.iter().filter_map(annotation_ignore).collect();
     ScanResult {
+        subjects,
+        kinds: files
+            .iter()
+            .filter(|f| !f.context)
+            .map(|f| (f.id, f.kind))
+            .collect(),
+        annotations,
         store,
         findings,
         eval_errors: evaluation.errors,
-        launches: launch_list.into_iter().map(|(l, ..)| l).collect(),
+        launches: launch_list.into_iter().map(|r| r.launch).collect(),
         notes: Vec::new(),
         stats,
     }
@@ -588,9 +605,55 @@ fn model_config_subjects(configs: &[(FileId, Node)], store: &SourceStore) -> Vec
                 notes: Vec::new(),
                 file_value: file_value(&display, "pbtxt"),
                 extra: vec![("model", model_value)],
+                extent: store.get(*id).map(|f| Span::new(*id, 0, f.text.len())),
             }
         })
         .collect()
+}
+
+/// The `tritonguard.dev/ignore` annotation of an object or of its pod template.
+fn annotation_ignore(object: &K8sObject) -> Option<crate::engine::suppress::AnnotationIgnore> {
+    const KEY: &str = "tritonguard.dev/ignore";
+    const REASON: &str = "tritonguard.dev/ignore-reason";
+    let places = [
+        object.node.at(&["metadata", "annotations"]),
+        object
+            .node
+            .at(&["spec", "template", "metadata", "annotations"]),
+        object.node.at(&[
+            "spec",
+            "jobTemplate",
+            "spec",
+            "template",
+            "metadata",
+            "annotations",
+        ]),
+    ];
+    places.into_iter().flatten().find_map(|annotations| {
+        let value = annotations.get(KEY)?;
+        Some(crate::engine::suppress::AnnotationIgnore {
+            extent: object.extent,
+            span: value.label_span()?,
+            rules: value
+                .as_scalar_text()
+                .unwrap_or_default()
+                .split([',', ' '])
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .map(str::to_string)
+                .collect(),
+            reason: annotations.get(REASON).and_then(Node::as_scalar_text),
+        })
+    })
+}
+
+/// A Launch with where it came from, on its way to becoming a subject.
+struct LaunchRecord {
+    launch: Launch,
+    file: FileId,
+    anchor: Option<Span>,
+    notes: Vec<String>,
+    extent: Option<Span>,
 }
 
 fn helm_notes(template: Option<&str>) -> Vec<String> {

@@ -46,6 +46,7 @@ macro_rules! snapshot {
                 (r"tritonguard \d+\.\d+\.\d+", "tritonguard [version]"),
                 (r#""version": "\d+\.\d+\.\d+""#, r#""version": "[version]""#),
                 (r#""semanticVersion": "\d+\.\d+\.\d+""#, r#""semanticVersion": "[version]""#),
+                (r#""catalogue": "[^"]*""#, r#""catalogue": "[catalogue]""#),
             ],
         }, {
             insta::assert_snapshot!($name, $value);

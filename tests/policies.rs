@@ -77,8 +77,13 @@ fn each_rule_renders_its_bad_example_at_the_offending_span() {
         let TestInput::Inline(files) = &test.input else {
             continue;
         };
-        let id = policy.spec.id.clone();
-        let result = scan_texts(&catalogue, files, &move |p| p.spec.id == id);
+        let all = |_: &tritonguard::policy::Policy| true;
+        let mut result = scan_texts(&catalogue, files, &all);
+        let config = tritonguard::config::Config {
+            inline_ignores: true,
+            ..Default::default()
+        };
+        tritonguard::cli::check::filter(&mut result, &catalogue, &config, ".tritonguard.yaml", true, None, &all);
         let rendered: Vec<String> = result
             .findings
             .iter()

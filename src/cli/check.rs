@@ -1,7 +1,9 @@
-//! `tritonguard check`: scan, filter, report, and exit 0, 1 or 2.
+//! `tritonguard check`: read the configuration, scan, filter (suppressions, baseline),
+//! report, and exit 0, 1 or 2.
 
+use std::collections::BTreeSet;
 use std::io::{IsTerminal, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
@@ -10,10 +12,13 @@ use crate::cli::{
     ColorChoice, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, PolicyArgs, load_catalogue, parse_severity,
     use_color,
 };
+use crate::config::{self, Config, ConfigDiagnostic};
+use crate::engine::{baseline, suppress};
 use crate::finding::Severity;
-use crate::report::human::HumanOptions;
+use crate::policy::{Catalogue, Policy};
+use crate::report::human::{HumanOptions, render_diagnostic};
 use crate::report::{Format, Report, render};
-use crate::scan::{ScanRequest, scan};
+use crate::scan::{ScanRequest, ScanResult, scan};
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
@@ -31,9 +36,10 @@ pub struct CheckArgs {
     /// Write the report to this file instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Exit with 1 when a finding is at or above this severity.
-    #[arg(long, value_name = "SEVERITY", default_value = "low", value_parser = parse_severity)]
-    pub fail_on: Severity,
+    /// Exit with 1 when a finding is at or above this severity [default: low, or the config's
+    /// fail-on].
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub fail_on: Option<Severity>,
     /// Only run these rules (ids or names, comma-separated or repeated).
     #[arg(long, value_delimiter = ',', value_name = "RULES")]
     pub select: Vec<String>,
@@ -42,6 +48,24 @@ pub struct CheckArgs {
     pub ignore: Vec<String>,
     #[command(flatten)]
     pub policies: PolicyArgs,
+    /// Read this configuration file instead of the nearest `.tritonguard.yaml`.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Do not read any configuration file.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
+    /// Ignore inline `tritonguard:ignore` comments and annotations (trust only the config).
+    #[arg(long)]
+    pub no_inline_ignores: bool,
+    /// Suppress the findings recorded in this baseline file (report only new ones).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Record the current findings as a baseline in FILE, and exit 0.
+    #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
+    pub write_baseline: Option<PathBuf>,
+    /// Show suppressed findings in the human report too (SARIF and JSON always carry them).
+    #[arg(long)]
+    pub show_suppressed: bool,
     /// Print only the summary line (human format).
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -56,41 +80,119 @@ pub struct CheckArgs {
     pub sarif_category: String,
 }
 
+/// Prints config errors with the config text they point into.
+fn print_config_errors(errors: &[config::ConfigError], color: bool) {
+    let options = HumanOptions {
+        color,
+        ..HumanOptions::default()
+    };
+    let mut stderr = std::io::stderr().lock();
+    for e in errors {
+        let _ = write!(
+            stderr,
+            "{}",
+            render_diagnostic(&ConfigDiagnostic::new(e), &options)
+        );
+    }
+}
+
+/// The configuration: `--config`, else the nearest `.tritonguard.yaml` above the first path.
+fn read_config(args: &CheckArgs, color: bool) -> Result<Config, ExitCode> {
+    if args.no_config {
+        return Ok(Config {
+            inline_ignores: true,
+            ..Config::default()
+        });
+    }
+    let start = args
+        .paths
+        .iter()
+        .find(|p| p.as_os_str() != "-")
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from("."));
+    let path = match &args.config {
+        Some(p) => Some(p.clone()),
+        None => config::find(&start),
+    };
+    match path {
+        None => Ok(Config {
+            inline_ignores: true,
+            ..Config::default()
+        }),
+        Some(p) => config::load(&p).map_err(|errors| {
+            print_config_errors(&errors, color);
+            ExitCode::from(EXIT_ERROR)
+        }),
+    }
+}
+
+/// Resolves rule names/ids given on the command line or in the config; unknown ones are a
+/// usage error.
+fn rule_ids(
+    catalogue: &Catalogue,
+    written: &[String],
+    origin: &str,
+) -> Result<Vec<String>, String> {
+    written
+        .iter()
+        .map(|r| {
+            catalogue
+                .get(r)
+                .map(|p| p.spec.id.clone())
+                .ok_or_else(|| format!("unknown rule '{r}' in {origin} (see `tritonguard rules`)"))
+        })
+        .collect()
+}
+
 pub fn run(args: CheckArgs) -> ExitCode {
     let terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let color = use_color(args.color, terminal);
-    let catalogue = match load_catalogue(
-        &args.policies,
-        &[],
-        use_color(args.color, std::io::stderr().is_terminal()),
-    ) {
+    let err_color = use_color(args.color, std::io::stderr().is_terminal());
+    let config = match read_config(&args, err_color) {
         Ok(c) => c,
         Err(code) => return code,
     };
-    if let Some(unknown) = args
-        .select
-        .iter()
-        .chain(&args.ignore)
-        .find(|r| catalogue.get(r).is_none())
-    {
-        eprintln!("error: unknown rule '{unknown}' in --select/--ignore (see `tritonguard rules`)");
-        return ExitCode::from(EXIT_ERROR);
-    }
-    let select: Vec<String> = args
-        .select
-        .iter()
-        .filter_map(|r| catalogue.get(r))
-        .map(|p| p.spec.id.clone())
-        .collect();
-    let ignore: Vec<String> = args
-        .ignore
-        .iter()
-        .filter_map(|r| catalogue.get(r))
-        .map(|p| p.spec.id.clone())
-        .collect();
-    let enabled = move |p: &crate::policy::Policy| {
-        (select.is_empty() || select.contains(&p.spec.id)) && !ignore.contains(&p.spec.id)
+    let mut catalogue = match load_catalogue(&args.policies, &config.policy_dirs, err_color) {
+        Ok(c) => c,
+        Err(code) => return code,
     };
+    let config_name = config
+        .path
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| ".tritonguard.yaml".to_string());
+    let resolved = (|| -> Result<(Vec<String>, Vec<String>), String> {
+        let mut select = rule_ids(&catalogue, &args.select, "--select")?;
+        select.extend(rule_ids(&catalogue, &config.select, &config_name)?);
+        let mut ignore = rule_ids(&catalogue, &args.ignore, "--ignore")?;
+        ignore.extend(rule_ids(&catalogue, &config.ignore, &config_name)?);
+        for (rule, severity) in &config.severity {
+            let id = rule_ids(&catalogue, std::slice::from_ref(rule), &config_name)?;
+            if let Some(policy) = catalogue
+                .policies
+                .iter_mut()
+                .find(|p| id.contains(&p.spec.id))
+            {
+                policy.spec.severity = *severity;
+            }
+        }
+        for ignore in &config.ignores {
+            rule_ids(&catalogue, &ignore.rules, &config_name)?;
+        }
+        Ok((select, ignore))
+    })();
+    let (select, ignore) = match resolved {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    let enabled = move |p: &Policy| {
+        (select.is_empty() || select.contains(&p.spec.id) || is_meta_rule(&p.spec.id))
+            && !ignore.contains(&p.spec.id)
+    };
+    let fail_on = args.fail_on.or(config.fail_on).unwrap_or(Severity::Low);
 
     let mut paths: Vec<PathBuf> = Vec::new();
     let mut stdin = None;
@@ -109,13 +211,63 @@ pub fn run(args: CheckArgs) -> ExitCode {
     let mut request = ScanRequest::new(paths);
     request.stdin = stdin;
     request.context = args.context.clone();
-    let result = scan(&catalogue, &request, &enabled);
+    request.exclude = exclude_set(&config);
+    let mut result = scan(&catalogue, &request, &enabled);
     if result.notes.iter().any(|n| n.error) {
         for n in result.notes.iter().filter(|n| n.error) {
             eprintln!("error: {}: {}", n.display, n.message);
         }
         return ExitCode::from(EXIT_ERROR);
     }
+
+    let baseline_path = args
+        .baseline
+        .clone()
+        .or(config.baseline.clone())
+        .filter(|_| args.write_baseline.is_none());
+    let baseline_set: Option<BTreeSet<String>> = match &baseline_path {
+        Some(path) => match baseline::read(path) {
+            Ok(set) => Some(set),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_ERROR);
+            }
+        },
+        None => None,
+    };
+    let baseline_name = baseline_path
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    filter(
+        &mut result,
+        &catalogue,
+        &config,
+        &config_name,
+        config.inline_ignores && !args.no_inline_ignores,
+        baseline_set.as_ref().map(|b| (b, baseline_name)),
+        &enabled,
+    );
+
+    if let Some(path) = &args.write_baseline {
+        let text = baseline::render(&result.findings, &result.store);
+        return match std::fs::write(path, text) {
+            Ok(()) => {
+                let n = result
+                    .findings
+                    .iter()
+                    .filter(|f| f.suppression.is_none())
+                    .count();
+                eprintln!("wrote {n} findings to the baseline {}", path.display());
+                ExitCode::from(EXIT_CLEAN)
+            }
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", path.display());
+                ExitCode::from(EXIT_ERROR)
+            }
+        };
+    }
+
     let scanned = args
         .paths
         .iter()
@@ -141,7 +293,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
         notes: &result.notes,
         stats: &result.stats,
         scanned,
-        fail_on: args.fail_on,
+        fail_on,
         sarif_category: args.sarif_category.clone(),
         base_uri: base_uri(&request.base),
     };
@@ -151,6 +303,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
         &HumanOptions {
             color,
             quiet: args.quiet,
+            show_suppressed: args.show_suppressed,
             ..HumanOptions::default()
         },
     );
@@ -170,12 +323,85 @@ pub fn run(args: CheckArgs) -> ExitCode {
     let failing = result
         .findings
         .iter()
-        .any(|f| f.suppression.is_none() && f.severity >= args.fail_on);
+        .any(|f| f.suppression.is_none() && f.severity >= fail_on);
     ExitCode::from(if failing { EXIT_FINDINGS } else { EXIT_CLEAN })
 }
 
+/// Rules about suppressions themselves run whenever suppressions are applied.
+fn is_meta_rule(id: &str) -> bool {
+    id == "TG002" || id == "TG003"
+}
+
+/// The filter stage: suppressions and baseline. Findings of rules that are not enabled (the
+/// suppression rules when deselected) are dropped afterwards.
+pub fn filter(
+    result: &mut ScanResult,
+    catalogue: &Catalogue,
+    config: &Config,
+    config_name: &str,
+    inline: bool,
+    baseline: Option<(&BTreeSet<String>, String)>,
+    enabled: &(dyn Fn(&Policy) -> bool + Sync),
+) {
+    let input = suppress::SuppressionInput {
+        catalogue,
+        store: &result.store,
+        kinds: &result.kinds,
+        annotations: &result.annotations,
+        config_ignores: &config.ignores,
+        config_name: config_name.to_string(),
+        inline,
+        require_reason: config.require_reason,
+        baseline: baseline.as_ref().map(|(set, name)| (*set, name.clone())),
+        today: suppress::today(),
+        ran: &|id: &str| catalogue.get(id).is_some_and(enabled),
+    };
+    let meta = suppress::apply(&mut result.findings, &input);
+    result.findings.extend(
+        meta.into_iter()
+            .filter(|f| catalogue.get(&f.rule_id).is_some_and(enabled)),
+    );
+    // A suppression rule's own findings can be suppressed by the config or the baseline.
+    let mut meta_only: Vec<_> = result
+        .findings
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| is_meta_rule(&f.rule_id) && f.suppression.is_none())
+        .map(|(i, _)| i)
+        .collect();
+    if !meta_only.is_empty() {
+        let mut metas: Vec<_> = meta_only
+            .iter()
+            .map(|i| result.findings[*i].clone())
+            .collect();
+        let again = suppress::SuppressionInput {
+            inline: false,
+            ..input
+        };
+        suppress::apply(&mut metas, &again);
+        for (i, f) in meta_only.drain(..).zip(metas) {
+            result.findings[i] = f;
+        }
+    }
+    result
+        .findings
+        .sort_by_key(crate::finding::Finding::sort_key);
+}
+
+fn exclude_set(config: &Config) -> globset::GlobSet {
+    let mut builder = globset::GlobSetBuilder::new();
+    for pattern in &config.exclude {
+        if let Ok(glob) = globset::Glob::new(pattern) {
+            builder.add(glob);
+        }
+    }
+    builder
+        .build()
+        .unwrap_or_else(|_| globset::GlobSet::empty())
+}
+
 /// `file:///abs/dir/` for SARIF's `%SRCROOT%`.
-fn base_uri(base: &std::path::Path) -> Option<String> {
+fn base_uri(base: &Path) -> Option<String> {
     let absolute = std::fs::canonicalize(base).ok()?;
     let mut uri = String::from("file://");
     for part in absolute.to_string_lossy().split('/') {

@@ -7,6 +7,7 @@
 
 pub mod check;
 pub mod explain;
+pub mod inspect;
 pub mod rules;
 pub mod test;
 
@@ -54,6 +55,9 @@ pub enum Command {
     Explain(explain::ExplainArgs),
     /// Run the inline tests of policies (the built-ins, or those in a directory).
     Test(test::TestArgs),
+    /// Print what policies see: every Launch, Kubernetes object and model configuration, as
+    /// JSON under its CEL variable name.
+    Inspect(inspect::InspectArgs),
 }
 
 /// Options for loading policies, shared by every subcommand.
@@ -131,5 +135,6 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Rules(args) => rules::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Test(args) => test::run(args),
+        Command::Inspect(args) => inspect::run(args),
     }
 }

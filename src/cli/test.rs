@@ -8,7 +8,9 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use crate::cli::check::filter;
 use crate::cli::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, PolicyArgs, load_catalogue};
+use crate::config::Config;
 use crate::policy::spec::{PolicyTest, TestInput};
 use crate::policy::{Catalogue, Policy};
 use crate::scan::{ScanRequest, scan, scan_texts};
@@ -29,7 +31,9 @@ pub struct PolicyOutcome {
     pub id: String,
     pub name: String,
     pub passed: usize,
+    /// Failed tests, and problems of the policy itself (no good or no bad case).
     pub failures: Vec<String>,
+    pub tests_failed: usize,
 }
 
 pub fn run(args: TestArgs) -> ExitCode {
@@ -64,8 +68,10 @@ pub fn run(args: TestArgs) -> ExitCode {
         .collect();
     let mut failed = 0;
     let mut tests = 0;
+    let mut tests_failed = 0;
     for o in &outcomes {
-        tests += o.passed + o.failures.len();
+        tests += o.passed + o.tests_failed;
+        tests_failed += o.tests_failed;
         if o.failures.is_empty() {
             println!("ok     {} {} ({} tests)", o.id, o.name, o.passed);
         } else {
@@ -84,10 +90,13 @@ pub fn run(args: TestArgs) -> ExitCode {
             }
         }
     }
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     println!(
-        "\n{} policies, {tests} tests: {} passed, {failed} failed",
-        outcomes.len(),
-        outcomes.len() - failed
+        "\n{}: {} passed, {failed} failed ({}, {tests_failed} failed)",
+        plural(outcomes.len(), "policy", "policies"),
+        outcomes.len() - failed,
+        plural(tests, "test", "tests"),
     );
     ExitCode::from(if failed == 0 {
         EXIT_CLEAN
@@ -103,6 +112,7 @@ pub fn test_policy(catalogue: &Catalogue, policy: &Policy) -> PolicyOutcome {
         name: policy.spec.name.clone(),
         passed: 0,
         failures: Vec::new(),
+        tests_failed: 0,
     };
     let id = policy.spec.id.clone();
     let good = policy
@@ -128,17 +138,21 @@ pub fn test_policy(catalogue: &Catalogue, policy: &Policy) -> PolicyOutcome {
     for test in &policy.spec.tests {
         match run_test(catalogue, policy, test) {
             Ok(()) => outcome.passed += 1,
-            Err(message) => outcome.failures.push(format!("{}: {message}", test.name)),
+            Err(message) => {
+                outcome.tests_failed += 1;
+                outcome.failures.push(format!("{}: {message}", test.name));
+            }
         }
     }
     outcome
 }
 
 fn run_test(catalogue: &Catalogue, policy: &Policy, test: &PolicyTest) -> Result<(), String> {
-    let id = policy.spec.id.clone();
-    let only = move |p: &Policy| p.spec.id == id;
-    let result = match &test.input {
-        TestInput::Inline(files) => scan_texts(catalogue, files, &only),
+    // Every policy runs, as in `check`, and inline suppressions apply; only the tested
+    // policy's findings are compared.
+    let all = |_: &Policy| true;
+    let mut result = match &test.input {
+        TestInput::Inline(files) => scan_texts(catalogue, files, &all),
         TestInput::File(path) => {
             let base = policy.dir.clone().unwrap_or_else(|| PathBuf::from("."));
             let full = base.join(path);
@@ -147,10 +161,30 @@ fn run_test(catalogue: &Catalogue, policy: &Policy, test: &PolicyTest) -> Result
             }
             let mut request = ScanRequest::new(vec![full]);
             request.base = base_of(&base);
-            scan(catalogue, &request, &only)
+            scan(catalogue, &request, &all)
         }
     };
-    if let Some(e) = result.eval_errors.first() {
+    let config = Config {
+        inline_ignores: true,
+        ..Config::default()
+    };
+    filter(
+        &mut result,
+        catalogue,
+        &config,
+        ".tritonguard.yaml",
+        true,
+        None,
+        &all,
+    );
+    let result = result;
+    let id = &policy.spec.id;
+    let errors: Vec<_> = result
+        .eval_errors
+        .iter()
+        .filter(|e| &e.rule_id == id)
+        .collect();
+    if let Some(e) = errors.first() {
         return Err(format!("evaluation error on {}: {}", e.subject, e.message));
     }
     let mut got: Vec<(String, usize)> = result

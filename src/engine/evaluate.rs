@@ -28,6 +28,8 @@ pub struct SubjectRecord {
     pub file_value: Node,
     /// Extra variables (`model` for a config.pbtxt: the model directory name).
     pub extra: Vec<(&'static str, Node)>,
+    /// The whole object the subject was read from, for object-wide suppressions.
+    pub extent: Option<Span>,
 }
 
 /// An expression that failed on a subject: reported, never silently passed.
@@ -291,6 +293,7 @@ fn make_finding(
             &item_identity,
         ]),
         suppression: None,
+        subject_extent: subject.extent,
     }
 }
 

@@ -150,7 +150,7 @@ pub fn launches(
     dotenv: &BTreeMap<String, String>,
     image_defaults: &dyn Fn(&str, Option<&Node>) -> ImageDefaults,
     store: &SourceStore,
-) -> Vec<Launch> {
+) -> Vec<(Launch, Option<Span>)> {
     let mut out = Vec::new();
     for (name, service) in root.get("services").map(Node::as_map).unwrap_or_default() {
         let spec = run_spec(name, service, source, display, dotenv);
@@ -161,7 +161,10 @@ pub fn launches(
             .unwrap_or_default();
         let defaults = image_defaults(&image, service.get("build"));
         if let Some(launch) = docker::launch(&spec, &defaults, store) {
-            out.push(launch);
+            let extent = service
+                .span
+                .map(|s| service.key_span.map_or(s, |k| k.join(s)));
+            out.push((launch, extent));
         }
     }
     out

@@ -527,3 +527,43 @@ impl Launch {
         self.to_node()
     }
 }
+
+impl Launch {
+    /// A Launch with every list holding one default element: the shape policies are checked
+    /// against when they load, so `launch.server.model_contrl_mode` is caught as a typo.
+    pub fn sample() -> Launch {
+        let fact_string = || Fact::known(String::new(), None);
+        let mut launch = Launch::default();
+        launch.server.argv.value.push(fact_string());
+        launch
+            .server
+            .flags
+            .insert("model-repository".to_string(), vec![fact_string()]);
+        launch
+            .server
+            .invalid_flags
+            .push(Fact::known(InvalidFlag::default(), None));
+        launch.server.model_repositories.push(fact_string());
+        launch.server.load_models.push(fact_string());
+        for endpoint in [&mut launch.server.http, &mut launch.server.grpc] {
+            endpoint.restricted_apis.push(fact_string());
+        }
+        launch.container.value.capabilities.add = Fact::known(vec![fact_string()], None);
+        launch.container.value.capabilities.drop = Fact::known(vec![fact_string()], None);
+        launch.mounts.push(At::default());
+        launch.model_repositories.push(At::default());
+        for exposure in [
+            &mut launch.exposure.http,
+            &mut launch.exposure.grpc,
+            &mut launch.exposure.metrics,
+            &mut launch.exposure.sagemaker,
+            &mut launch.exposure.vertex_ai,
+        ] {
+            exposure.routes.push(At::default());
+        }
+        launch.auth.evidence.push(At::default());
+        launch.rate_limiting.evidence.push(At::default());
+        launch.env.insert("PATH".to_string(), fact_string());
+        launch
+    }
+}

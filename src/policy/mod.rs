@@ -381,6 +381,20 @@ impl Catalogue {
                 ));
             }
         }
+        if errors.is_empty() && spec.subject == Subject::Launch {
+            errors.extend(check_against_sample(
+                &self.env,
+                &spec,
+                &[
+                    &match_program,
+                    &assert_program,
+                    &message_program,
+                    &label_program,
+                ],
+                &at_when,
+                &self.sources,
+            ));
+        }
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -459,6 +473,92 @@ fn compile_expr(
         }
     }
     Ok(program)
+}
+
+/// Evaluates a launch policy's expressions on [`crate::model::launch::Launch::sample`], where
+/// every field exists: an unknown field or variable there is a typo in the policy, reported at
+/// load time with its position instead of as an evaluation error on every scan.
+fn check_against_sample(
+    env: &Arc<Env>,
+    spec: &PolicySpec,
+    programs: &[&Option<Program>],
+    at_when: &[Option<Program>],
+    sources: &SourceStore,
+) -> Vec<PolicyError> {
+    use crate::tree::ToNode;
+    let sample = crate::model::launch::Launch::sample().to_node();
+    let mut ctx = cel::Context::with_env(Arc::clone(env));
+    ctx.add_variable_from_value("launch", crate::engine::cel_value::to_cel(&sample));
+    ctx.add_variable_from_value("objects", cel::Value::List(Arc::new(Vec::new())));
+    ctx.add_variable_from_value(
+        "file",
+        crate::engine::cel_value::to_cel(&crate::tree::Node::map(vec![
+            ("path".to_string(), crate::tree::Node::str("")),
+            ("format".to_string(), crate::tree::Node::str("")),
+        ])),
+    );
+    let item = spec
+        .each
+        .as_ref()
+        .and_then(|each| split_root(&each.segments))
+        .and_then(|(_, rest)| sample.lookup(rest))
+        .and_then(|list| {
+            list.as_list()
+                .first()
+                .cloned()
+                .or_else(|| list.as_map().first().map(|(_, v)| v.clone()))
+        });
+    let mut inner = ctx.new_inner_scope();
+    if let Some(item) = &item {
+        inner.add_variable_from_value("item", crate::engine::cel_value::to_cel(item));
+    }
+    let exprs: Vec<&ExprText> = [&spec.match_expr, &spec.assert, &spec.message, &spec.label]
+        .into_iter()
+        .flatten()
+        .chain(spec.at.iter().filter_map(|c| c.when.as_ref()))
+        .collect();
+    let compiled: Vec<&Program> = programs
+        .iter()
+        .filter_map(|p| p.as_ref())
+        .chain(at_when.iter().flatten())
+        .collect();
+    let mut errors = Vec::new();
+    for (expr, program) in exprs.into_iter().zip(compiled) {
+        let Err(error) = program.execute(&inner) else {
+            continue;
+        };
+        let (name, what) = match &error {
+            cel::ExecutionError::NoSuchKey(key) => (key.to_string(), "no field"),
+            cel::ExecutionError::UndeclaredReference(name) => (name.to_string(), "no variable"),
+            _ => continue,
+        };
+        errors.push(PolicyError::new(
+            find_in_expr_any(expr, sources, &name).unwrap_or(expr.span),
+            format!(
+                "{what} '{name}' here (`tritonguard inspect FILE` shows the fields a launch has)"
+            ),
+            "unknown",
+        ));
+    }
+    errors
+}
+
+/// The first occurrence of `name` as a field or identifier in the expression.
+fn find_in_expr_any(expr: &ExprText, sources: &SourceStore, name: &str) -> Option<Span> {
+    let raw = sources.slice(expr.span);
+    let mut from = 0;
+    while let Some(found) = raw.get(from..).and_then(|r| r.find(name)) {
+        let at = from + found;
+        let before = raw[..at].chars().next_back();
+        let after = raw[at + name.len()..].chars().next();
+        let boundary = |c: Option<char>| !c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+        if boundary(before) && boundary(after) {
+            let start = expr.span.start + at;
+            return Some(Span::new(expr.span.file, start, start + name.len()));
+        }
+        from = at + name.len();
+    }
+    None
 }
 
 /// Names bound by macros (`list.exists(x, ...)`, `all`, `map`, `filter`, `exists_one`).

@@ -183,7 +183,12 @@ impl<'a> Reader<'a> {
     fn string(&mut self, key: &str, required: bool) -> Option<(String, Span)> {
         match self.root.get(key) {
             None if required => {
-                let span = self.root.span;
+                let span = self
+                    .root
+                    .as_map()
+                    .first()
+                    .and_then(|(_, v)| v.key_span)
+                    .or(self.root.span);
                 self.error(span, format!("missing required field '{key}'"));
                 None
             }
@@ -341,7 +346,12 @@ pub fn read_policy(root: &Node, file_span: Span) -> Result<PolicySpec, Vec<SpecE
         && assert.is_none()
         && root.get("assert").is_none()
     {
-        r.error(root.span, "missing required field 'assert' (a CEL expression that is true when the subject is compliant)".to_string());
+        let first_key = root
+            .as_map()
+            .first()
+            .and_then(|(_, v)| v.key_span)
+            .or(root.span);
+        r.error(first_key, "missing required field 'assert' (a CEL expression that is true when the subject is compliant)".to_string());
     }
     if subject == Some(Subject::Builtin) {
         for key in ["match", "each", "assert", "at", "related", "label"] {

@@ -90,6 +90,8 @@ pub struct PodFacts {
 pub struct LaunchDraft {
     pub launch: Launch,
     pub pod: PodFacts,
+    /// The object (YAML document or list item) the launch was read from.
+    pub extent: Span,
 }
 
 /// The Launches of one workload object.
@@ -162,6 +164,7 @@ pub fn launches_in_pod_spec(
                 ports: ports.clone(),
                 sidecars,
             },
+            extent: object.extent,
         });
     }
     drafts

@@ -1,0 +1,556 @@
+//! Suppressions, applied after evaluation: inline comments (`# tritonguard:ignore[TG101]
+//! reason`), Kubernetes annotations (`tritonguard.dev/ignore: "TG101,TG301"`), ignores in the
+//! config file, and a baseline of fingerprints. A suppressed finding is kept and marked (SARIF
+//! shows it with its justification); a suppression that matches nothing is reported, and so is
+//! one that is malformed or has expired.
+
+use std::collections::BTreeSet;
+
+use crate::config::ConfigIgnore;
+use crate::discover::classify::FileKind;
+use crate::finding::{Finding, Location, Suppression, SuppressionKind, fingerprint};
+use crate::policy::Catalogue;
+use crate::source::{FileId, SourceStore, Span};
+
+const MARKER: &str = "tritonguard:ignore";
+
+/// A calendar day, comparable: (year, month, day).
+pub type Date = (i32, u32, u32);
+
+pub fn parse_date(text: &str) -> Option<Date> {
+    let mut parts = text.trim().split('-');
+    let y: i32 = parts.next()?.parse().ok()?;
+    let m: u32 = parts.next()?.parse().ok()?;
+    let d: u32 = parts.next()?.parse().ok()?;
+    if parts.next().is_some()
+        || !(1..=12).contains(&m)
+        || !(1..=31).contains(&d)
+        || !(1000..=9999).contains(&y)
+    {
+        return None;
+    }
+    Some((y, m, d))
+}
+
+/// Today's date (UTC) from the system clock.
+pub fn today() -> Date {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    civil_from_days(i64::try_from(secs / 86_400).unwrap_or(0))
+}
+
+/// Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> Date {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    (
+        i32::try_from(y).unwrap_or(1970),
+        u32::try_from(m).unwrap_or(1),
+        u32::try_from(d).unwrap_or(1),
+    )
+}
+
+fn show_date(d: Date) -> String {
+    format!("{:04}-{:02}-{:02}", d.0, d.1, d.2)
+}
+
+/// Where an inline suppression applies.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Scope {
+    /// 0-based lines, inclusive.
+    Lines(usize, usize),
+    /// A byte range: a whole YAML document (object) or a whole file.
+    Range(Span),
+}
+
+/// A suppression written in a scanned file: a comment or a Kubernetes annotation.
+#[derive(Clone, Debug)]
+pub struct InlineIgnore {
+    pub file: FileId,
+    /// The comment (or annotation) itself.
+    pub span: Span,
+    pub rules: Vec<String>,
+    pub reason: Option<String>,
+    pub until: Option<Date>,
+    pub scope: Scope,
+    /// A problem that keeps it from applying (unknown rule, bad date).
+    pub problem: Option<String>,
+    pub annotation: bool,
+}
+
+/// An object-wide suppression from the `tritonguard.dev/ignore` annotation.
+#[derive(Clone, Debug)]
+pub struct AnnotationIgnore {
+    pub extent: Span,
+    pub span: Span,
+    pub rules: Vec<String>,
+    pub reason: Option<String>,
+}
+
+/// Everything the filter stage needs.
+pub struct SuppressionInput<'a> {
+    pub catalogue: &'a Catalogue,
+    pub store: &'a SourceStore,
+    /// Which files are which kind (comments are read from every scanned text file).
+    pub kinds: &'a [(FileId, FileKind)],
+    pub annotations: &'a [AnnotationIgnore],
+    pub config_ignores: &'a [ConfigIgnore],
+    /// The config file's name, for justifications.
+    pub config_name: String,
+    pub inline: bool,
+    pub require_reason: bool,
+    pub baseline: Option<(&'a BTreeSet<String>, String)>,
+    pub today: Date,
+    /// Whether a rule ran: an ignore of a rule that did not run cannot be called unused.
+    pub ran: &'a (dyn Fn(&str) -> bool + Sync),
+}
+
+/// Reads the `# tritonguard:ignore[...]` comments of one file.
+pub fn inline_ignores(file: FileId, text: &str, kind: FileKind) -> Vec<InlineIgnore> {
+    let mut out = Vec::new();
+    if !text.contains(MARKER) {
+        return out;
+    }
+    let lines: Vec<(usize, &str)> = line_offsets(text);
+    // The header: lines before the first content line of each YAML document, or of the file.
+    let headers: Vec<(usize, usize, Span)> = match kind {
+        FileKind::Yaml => crate::parse::yaml::split_documents(text)
+            .into_iter()
+            .map(|(start, end)| {
+                let first_content = first_content_line(&lines, start, end);
+                (
+                    line_of(&lines, start),
+                    first_content,
+                    Span::new(file, start, end),
+                )
+            })
+            .collect(),
+        _ => vec![(
+            0,
+            first_content_line(&lines, 0, text.len()),
+            Span::new(file, 0, text.len()),
+        )],
+    };
+    for (index, (offset, line)) in lines.iter().enumerate() {
+        let Some(hash) = comment_start(line) else {
+            continue;
+        };
+        let comment = &line[hash..];
+        let Some(at) = comment.find(MARKER) else {
+            continue;
+        };
+        let body = &comment[at + MARKER.len()..];
+        let span = Span::new(file, offset + hash + at, offset + line.trim_end().len());
+        let mut ignore = parse_body(body, file, span);
+        let own_line = line[..hash].trim().is_empty();
+        ignore.scope = match headers
+            .iter()
+            .find(|(first, content, _)| own_line && index >= *first && index < *content)
+        {
+            Some((_, _, extent)) => Scope::Range(*extent),
+            None if own_line => {
+                let next = (index + 1..lines.len())
+                    .find(|i| {
+                        let t = lines[*i].1.trim();
+                        !t.is_empty() && !t.starts_with('#')
+                    })
+                    .unwrap_or(index);
+                Scope::Lines(index, next)
+            }
+            None => Scope::Lines(index, index),
+        };
+        out.push(ignore);
+    }
+    out
+}
+
+fn line_offsets(text: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        out.push((offset, line.trim_end_matches(['\n', '\r'])));
+        offset += line.len();
+    }
+    out
+}
+
+fn line_of(lines: &[(usize, &str)], offset: usize) -> usize {
+    lines.iter().rposition(|(o, _)| *o <= offset).unwrap_or(0)
+}
+
+/// The 0-based line of the first non-comment content in a byte range (document markers are
+/// not content).
+fn first_content_line(lines: &[(usize, &str)], start: usize, end: usize) -> usize {
+    lines
+        .iter()
+        .enumerate()
+        .filter(|(_, (o, _))| *o >= start && *o < end)
+        .find(|(_, (_, l))| {
+            let t = l.trim();
+            !t.is_empty()
+                && !t.starts_with('#')
+                && t != "---"
+                && !t.starts_with("--- ")
+                && !t.starts_with('%')
+        })
+        .map(|(i, _)| i)
+        .unwrap_or(usize::MAX)
+}
+
+/// The `#` that starts a comment on this line, outside quotes.
+fn comment_start(line: &str) -> Option<usize> {
+    let mut quote: Option<char> = None;
+    let mut previous = ' ';
+    for (i, c) in line.char_indices() {
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, '#') if previous.is_whitespace() || i == 0 => return Some(i),
+            _ => {}
+        }
+        previous = c;
+    }
+    None
+}
+
+/// `[TG101,TG301] reason until=2027-03-31` (also `-- reason`).
+fn parse_body(body: &str, file: FileId, span: Span) -> InlineIgnore {
+    let mut ignore = InlineIgnore {
+        file,
+        span,
+        rules: Vec::new(),
+        reason: None,
+        until: None,
+        scope: Scope::Lines(0, 0),
+        problem: None,
+        annotation: false,
+    };
+    let Some(rest) = body.strip_prefix('[') else {
+        ignore.problem = Some(
+            "write the rules to ignore in brackets: tritonguard:ignore[TG101] reason".to_string(),
+        );
+        return ignore;
+    };
+    let Some(close) = rest.find(']') else {
+        ignore.problem = Some("unclosed '[' in the ignore comment".to_string());
+        return ignore;
+    };
+    ignore.rules = rest[..close]
+        .split(',')
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty())
+        .collect();
+    let mut reason_words = Vec::new();
+    for word in rest[close + 1..].split_whitespace() {
+        if let Some(date) = word.strip_prefix("until=") {
+            match parse_date(date) {
+                Some(d) => ignore.until = Some(d),
+                None => {
+                    ignore.problem = Some(format!(
+                        "'until={date}' is not a date like until=2027-03-31"
+                    ))
+                }
+            }
+        } else if word != "--" || !reason_words.is_empty() {
+            reason_words.push(word);
+        }
+    }
+    if !reason_words.is_empty() {
+        ignore.reason = Some(reason_words.join(" "));
+    }
+    if ignore.rules.is_empty() && ignore.problem.is_none() {
+        ignore.problem = Some("name the rules to ignore: tritonguard:ignore[TG101]".to_string());
+    }
+    ignore
+}
+
+fn rule_matches(catalogue: &Catalogue, written: &str, finding: &Finding) -> bool {
+    written.eq_ignore_ascii_case(&finding.rule_id)
+        || written == finding.rule_name
+        || catalogue
+            .get(written)
+            .is_some_and(|p| p.spec.id == finding.rule_id)
+}
+
+fn covers(store: &SourceStore, scope: &Scope, file: FileId, finding: &Finding) -> bool {
+    match scope {
+        Scope::Range(extent) => {
+            let inside = |s: Span| {
+                s.file == extent.file
+                    && s.start >= extent.start
+                    && s.start < extent.end.max(extent.start + 1)
+            };
+            inside(finding.primary.span)
+                || finding.subject_extent.is_some_and(|e| {
+                    e.file == extent.file
+                        && e.start < extent.end
+                        && extent.start < e.end.max(e.start + 1)
+                })
+        }
+        Scope::Lines(first, last) => {
+            finding.primary.span.file == file && {
+                let line = store.position(file, finding.primary.span.start).line - 1;
+                line >= *first && line <= *last
+            }
+        }
+    }
+}
+
+/// Marks suppressed findings and returns the findings about suppressions themselves
+/// (TG002 unused, TG003 invalid or expired).
+pub fn apply(findings: &mut [Finding], input: &SuppressionInput<'_>) -> Vec<Finding> {
+    let mut meta = Vec::new();
+    let mut inline: Vec<InlineIgnore> = Vec::new();
+    if input.inline {
+        for (file, kind) in input.kinds {
+            if let Some(source) = input.store.get(*file) {
+                inline.extend(inline_ignores(*file, &source.text, *kind));
+            }
+        }
+        inline.extend(input.annotations.iter().map(|a| InlineIgnore {
+            file: a.span.file,
+            span: a.span,
+            rules: a.rules.clone(),
+            reason: a.reason.clone(),
+            until: None,
+            scope: Scope::Range(a.extent),
+            problem: None,
+            annotation: true,
+        }));
+    }
+    let mut used = vec![false; inline.len()];
+    for (i, ignore) in inline.iter_mut().enumerate() {
+        if ignore.problem.is_none() {
+            if let Some(unknown) = ignore
+                .rules
+                .iter()
+                .find(|r| input.catalogue.get(r).is_none())
+            {
+                ignore.problem = Some(format!(
+                    "unknown rule '{unknown}' (see `tritonguard rules`)"
+                ));
+            } else if input.require_reason && ignore.reason.is_none() {
+                ignore.problem = Some("this ignore gives no reason, and the config requires one (require-reason: true)".to_string());
+            }
+        }
+        if let Some(problem) = &ignore.problem {
+            meta.extend(meta_finding(input, "TG003", ignore.span, problem.clone()));
+            used[i] = true;
+        }
+    }
+    for finding in findings.iter_mut() {
+        if finding.suppression.is_some() {
+            continue;
+        }
+        for (i, ignore) in inline.iter().enumerate() {
+            if ignore.problem.is_some()
+                || !ignore
+                    .rules
+                    .iter()
+                    .any(|r| rule_matches(input.catalogue, r, finding))
+                || !covers(input.store, &ignore.scope, ignore.file, finding)
+            {
+                continue;
+            }
+            used[i] = true;
+            if let Some(until) = ignore.until.filter(|u| *u < input.today) {
+                let (pos, _) = input.store.range(ignore.span);
+                finding.notes.push(format!(
+                    "an ignore at {}:{} expired on {}",
+                    input.store.display(ignore.file),
+                    pos.line,
+                    show_date(until)
+                ));
+                continue;
+            }
+            finding.suppression = Some(Suppression {
+                kind: SuppressionKind::InSource,
+                justification: ignore.reason.clone().unwrap_or_else(|| {
+                    if ignore.annotation {
+                        "tritonguard.dev/ignore annotation".to_string()
+                    } else {
+                        "ignore comment".to_string()
+                    }
+                }),
+                span: Some(ignore.span),
+            });
+            break;
+        }
+    }
+    for (i, ignore) in inline.iter().enumerate() {
+        let all_ran = ignore.rules.iter().all(|r| {
+            input
+                .catalogue
+                .get(r)
+                .is_some_and(|p| (input.ran)(&p.spec.id))
+        });
+        if !used[i] && all_ran {
+            meta.extend(meta_finding(
+                input,
+                "TG002",
+                ignore.span,
+                format!(
+                    "this ignore of {} matches no finding; remove it",
+                    ignore.rules.join(", ")
+                ),
+            ));
+        }
+    }
+    // The config file's ignores.
+    for ignore in input.config_ignores {
+        let globs: Vec<globset::GlobMatcher> = ignore
+            .paths
+            .iter()
+            .filter_map(|p| globset::Glob::new(p).ok().map(|g| g.compile_matcher()))
+            .collect();
+        let expired = ignore
+            .until
+            .as_deref()
+            .and_then(parse_date)
+            .filter(|u| *u < input.today);
+        for finding in findings.iter_mut().filter(|f| f.suppression.is_none()) {
+            let path = input.store.display(finding.primary.span.file);
+            let rule_ok = ignore
+                .rules
+                .iter()
+                .any(|r| rule_matches(input.catalogue, r, finding));
+            let path_ok = globs.is_empty() || globs.iter().any(|g| g.is_match(path));
+            if !(rule_ok && path_ok) {
+                continue;
+            }
+            match expired {
+                Some(until) => finding.notes.push(format!(
+                    "an ignore in {} expired on {}",
+                    input.config_name,
+                    show_date(until)
+                )),
+                None => {
+                    finding.suppression = Some(Suppression {
+                        kind: SuppressionKind::External,
+                        justification: ignore
+                            .reason
+                            .clone()
+                            .unwrap_or_else(|| format!("ignored in {}", input.config_name)),
+                        span: None,
+                    })
+                }
+            }
+        }
+    }
+    if let Some((baseline, name)) = &input.baseline {
+        for finding in findings.iter_mut().filter(|f| f.suppression.is_none()) {
+            if baseline.contains(&finding.fingerprint) {
+                finding.suppression = Some(Suppression {
+                    kind: SuppressionKind::External,
+                    justification: format!("in baseline {name}"),
+                    span: None,
+                });
+            }
+        }
+    }
+    meta
+}
+
+fn meta_finding(
+    input: &SuppressionInput<'_>,
+    rule: &str,
+    span: Span,
+    message: String,
+) -> Option<Finding> {
+    let policy = input.catalogue.get(rule)?;
+    Some(Finding {
+        rule_id: policy.spec.id.clone(),
+        rule_name: policy.spec.name.clone(),
+        severity: policy.spec.severity,
+        message: message.clone(),
+        primary: Location {
+            span,
+            label: String::new(),
+        },
+        related: Vec::new(),
+        notes: Vec::new(),
+        help: crate::engine::evaluate::first_paragraph(&policy.spec.remediation),
+        fingerprint: fingerprint(&[
+            rule,
+            input.store.display(span.file),
+            input.store.slice(span),
+        ]),
+        suppression: None,
+        subject_extent: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comments_parse_rules_reasons_and_dates() {
+        let text = "a: 1  # tritonguard:ignore[TG101, TG301] trusted network until=2099-01-31\n# tritonguard:ignore[TG205]\nb: 2\n";
+        let ignores = inline_ignores(FileId(0), text, FileKind::Dockerfile);
+        assert_eq!(ignores.len(), 2);
+        assert_eq!(ignores[0].rules, vec!["TG101", "TG301"]);
+        assert_eq!(ignores[0].reason.as_deref(), Some("trusted network"));
+        assert_eq!(ignores[0].until, Some((2099, 1, 31)));
+        assert_eq!(ignores[0].scope, Scope::Lines(0, 0));
+        assert_eq!(ignores[1].scope, Scope::Lines(1, 2));
+    }
+
+    #[test]
+    fn a_comment_above_a_yaml_document_covers_the_document() {
+        let text = "---\n# tritonguard:ignore[TG201] legacy\napiVersion: v1\nkind: Pod\n---\nkind: Service\n";
+        let ignores = inline_ignores(FileId(0), text, FileKind::Yaml);
+        let end = text.find("---\nkind: Service").unwrap_or(0);
+        assert_eq!(ignores[0].scope, Scope::Range(Span::new(FileId(0), 0, end)));
+    }
+
+    #[test]
+    fn malformed_comments_say_why() {
+        let ignores = inline_ignores(
+            FileId(0),
+            "# tritonguard:ignore TG101\nx\n",
+            FileKind::Shell,
+        );
+        assert!(
+            ignores[0]
+                .problem
+                .as_deref()
+                .is_some_and(|p| p.contains("brackets"))
+        );
+        let ignores = inline_ignores(
+            FileId(0),
+            "# tritonguard:ignore[TG101] until=tomorrow\nx\n",
+            FileKind::Shell,
+        );
+        assert!(
+            ignores[0]
+                .problem
+                .as_deref()
+                .is_some_and(|p| p.contains("not a date"))
+        );
+    }
+
+    #[test]
+    fn hashes_inside_quotes_are_not_comments() {
+        assert_eq!(comment_start("a: \"x # tritonguard:ignore[TG1]\""), None);
+        assert_eq!(comment_start("a: x # c"), Some(5));
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_419), (2025, 11, 27));
+        assert_eq!(parse_date("2027-03-31"), Some((2027, 3, 31)));
+        assert_eq!(parse_date("2027-13-01"), None);
+    }
+}
