@@ -1,3 +1,4 @@
 //! Text to trees with spans, one module per input format.
 
+pub mod words;
 pub mod yaml;
