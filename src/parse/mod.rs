@@ -1,4 +1,5 @@
 //! Text to trees with spans, one module per input format.
 
+pub mod container;
 pub mod words;
 pub mod yaml;
