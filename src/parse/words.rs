@@ -565,13 +565,17 @@ impl Word {
         opts: SplitOptions,
         vars: &dyn VarLookup,
     ) -> Result<Vec<Word>, WordsError> {
-        let map = SourceMap {
+        collect(Lexer::with_map(&self.text, self.source_map(), opts), vars)
+    }
+
+    /// The map from this word's text to the source, for splitting or reading it further.
+    pub fn source_map(&self) -> SourceMap {
+        SourceMap {
             file: self.span.file,
             base: self.span.start,
             len: self.text.len(),
             segments: self.segments.clone(),
-        };
-        collect(Lexer::with_map(&self.text, map, opts), vars)
+        }
     }
 
     fn segment_at(&self, offset: usize) -> Option<&Segment> {
@@ -767,6 +771,61 @@ impl SourceMap {
         self.segments
             .get(index)
             .filter(|s| s.start <= offset && offset < s.end)
+    }
+}
+
+/// Builds a word piece by piece, for formats with their own quoting (JSON strings in a
+/// Dockerfile's exec form).
+pub(crate) struct WordBuilder {
+    file: FileId,
+    text: String,
+    segments: Vec<Segment>,
+}
+
+impl WordBuilder {
+    pub(crate) fn new(file: FileId) -> WordBuilder {
+        WordBuilder {
+            file,
+            text: String::new(),
+            segments: Vec::new(),
+        }
+    }
+
+    /// Appends `text[range]`, a copy of the source as mapped by `map`.
+    pub(crate) fn push_source(&mut self, map: &SourceMap, text: &str, range: Range<usize>) {
+        map.runs(range, |start, end, origin| {
+            self.push(text.get(start..end).unwrap_or(""), origin);
+        });
+    }
+
+    /// Appends text produced by the source at `span` (an escape sequence).
+    pub(crate) fn push_produced(&mut self, piece: &str, span: Span) {
+        self.push(piece, Origin::Cover(span.start, span.end));
+    }
+
+    fn push(&mut self, piece: &str, origin: Origin) {
+        if piece.is_empty() {
+            return;
+        }
+        let start = self.text.len();
+        self.text.push_str(piece);
+        self.segments.push(Segment {
+            start,
+            end: self.text.len(),
+            origin,
+        });
+    }
+
+    pub(crate) fn finish(self, span: Span, quoted: bool) -> Word {
+        Word {
+            kind: WordKind::Word,
+            text: self.text,
+            span: Span::new(self.file, span.start, span.end),
+            quoted,
+            expansions: Vec::new(),
+            assignments: Vec::new(),
+            segments: self.segments,
+        }
     }
 }
 

@@ -91,6 +91,14 @@ impl<'t> Lexer<'t> {
         self.pos
     }
 
+    /// Continues lexing at `offset` of the text (dropping any queued fields).
+    pub fn seek(&mut self, offset: usize) {
+        self.pos = offset.min(self.text.len());
+        self.queue.clear();
+        self.heredocs.clear();
+        self.delimiter_next = None;
+    }
+
     pub fn map(&self) -> &SourceMap {
         &self.map
     }
