@@ -391,7 +391,7 @@ pub fn parse_volume(word: &Word) -> Result<MountSpec, SpecError> {
     let source = source.map(|r| Part::of(word, r));
     let kind = match &source {
         None => MountKind::Volume,
-        Some(part) => source_kind(word, part),
+        Some(part) => source_kind(part),
     };
     let mut read_only = None;
     let mut options = Vec::new();
@@ -417,7 +417,7 @@ pub fn parse_volume(word: &Word) -> Result<MountSpec, SpecError> {
 }
 
 /// Bind mount or named volume, from how the source is written.
-fn source_kind(word: &Word, source: &Part) -> MountKind {
+fn source_kind(source: &Part) -> MountKind {
     let text = source.text.as_str();
     if text.starts_with(['/', '.', '~']) {
         return MountKind::Bind;
@@ -426,20 +426,23 @@ fn source_kind(word: &Word, source: &Part) -> MountKind {
         return MountKind::Volume;
     }
     // `${PWD}/models`, `$(pwd)/models`: an expansion followed by a path.
-    let leading = word
-        .expansions
-        .iter()
-        .filter(|e| e.text.start == 0)
-        .map(|e| e.text.end)
-        .max()
-        .unwrap_or(0);
-    if text
-        .get(leading..)
-        .is_some_and(|rest| rest.starts_with('/'))
-    {
-        MountKind::Bind
+    let leading = if let Some(rest) = text.strip_prefix("$(") {
+        rest.find(')').map(|i| i + 3)
+    } else if let Some(rest) = text.strip_prefix("${") {
+        rest.find('}').map(|i| i + 3)
+    } else if let Some(rest) = text.strip_prefix('`') {
+        rest.find('`').map(|i| i + 2)
     } else {
-        MountKind::Unknown
+        text.strip_prefix('$').map(|rest| {
+            1 + rest
+                .bytes()
+                .take_while(|b| *b == b'_' || b.is_ascii_alphanumeric())
+                .count()
+        })
+    };
+    match leading.and_then(|at| text.get(at..)) {
+        Some(rest) if rest.starts_with('/') => MountKind::Bind,
+        _ => MountKind::Unknown,
     }
 }
 

@@ -2,5 +2,6 @@
 
 pub mod container;
 pub mod dockerfile;
+pub mod shell;
 pub mod words;
 pub mod yaml;
