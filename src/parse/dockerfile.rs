@@ -25,7 +25,7 @@ mod lines;
 )]
 mod tests;
 
-use crate::parse::words::{VarLookup, VarValue, Word, WordsError};
+use crate::parse::words::{MAX_VALUE_LEN, VarLookup, VarValue, Word, WordsError};
 use crate::source::{FileId, Span};
 
 pub use config::{ConfigCommand, EnvVar, ImageConfig, Setting, effective_config, stage_config};
@@ -353,11 +353,15 @@ struct Scope {
 impl Scope {
     fn set_env(&mut self, name: &str, value: VarValue) {
         self.env.retain(|(n, _)| n != name);
-        self.env.push((name.to_string(), value));
+        // A value grown past the limit (`ENV A=$A$A` repeated) is not kept.
+        if value.text.len() <= MAX_VALUE_LEN {
+            self.env.push((name.to_string(), value));
+        }
     }
 
     fn set_arg(&mut self, name: &str, value: Option<VarValue>) {
         self.args.retain(|(n, _)| n != name);
+        let value = value.filter(|v| v.text.len() <= MAX_VALUE_LEN);
         self.args.push((name.to_string(), value));
     }
 

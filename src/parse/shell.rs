@@ -25,8 +25,8 @@ mod tests;
 use std::collections::{HashMap, HashSet};
 
 use crate::parse::words::{
-    ExpansionKind, Lexer, SplitOptions, VarLookup, VarValue, Word, WordKind, WordsErrorKind,
-    is_name,
+    ExpansionKind, Lexer, MAX_VALUE_LEN, SplitOptions, VarLookup, VarValue, Word, WordKind,
+    WordsErrorKind, is_name,
 };
 use crate::source::{FileId, Span};
 
@@ -86,6 +86,11 @@ impl VarLookup for ScriptVars {
 
 impl Env for ScriptVars {
     fn assign(&mut self, name: &str, value: VarValue) {
+        // A value grown past the limit (`X=$X$X` repeated) is not kept.
+        if value.text.len() > MAX_VALUE_LEN {
+            self.0.remove(name);
+            return;
+        }
         self.0.insert(name.to_string(), value);
     }
 

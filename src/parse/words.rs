@@ -28,6 +28,10 @@ use crate::source::{FileId, Span};
 
 pub use lexer::Lexer;
 
+/// Longest variable value the scanners keep; longer values (only built by adversarial input
+/// such as `X=$X$X` repeated) are treated as unknown.
+pub const MAX_VALUE_LEN: usize = 64 * 1024;
+
 /// Which language's quoting and expansion rules apply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dialect {
@@ -857,6 +861,8 @@ pub enum WordsErrorKind {
     DanglingContinuation,
     #[error("expansions are nested too deeply")]
     TooDeep,
+    #[error("too many syntax errors: the rest of the text is not read")]
+    TooManyErrors,
 }
 
 impl WordsErrorKind {

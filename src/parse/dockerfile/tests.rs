@@ -604,3 +604,14 @@ fn arbitrary_dockerfiles_never_panic() {
         }
     }
 }
+
+#[test]
+fn self_doubling_env_stays_bounded() {
+    let mut text = String::from("FROM a\nENV A=abcdefgh\n");
+    for _ in 0..40 {
+        text.push_str("ENV A=$A$A\n");
+    }
+    let df = parse(&text);
+    let config = config(&df);
+    assert!(config.env_var("A").unwrap().value.text.len() <= 2 * MAX_VALUE_LEN);
+}

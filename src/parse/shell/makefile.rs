@@ -14,6 +14,9 @@ use super::{Env, Scanner, ShellScan};
 
 /// How deeply variable references inside variable values are followed.
 const EXPANSION_DEPTH: usize = 16;
+/// Bytes and references one lookup may produce: `A = $(B)$(B)`, `B = $(C)$(C)`, ... would
+/// otherwise grow exponentially.
+const EXPANSION_BUDGET: usize = 256 * 1024;
 
 struct MakeVar {
     value: String,
@@ -27,9 +30,10 @@ struct MakeVar {
 struct MakeVars(HashMap<String, MakeVar>);
 
 impl MakeVars {
-    fn expand(&self, name: &str, depth: usize) -> Option<VarValue> {
+    fn expand(&self, name: &str, depth: usize, budget: &mut usize) -> Option<VarValue> {
         let var = self.0.get(name)?;
-        if var.from_shell || depth > EXPANSION_DEPTH {
+        *budget = budget.saturating_sub(1);
+        if var.from_shell || depth > EXPANSION_DEPTH || *budget == 0 {
             return Some(VarValue {
                 text: var.value.clone(),
                 defined_at: Some(var.span),
@@ -37,17 +41,21 @@ impl MakeVars {
                 partial: true,
             });
         }
-        let mut value = self.expand_refs(&var.value, depth + 1);
+        let mut value = self.expand_refs(&var.value, depth + 1, budget);
         value.defined_at = Some(var.span);
         value.defaulted |= var.defaulted;
         Some(value)
     }
 
     /// `text` with the make references in it replaced where known.
-    fn expand_refs(&self, text: &str, depth: usize) -> VarValue {
+    fn expand_refs(&self, text: &str, depth: usize, budget: &mut usize) -> VarValue {
         let mut out = VarValue::new(String::new());
         let mut rest = text;
         while let Some(dollar) = rest.find('$') {
+            if *budget == 0 {
+                out.partial = true;
+                break;
+            }
             out.text.push_str(&rest[..dollar]);
             let after = &rest[dollar + 1..];
             let (name, len) = match after.as_bytes().first() {
@@ -69,8 +77,12 @@ impl MakeVars {
                 }
                 None => ("", 0),
             };
-            match self.expand(name, depth).filter(|_| !name.is_empty()) {
+            match self
+                .expand(name, depth, budget)
+                .filter(|_| !name.is_empty())
+            {
                 Some(value) => {
+                    *budget = budget.saturating_sub(value.text.len());
                     out.text.push_str(&value.text);
                     out.partial |= value.partial;
                     out.defaulted |= value.defaulted;
@@ -89,7 +101,8 @@ impl MakeVars {
 
 impl VarLookup for MakeVars {
     fn lookup(&self, name: &str) -> Option<VarValue> {
-        self.expand(name, 0)
+        let mut budget = EXPANSION_BUDGET;
+        self.expand(name, 0, &mut budget)
     }
 }
 

@@ -520,3 +520,25 @@ fn arbitrary_scripts_never_panic() {
         }
     }
 }
+
+#[test]
+fn self_doubling_variables_stay_bounded() {
+    let mut text = String::from("X=abcdefgh\n");
+    for _ in 0..40 {
+        text.push_str("X=$X$X\n");
+    }
+    text.push_str("docker run \"$X\"\n");
+    let scan = scan(&text);
+    let image = only_run(&scan).image.as_ref().unwrap();
+    assert!(image.text.len() <= 2 * crate::parse::words::MAX_VALUE_LEN);
+
+    let mut make = String::from("V0 = 0123456789abcdef\n");
+    for i in 1..40 {
+        make.push_str(&format!("V{i} = $(V{})$(V{})\n", i - 1, i - 1));
+    }
+    make.push_str("run:\n\tdocker run $(V39)\n");
+    let scan = parse_makefile(FILE, &make);
+    let image = scan.runs[0].image.as_ref().unwrap();
+    assert!(!image.is_resolved());
+    assert!(image.text.len() <= 512 * 1024);
+}

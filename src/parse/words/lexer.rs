@@ -12,6 +12,9 @@ use super::{
 
 /// How deeply `${X:-${Y:-...}}` may nest before the input is rejected.
 const DEPTH_LIMIT: usize = 64;
+/// After this many errors the text is taken as garbage: each error may have scanned to the
+/// end of the text, so going on would be quadratic.
+const ERROR_LIMIT: usize = 64;
 
 /// Splits a text into words and operators, one at a time.
 ///
@@ -32,6 +35,7 @@ pub struct Lexer<'t> {
     /// Where the token being read started (lexing always resumes after it).
     token_start: usize,
     depth: usize,
+    errors: usize,
 }
 
 struct PendingHeredoc {
@@ -83,6 +87,7 @@ impl<'t> Lexer<'t> {
             resume_at: 0,
             token_start: 0,
             depth: 0,
+            errors: 0,
         }
     }
 
@@ -187,6 +192,20 @@ impl<'t> Lexer<'t> {
             .resume_at
             .max(self.token_start + 1)
             .min(self.text.len());
+        self.errors += 1;
+        if self.errors >= ERROR_LIMIT {
+            let at = self.pos;
+            self.pos = self.text.len();
+            self.resume_at = self.text.len();
+            self.queue.clear();
+            self.heredocs.clear();
+            self.delimiter_next = None;
+            self.depth = 0;
+            return WordsError {
+                span: self.map.span(at..at),
+                kind: WordsErrorKind::TooManyErrors,
+            };
+        }
         self.queue.clear();
         self.heredocs.clear();
         self.delimiter_next = None;

@@ -573,3 +573,17 @@ fn arbitrary_inputs_never_panic() {
         }
     }
 }
+
+#[test]
+fn many_unterminated_constructs_stop_after_a_bounded_number_of_errors() {
+    let text = "$(\n".repeat(20_000);
+    let mut lexer = Lexer::new(FILE, &text, 0, SplitOptions::SHELL);
+    let mut errors = Vec::new();
+    while let Some(item) = lexer.next_word(&NoVars) {
+        if let Err(error) = item {
+            errors.push(error.kind);
+        }
+    }
+    assert_eq!(errors.len(), 64);
+    assert_eq!(errors.last(), Some(&WordsErrorKind::TooManyErrors));
+}
