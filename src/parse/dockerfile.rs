@@ -269,8 +269,9 @@ pub struct ShellCommand {
     /// in the environment when it runs resolved (up to any split error).
     pub words: Vec<Word>,
     pub split_error: Option<WordsError>,
-    /// The text starts with `[` but is not a JSON array: Docker runs it through the shell,
-    /// which is rarely what was meant.
+    /// The text starts like a JSON array of strings (`["`) but is not valid JSON: Docker
+    /// runs it through the shell, which is rarely what was meant. (`[ -f x ]`, the shell's
+    /// test command, does not count.)
     pub looks_like_json: bool,
 }
 

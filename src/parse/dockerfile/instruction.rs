@@ -482,7 +482,10 @@ pub(super) fn shell_command(script: Word, vars: &dyn VarLookup) -> ShellCommand 
         }
     }
     ShellCommand {
-        looks_like_json: script.text.starts_with('['),
+        looks_like_json: script
+            .text
+            .strip_prefix('[')
+            .is_some_and(|rest| rest.trim_start().starts_with('"')),
         script,
         words,
         split_error,

@@ -258,6 +258,12 @@ RUN ["echo", 1]
             keyword: "RUN".into()
         }]
     );
+    let df = parse("FROM a\nRUN [ -f /etc/x ] && echo yes\n");
+    let Body::Command(CommandForm::Shell(shell)) = &df.instructions[1].body else {
+        panic!();
+    };
+    assert!(!shell.looks_like_json);
+    assert_eq!(shell.words[0].text, "[");
 }
 
 #[test]

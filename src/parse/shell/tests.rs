@@ -542,3 +542,69 @@ fn self_doubling_variables_stay_bounded() {
     assert!(!image.is_resolved());
     assert!(image.text.len() <= 512 * 1024);
 }
+
+/// Model Analyzer's docker launch mode mounts the Docker socket and uses host networking.
+#[test]
+fn model_analyzer_sdk_container_with_the_docker_socket() {
+    let text = "docker run -it --gpus all \\\n    -v /var/run/docker.sock:/var/run/docker.sock \\\n    -v $(pwd)/examples/quick-start:$(pwd)/examples/quick-start \\\n    --net=host nvcr.io/nvidia/tritonserver:24.05-py3-sdk\n";
+    let scan = scan(text);
+    assert!(scan.errors.is_empty(), "{:?}", scan.errors);
+    let run = only_run(&scan);
+    let mounts = run.mounts();
+    let socket = &mounts[0];
+    assert_eq!(socket.kind, MountKind::Bind);
+    assert_eq!(socket.source.as_ref().unwrap().text, "/var/run/docker.sock");
+    assert_eq!(
+        src(text, socket.source.as_ref().unwrap().span),
+        "/var/run/docker.sock"
+    );
+    let target = mounts[1].target.as_ref().unwrap();
+    assert!(!target.resolved);
+    assert_eq!(src(text, target.span), "$(pwd)/examples/quick-start");
+    assert!(run.args.is_empty());
+    assert_eq!(run.uses_host("network").map(|h| h.value), Some(true));
+}
+
+/// Make targets that launch the server and the SDK container, as in Triton examples.
+#[test]
+fn makefile_targets_with_environment_variables_and_globs() {
+    let text = "TRITON ?= nvcr.io/nvidia/tritonserver:24.05-py3\n\
+                docker-run-triton:\n\
+                \tdocker run --gpus all --rm -p 8000:8000 -p 8001:8001 -p 8002:8002 \\\n\
+                \t\t-v ${PWD}/model_repository:/models \\\n\
+                \t\t$(TRITON) \\\n\
+                \t\ttritonserver --model-repository=/models \\\n\
+                \t\t--model-control-mode=explicit \\\n\
+                \t\t--load-model=*\n\
+                docker-run-sdk:\n\
+                \tdocker run --gpus all --rm -it --net=host -v ${PWD}:/workspace/ $(TRITON)-sdk bash\n";
+    let scan = parse_makefile(FILE, text);
+    assert!(scan.errors.is_empty(), "{:?}", scan.errors);
+    assert_eq!(scan.runs.len(), 2);
+    let server = &scan.runs[0];
+    assert_eq!(
+        texts(&server.args),
+        [
+            "tritonserver",
+            "--model-repository=/models",
+            "--model-control-mode=explicit",
+            "--load-model=*"
+        ]
+    );
+    assert_eq!(
+        src(text, server.args[2].span),
+        "--model-control-mode=explicit"
+    );
+    let mount = &server.mounts()[0];
+    assert_eq!(
+        mount.source.as_ref().unwrap().text,
+        "${PWD}/model_repository"
+    );
+    assert_eq!(mount.kind, MountKind::Bind);
+    let sdk = &scan.runs[1];
+    assert_eq!(
+        sdk.image.as_ref().unwrap().text,
+        "nvcr.io/nvidia/tritonserver:24.05-py3-sdk"
+    );
+    assert_eq!(texts(&sdk.args), ["bash"]);
+}
