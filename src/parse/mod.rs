@@ -2,6 +2,8 @@
 
 pub mod container;
 pub mod dockerfile;
+#[cfg(test)]
+pub(crate) mod fuzz;
 pub mod shell;
 pub mod words;
 pub mod yaml;

@@ -364,38 +364,25 @@ impl Word {
     /// A word whose text is a verbatim copy of the source at `start`.
     pub fn literal(file: FileId, text: impl Into<String>, start: usize) -> Word {
         let text = text.into();
-        let end = start + text.len();
-        let segments = if text.is_empty() {
-            Vec::new()
-        } else {
-            vec![Segment {
-                start: 0,
-                end: text.len(),
-                origin: Origin::Exact(start),
-            }]
-        };
-        Word {
-            kind: WordKind::Word,
-            text,
-            span: Span::new(file, start, end),
-            quoted: false,
-            expansions: Vec::new(),
-            assignments: Vec::new(),
-            segments,
-        }
+        let span = Span::new(file, start, start + text.len());
+        Word::single(text, span, Origin::Exact(start))
     }
 
     /// A word that is not written anywhere (Docker's implicit `/bin/sh -c`); all of it maps to
     /// `span`, the place that implies it.
     pub fn synthetic(text: impl Into<String>, span: Span) -> Word {
-        let text = text.into();
+        Word::single(text.into(), span, Origin::Cover(span.start, span.end))
+    }
+
+    /// A word whose whole text comes from one origin.
+    fn single(text: String, span: Span, origin: Origin) -> Word {
         let segments = if text.is_empty() {
             Vec::new()
         } else {
             vec![Segment {
                 start: 0,
                 end: text.len(),
-                origin: Origin::Cover(span.start, span.end),
+                origin,
             }]
         };
         Word {

@@ -580,19 +580,7 @@ fn arbitrary_dockerfiles_never_panic() {
         "\t",
         "=",
     ];
-    let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
-    for _ in 0..3000 {
-        let mut text = String::new();
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        let mut s = seed;
-        for _ in 0..(seed % 30) {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            text.push_str(pieces[(s >> 33) as usize % pieces.len()]);
-        }
+    for text in crate::parse::fuzz::texts(pieces, 3000, 30, 0x2545_F491_4F6C_DD1D) {
         let df = parse(&text);
         let within = |span: Span| span.start <= span.end && span.end <= text.len();
         for error in &df.errors {

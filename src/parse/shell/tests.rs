@@ -491,19 +491,7 @@ fn arbitrary_scripts_never_panic() {
         "--",
         " ",
     ];
-    let mut seed: u64 = 0xD1B5_4A32_D192_ED03;
-    for _ in 0..3000 {
-        let mut text = String::new();
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        let mut s = seed;
-        for _ in 0..(seed % 28) {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            text.push_str(pieces[(s >> 33) as usize % pieces.len()]);
-        }
+    for text in crate::parse::fuzz::texts(pieces, 3000, 28, 0xD1B5_4A32_D192_ED03) {
         for result in [
             parse_script(FILE, &text),
             parse_makefile(FILE, &format!("\t{text}")),

@@ -727,12 +727,7 @@ impl<'t> Lexer<'t> {
                 Ok(())
             }
             _ => {
-                out.push(Piece::Lit {
-                    start: at,
-                    end: at + 1,
-                    split: false,
-                });
-                self.pos = at + 1;
+                self.literal_dollar(out);
                 Ok(())
             }
         }
@@ -778,15 +773,21 @@ impl<'t> Lexer<'t> {
                 Ok(())
             }
             _ => {
-                out.push(Piece::Lit {
-                    start: at,
-                    end: at + 1,
-                    split: false,
-                });
-                self.pos = at + 1;
+                self.literal_dollar(out);
                 Ok(())
             }
         }
+    }
+
+    /// A `$` that starts no expansion.
+    fn literal_dollar(&mut self, out: &mut Vec<Piece>) {
+        let at = self.pos;
+        out.push(Piece::Lit {
+            start: at,
+            end: at + 1,
+            split: false,
+        });
+        self.pos = at + 1;
     }
 
     /// A variable reference at `start..end`, replaced by its value when known.
@@ -1164,12 +1165,8 @@ impl<'t> Lexer<'t> {
                     b'"' => {
                         stack.pop();
                     }
-                    b'$' if matches!(self.byte(p + 1), Some(b'(' | b'{')) => {
-                        stack.push(if self.byte(p + 1) == Some(b'(') {
-                            b')'
-                        } else {
-                            b'}'
-                        });
+                    b'$' if let Some(close) = self.nested_opener(p) => {
+                        stack.push(close);
                         p += 1;
                     }
                     b'`' => p = self.backtick_end(p)?,
@@ -1185,12 +1182,8 @@ impl<'t> Lexer<'t> {
                         }
                     }
                     b'(' if top == b')' => stack.push(b')'),
-                    b'$' if matches!(self.byte(p + 1), Some(b'(' | b'{')) => {
-                        stack.push(if self.byte(p + 1) == Some(b'(') {
-                            b')'
-                        } else {
-                            b'}'
-                        });
+                    b'$' if let Some(close) = self.nested_opener(p) => {
+                        stack.push(close);
                         p += 1;
                     }
                     b'\'' => {
@@ -1205,6 +1198,15 @@ impl<'t> Lexer<'t> {
             p += 1;
         }
         None
+    }
+
+    /// At a `$`: the bracket that closes the `$(` or `${` it starts.
+    fn nested_opener(&self, at: usize) -> Option<u8> {
+        match self.byte(at + 1)? {
+            b'(' => Some(b')'),
+            b'{' => Some(b'}'),
+            _ => None,
+        }
     }
 
     /// The offset of the backtick closing the one at `open`.

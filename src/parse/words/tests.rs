@@ -536,20 +536,7 @@ fn arbitrary_inputs_never_panic() {
         "a", " ", "'", "\"", "\\", "$", "{", "}", "(", ")", "`", "\n", "\r", "#", ":-", "<<", "-",
         ";", "&", "|", "é", "=", "\t", "${", "$(", "EOF",
     ];
-    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
-    for _ in 0..4000 {
-        let mut text = String::new();
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        let len = (seed % 24) as usize;
-        let mut s = seed;
-        for _ in 0..len {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            text.push_str(alphabet[(s >> 33) as usize % alphabet.len()]);
-        }
+    for text in crate::parse::fuzz::texts(alphabet, 4000, 24, 0x9E37_79B9_7F4A_7C15) {
         for opts in [
             SplitOptions::SHELL,
             SplitOptions::MAKE,
