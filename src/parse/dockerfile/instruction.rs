@@ -324,7 +324,7 @@ impl Parser<'_> {
         args: &Word,
         range: Range<usize>,
     ) -> Option<CommandForm> {
-        match self.exec(keyword, range.clone()) {
+        match self.exec(keyword, range) {
             Some(Exec::Strings(words)) => Some(CommandForm::Exec(words)),
             Some(_) => None,
             None => Some(CommandForm::Shell(Box::new(shell_command(
