@@ -2,7 +2,10 @@
 //! Run with `cargo bench --bench parse_speed`; under `cargo test` it runs on small inputs as a
 //! smoke test.
 
-#![expect(clippy::print_stdout, reason = "a bench script reports its measurements")]
+#![expect(
+    clippy::print_stdout,
+    reason = "a bench script reports its measurements"
+)]
 
 use std::time::Instant;
 
@@ -95,7 +98,11 @@ fn measure(name: &str, text: &str, parse: impl Fn(&str) -> usize) {
 }
 
 fn main() {
-    let scale = if std::env::args().any(|a| a == "--bench") { 100 } else { 1 };
+    let scale = if std::env::args().any(|a| a == "--bench") {
+        100
+    } else {
+        1
+    };
     let script = script(15 * scale);
     measure("script", &script, |t| parse_script(FileId(0), t).runs.len());
     let makefile = makefile(60 * scale);

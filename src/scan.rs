@@ -1,6 +1,7 @@
 //! The pipeline of `tritonguard check`: discover → load → parse → extract → evaluate.
 //! Filtering and reporting happen in the caller; this returns findings and what was scanned.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -51,9 +52,10 @@ impl ScanRequest {
 /// A file's parse result.
 pub enum Parsed {
     Yaml(YamlStream),
+    Dockerfile(crate::parse::dockerfile::Dockerfile),
+    /// A shell script or a Makefile: its container runs and image builds.
+    Shell(crate::parse::shell::ShellScan),
     Pbtxt(crate::parse::pbtxt::PbtxtDocument),
-    /// Read but not understood (a file kind whose parser is not part of this scan).
-    Unsupported,
     /// Could not be read as text.
     Unreadable(ReadProblem),
 }
@@ -235,10 +237,14 @@ pub fn scan_texts(
 fn parse_file(id: FileId, kind: FileKind, text: &str) -> Parsed {
     match kind {
         FileKind::Pbtxt => Parsed::Pbtxt(crate::parse::pbtxt::parse_model_config(id, text)),
+        FileKind::Dockerfile => {
+            Parsed::Dockerfile(crate::parse::dockerfile::parse_dockerfile(id, text))
+        }
+        FileKind::Shell => Parsed::Shell(crate::parse::shell::parse_script(id, text)),
+        FileKind::Makefile => Parsed::Shell(crate::parse::shell::parse_makefile(id, text)),
         FileKind::Yaml => {
             Parsed::Yaml(parse_stream(id, strip_bom(text).1)).offset_by(bom_len(text))
         }
-        _ => Parsed::Unsupported,
     }
 }
 
@@ -325,6 +331,7 @@ fn extract_and_evaluate(
     let mut objects: Vec<K8sObject> = Vec::new();
     let mut configs: Vec<(FileId, Node)> = Vec::new();
     let mut other_launches: Vec<(Launch, Option<Span>)> = Vec::new();
+    let images = ImageIndex::new(&files, &store);
     let mut kinds: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     let builtin_enabled = |id: &str| catalogue.get(id).is_some_and(enabled);
 
@@ -376,8 +383,74 @@ fn extract_and_evaluate(
                 }
                 configs.push((file.id, doc.root.clone()));
             }
-            Parsed::Unsupported => {
+            Parsed::Dockerfile(df) => {
+                *kinds.entry("dockerfile".to_string()).or_default() += 1;
+                if builtin_enabled("TG000") {
+                    for e in &df.errors {
+                        findings.extend(builtin_finding(
+                            catalogue,
+                            "TG000",
+                            e.span,
+                            e.kind.to_string(),
+                            &format!("{display}:{}", e.kind),
+                            &store,
+                        ));
+                    }
+                }
+                if !images.linked_dockerfiles.contains(&file.id)
+                    && let Some(config) = crate::model::run_launch::dockerfile_config(df)
+                {
+                    let spec = crate::model::run_launch::dockerfile_run(df, &config, &display);
+                    let defaults = crate::model::run_launch::image_defaults(&config, &display);
+                    if let Some(launch) = crate::model::docker::launch(&spec, &defaults, &store) {
+                        other_launches.push((
+                            launch,
+                            store
+                                .get(file.id)
+                                .map(|f| Span::new(file.id, 0, f.text.len())),
+                        ));
+                    }
+                }
+            }
+            Parsed::Shell(scan) => {
                 *kinds.entry(file.kind.as_str().to_string()).or_default() += 1;
+                if builtin_enabled("TG000") {
+                    for e in &scan.errors {
+                        findings.extend(builtin_finding(
+                            catalogue,
+                            "TG000",
+                            e.span,
+                            e.kind.to_string(),
+                            &format!("{display}:{}", e.kind),
+                            &store,
+                        ));
+                    }
+                }
+                let format = if file.kind == FileKind::Makefile {
+                    "makefile"
+                } else {
+                    "shell"
+                };
+                let mut ordinals: BTreeMap<String, usize> = BTreeMap::new();
+                for run in &scan.runs {
+                    let key = run
+                        .name()
+                        .map(|n| n.text.clone())
+                        .or_else(|| run.image.as_ref().map(|i| i.text.clone()))
+                        .unwrap_or_default();
+                    let ordinal = ordinals.entry(key).or_default();
+                    let spec = crate::model::run_launch::run_spec(run, &display, *ordinal, format);
+                    *ordinal += 1;
+                    let image = spec
+                        .image
+                        .as_ref()
+                        .map(|i| i.text.clone())
+                        .unwrap_or_default();
+                    let defaults = images.defaults_for_tag(&image);
+                    if let Some(launch) = crate::model::docker::launch(&spec, &defaults, &store) {
+                        other_launches.push((launch, Some(run.span)));
+                    }
+                }
             }
             Parsed::Yaml(stream) => {
                 let before = objects.len();
@@ -392,8 +465,9 @@ fn extract_and_evaluate(
                             .and_then(|dir| std::fs::read_to_string(dir.join(".env")).ok())
                             .map(|t| crate::model::compose::read_dotenv(&t))
                             .unwrap_or_default();
-                        let no_defaults = |_: &str, _: Option<&Node>| {
-                            crate::model::docker::ImageDefaults::default()
+                        let compose_dir = parent_dir(&display);
+                        let no_defaults = |image: &str, build: Option<&Node>| {
+                            images.defaults_for_compose(image, build, &compose_dir)
                         };
                         other_launches.extend(crate::model::compose::launches(
                             &doc.root,
@@ -645,6 +719,162 @@ fn annotation_ignore(object: &K8sObject) -> Option<crate::engine::suppress::Anno
             reason: annotations.get(REASON).and_then(Node::as_scalar_text),
         })
     })
+}
+
+/// Images built by Dockerfiles of the scan: by the tags `docker build -t` gives them in
+/// scripts, and by path for compose `build:`.
+struct ImageIndex {
+    /// Dockerfile display path → (file, defaults).
+    by_path: BTreeMap<String, (FileId, crate::model::docker::ImageDefaults)>,
+    /// Image tag → Dockerfile display path.
+    by_tag: BTreeMap<String, String>,
+    /// Dockerfiles whose image is run somewhere in the scan (they get no launch of their own).
+    linked_dockerfiles: std::collections::BTreeSet<FileId>,
+}
+
+impl ImageIndex {
+    fn new(files: &[ParsedFile], store: &SourceStore) -> ImageIndex {
+        let mut by_path = BTreeMap::new();
+        for file in files {
+            if let Parsed::Dockerfile(df) = &file.parsed
+                && let Some(config) = crate::model::run_launch::dockerfile_config(df)
+            {
+                let display = store.display(file.id).to_string();
+                let defaults = crate::model::run_launch::image_defaults(&config, &display);
+                by_path.insert(display, (file.id, defaults));
+            }
+        }
+        let mut by_tag = BTreeMap::new();
+        for file in files {
+            let Parsed::Shell(scan) = &file.parsed else {
+                continue;
+            };
+            let dir = parent_dir(store.display(file.id));
+            for build in &scan.builds {
+                let Some(path) = build
+                    .dockerfile_candidates()
+                    .iter()
+                    .map(|c| join_path(&dir, c))
+                    .find(|p| by_path.contains_key(p))
+                else {
+                    continue;
+                };
+                for tag in build.tags() {
+                    if tag.is_resolved() {
+                        by_tag.insert(tag.text.clone(), path.clone());
+                    }
+                }
+            }
+        }
+        let mut index = ImageIndex {
+            by_path,
+            by_tag,
+            linked_dockerfiles: std::collections::BTreeSet::new(),
+        };
+        // Which Dockerfiles are run: by a script run of a built tag, or a compose build.
+        let mut linked = std::collections::BTreeSet::new();
+        for file in files {
+            match &file.parsed {
+                Parsed::Shell(scan) => {
+                    for run in &scan.runs {
+                        if let Some(path) =
+                            run.image.as_ref().and_then(|i| index.by_tag.get(&i.text))
+                        {
+                            linked.extend(index.by_path.get(path).map(|(id, _)| *id));
+                        }
+                    }
+                }
+                Parsed::Yaml(stream) => {
+                    let dir = parent_dir(store.display(file.id));
+                    for doc in &stream.documents {
+                        for (_, service) in doc
+                            .root
+                            .get("services")
+                            .map(Node::as_map)
+                            .unwrap_or_default()
+                        {
+                            if let Some(path) = compose_dockerfile(service.get("build"), &dir) {
+                                linked.extend(index.by_path.get(&path).map(|(id, _)| *id));
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        index.linked_dockerfiles = linked;
+        index
+    }
+
+    fn defaults_for_tag(&self, image: &str) -> crate::model::docker::ImageDefaults {
+        self.by_tag
+            .get(image)
+            .and_then(|path| self.by_path.get(path))
+            .map(|(_, d)| d.clone())
+            .unwrap_or_default()
+    }
+
+    fn defaults_for_compose(
+        &self,
+        image: &str,
+        build: Option<&Node>,
+        dir: &str,
+    ) -> crate::model::docker::ImageDefaults {
+        compose_dockerfile(build, dir)
+            .and_then(|path| self.by_path.get(&path))
+            .map(|(_, d)| d.clone())
+            .unwrap_or_else(|| self.defaults_for_tag(image))
+    }
+}
+
+/// The Dockerfile a compose `build:` reads: `build: ./dir` or `{context, dockerfile}`.
+fn compose_dockerfile(build: Option<&Node>, dir: &str) -> Option<String> {
+    let build = build?;
+    let (context, dockerfile) = match build.as_str() {
+        Some(context) => (context.to_string(), "Dockerfile".to_string()),
+        None => (
+            build
+                .get("context")
+                .and_then(Node::as_str)
+                .unwrap_or(".")
+                .to_string(),
+            build
+                .get("dockerfile")
+                .and_then(Node::as_str)
+                .unwrap_or("Dockerfile")
+                .to_string(),
+        ),
+    };
+    Some(join_path(&join_path(dir, &context), &dockerfile))
+}
+
+/// The directory part of a `/`-separated display path ("" for a bare name).
+fn parent_dir(display: &str) -> String {
+    display
+        .rsplit_once('/')
+        .map(|(d, _)| d.to_string())
+        .unwrap_or_default()
+}
+
+/// Joins and normalises `/`-separated relative paths (`a/b` + `../c/D` → `a/c/D`).
+fn join_path(dir: &str, rel: &str) -> String {
+    let mut parts: Vec<&str> = if rel.starts_with('/') {
+        Vec::new()
+    } else {
+        dir.split('/')
+            .filter(|p| !p.is_empty() && *p != ".")
+            .collect()
+    };
+    for part in rel.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    parts.join("/")
 }
 
 /// A Launch with where it came from, on its way to becoming a subject.

@@ -83,7 +83,15 @@ fn each_rule_renders_its_bad_example_at_the_offending_span() {
             inline_ignores: true,
             ..Default::default()
         };
-        tritonguard::cli::check::filter(&mut result, &catalogue, &config, ".tritonguard.yaml", true, None, &all);
+        tritonguard::cli::check::filter(
+            &mut result,
+            &catalogue,
+            &config,
+            ".tritonguard.yaml",
+            true,
+            None,
+            &all,
+        );
         let rendered: Vec<String> = result
             .findings
             .iter()

@@ -107,6 +107,7 @@ pub fn script_invocation(
                     text: w.text,
                     span,
                     unresolved: w.unresolved || script.unresolved,
+                    origin: None,
                 }
             })
             .collect();

@@ -117,6 +117,7 @@ fn words(node: &Node, source: &str, env: &BTreeMap<String, String>) -> Vec<ArgWo
                         text: w.text,
                         span,
                         unresolved: w.unresolved || line.unresolved,
+                        origin: None,
                     }
                 })
                 .collect()

@@ -35,6 +35,9 @@ pub struct ImageDefaults {
     pub exposed: Vec<(i64, Option<Span>)>,
     /// Where the image is built (the Dockerfile), for messages.
     pub dockerfile: Option<String>,
+    /// The image the Dockerfile starts from: what is known about Triton images (release,
+    /// default user) comes from it when the run names a locally built tag.
+    pub base_image: Option<ArgWord>,
 }
 
 /// One container run, as `docker run` flags or a compose service describe it.
@@ -70,6 +73,8 @@ pub struct RunSpec {
     pub env: BTreeMap<String, Fact<String>>,
     /// An argument that could not be read (`$EXTRA_ARGS`): its settings are unknown.
     pub opaque: Option<Span>,
+    /// Only the image is described (a Dockerfile alone): runtime settings are unknown.
+    pub image_only: bool,
 }
 
 /// `uid[:gid]` or a user name: is it root?
@@ -98,6 +103,16 @@ pub fn launch(spec: &RunSpec, defaults: &ImageDefaults, store: &SourceStore) -> 
     let mut image: Image = parse_image(&image_word.text, image_word.span.or(spec.anchor));
     if image_word.unresolved {
         image.reference = Fact::unknown(image_word.span);
+    }
+    // A tag built from a Dockerfile of the scan is what its base image is, plus the layers.
+    if let Some(base) = &defaults.base_image {
+        let from = parse_image(&base.text, base.span);
+        if from.is_triton && !base.unresolved {
+            image = Image {
+                reference: image.reference,
+                ..from
+            };
+        }
     }
     // Docker runs ENTRYPOINT + (command or CMD); an --entrypoint override drops the image CMD.
     let entrypoint = spec
@@ -139,6 +154,7 @@ pub fn launch(spec: &RunSpec, defaults: &ImageDefaults, store: &SourceStore) -> 
                     span: Some(opaque),
                     unresolved: true,
                     pieces: Vec::new(),
+                    origin: None,
                 });
             }
             parse_server_args(&argv, anchor, &literal_env)
@@ -173,8 +189,23 @@ pub fn launch(spec: &RunSpec, defaults: &ImageDefaults, store: &SourceStore) -> 
         },
         None => Fact::unknown(spec.anchor),
     };
+    // A Dockerfile alone says nothing about how the container runs.
     let known_or = |fact: &Option<Fact<bool>>, default: bool| -> Fact<bool> {
-        fact.clone().unwrap_or(Fact::known(default, spec.anchor))
+        match fact {
+            Some(f) => f.clone(),
+            None if spec.image_only => Fact::unknown(spec.anchor),
+            None => Fact::known(default, spec.anchor),
+        }
+    };
+    let runtime_list = |list: &Vec<Fact<String>>| -> Fact<Vec<Fact<String>>> {
+        if spec.image_only {
+            Fact::unknown(spec.anchor)
+        } else {
+            Fact::known(
+                list.clone(),
+                list.first().and_then(|c| c.span).or(spec.anchor),
+            )
+        }
     };
     let container = Container {
         name: spec.name.clone(),
@@ -188,24 +219,23 @@ pub fn launch(spec: &RunSpec, defaults: &ImageDefaults, store: &SourceStore) -> 
                 value: f.value.map(|n| !n),
                 span: f.span,
             },
+            None if spec.image_only => Fact::unknown(spec.anchor),
             None => Fact::known(true, spec.anchor),
         },
         privileged: known_or(&spec.privileged, false),
         capabilities: Capabilities {
-            add: Fact::known(
-                spec.cap_add.clone(),
-                spec.cap_add.first().and_then(|c| c.span).or(spec.anchor),
-            ),
-            drop: Fact::known(
-                spec.cap_drop.clone(),
-                spec.cap_drop.first().and_then(|c| c.span).or(spec.anchor),
-            ),
+            add: runtime_list(&spec.cap_add),
+            drop: runtime_list(&spec.cap_drop),
         },
         resources: Resources {
             memory_limit: spec.memory.clone().unwrap_or(Fact::unknown(spec.anchor)),
             cpu_limit: Fact::unknown(spec.anchor),
             // Without --gpus (or a device reservation) Docker attaches no GPU.
-            gpu_limit: spec.gpus.clone().unwrap_or(Fact::known(0, spec.anchor)),
+            gpu_limit: match &spec.gpus {
+                Some(g) => g.clone(),
+                None if spec.image_only => Fact::unknown(spec.anchor),
+                None => Fact::known(0, spec.anchor),
+            },
             gpu_requested: Fact::known(
                 spec.gpus
                     .as_ref()
@@ -233,7 +263,7 @@ pub fn launch(spec: &RunSpec, defaults: &ImageDefaults, store: &SourceStore) -> 
             object: spec.object.clone(),
             container: spec.name.clone(),
             helm_template: None,
-            runtime: true,
+            runtime: !spec.image_only,
         },
         image: At {
             value: image,
@@ -249,7 +279,11 @@ pub fn launch(spec: &RunSpec, defaults: &ImageDefaults, store: &SourceStore) -> 
         env,
         ..Launch::default()
     };
-    apply_exposure(&mut launch, spec, defaults, store);
+    if spec.image_only {
+        launch.auth.evidence = server_auth_evidence(&launch.server);
+    } else {
+        apply_exposure(&mut launch, spec, defaults, store);
+    }
     Some(launch)
 }
 

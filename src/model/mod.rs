@@ -8,5 +8,6 @@ pub mod image;
 pub mod k8s;
 pub mod launch;
 pub mod quantity;
+pub mod run_launch;
 pub mod server;
 pub mod yaml_words;

@@ -18,6 +18,21 @@ pub struct ArgWord {
     /// Exact spans for byte ranges of `text` when they are literal copies of the source:
     /// `(text_start, source_span)` pieces, in order.
     pub pieces: Vec<(usize, Span)>,
+    /// The shell or Dockerfile word this came from, which maps any part of its text back to
+    /// the source exactly.
+    pub origin: Option<Box<crate::parse::words::Word>>,
+}
+
+impl From<&crate::parse::words::Word> for ArgWord {
+    fn from(word: &crate::parse::words::Word) -> ArgWord {
+        ArgWord {
+            text: word.text.clone(),
+            span: Some(word.span),
+            unresolved: !word.is_resolved(),
+            pieces: Vec::new(),
+            origin: Some(Box::new(word.clone())),
+        }
+    }
 }
 
 impl ArgWord {
@@ -27,6 +42,7 @@ impl ArgWord {
             span,
             unresolved: false,
             pieces: Vec::new(),
+            origin: None,
         }
     }
 
@@ -37,12 +53,16 @@ impl ArgWord {
             span: Some(span),
             unresolved: false,
             pieces: vec![(0, span)],
+            origin: None,
         }
     }
 
     /// The source span of `text[start..end]`, exact where the text is a literal copy,
     /// otherwise the whole word.
     pub fn subspan(&self, start: usize, end: usize) -> Option<Span> {
+        if let Some(word) = &self.origin {
+            return Some(word.subspan(start..end));
+        }
         for (i, (piece_start, piece_span)) in self.pieces.iter().enumerate() {
             let piece_end = self
                 .pieces
@@ -710,6 +730,7 @@ mod tests {
             span: None,
             unresolved: true,
             pieces: Vec::new(),
+            origin: None,
         });
         let s = parse_server_args(&argv, None, &BTreeMap::new());
         assert_eq!(s.model_control_mode.value, None);

@@ -34,6 +34,7 @@ pub fn arg_word(node: &Node, source: &str) -> ArgWord {
         span: Some(span),
         unresolved: false,
         pieces,
+        origin: None,
     }
 }
 

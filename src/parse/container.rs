@@ -716,10 +716,6 @@ pub fn parse_bytes(text: &str) -> Option<u64> {
 }
 
 #[cfg(test)]
-#[expect(
-    clippy::unwrap_used,
-    reason = "a test should fail loudly where its input does not parse"
-)]
 mod tests {
     use super::*;
     use crate::parse::words::{NoVars, split_words};

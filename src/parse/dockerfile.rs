@@ -19,10 +19,6 @@ mod instruction;
 mod json;
 mod lines;
 #[cfg(test)]
-#[expect(
-    clippy::unwrap_used,
-    reason = "a test should fail loudly where its input does not parse"
-)]
 mod tests;
 
 use crate::parse::words::{MAX_VALUE_LEN, VarLookup, VarValue, Word, WordsError};

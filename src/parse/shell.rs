@@ -16,10 +16,6 @@ mod flags;
 mod makefile;
 mod run;
 #[cfg(test)]
-#[expect(
-    clippy::unwrap_used,
-    reason = "a test should fail loudly where its input does not parse"
-)]
 mod tests;
 
 use std::collections::{HashMap, HashSet};

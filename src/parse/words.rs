@@ -14,10 +14,6 @@
 mod assemble;
 mod lexer;
 #[cfg(test)]
-#[expect(
-    clippy::unwrap_used,
-    reason = "a test should fail loudly where its input does not parse"
-)]
 mod tests;
 
 use std::collections::{BTreeMap, HashMap};
