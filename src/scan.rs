@@ -523,10 +523,20 @@ fn extract_and_evaluate(
             format,
         ));
     }
+    drafts.extend(crate::model::k8s::kserve::launches(&objects, &store));
     let index = ScanIndex::new(&objects);
     let mut launch_list: Vec<LaunchRecord> = Vec::new();
     for mut draft in drafts {
         apply(&mut draft.launch, &draft.pod, &index, &store);
+        if let Some(route) = &draft.kserve_route {
+            let protected = draft
+                .launch
+                .auth
+                .evidence
+                .iter()
+                .any(|e| e.value.protects.iter().any(|p| p == "http" || p == "*"));
+            crate::model::k8s::kserve::apply_route(&mut draft.launch, route, protected);
+        }
         let anchor = draft.launch.container.span;
         launch_list.push(LaunchRecord {
             file: anchor.map(|s| s.file).unwrap_or(draft.extent.file),
@@ -586,11 +596,15 @@ fn extract_and_evaluate(
     let context_files: std::collections::BTreeSet<FileId> =
         files.iter().filter(|f| f.context).map(|f| f.id).collect();
     if !context_files.is_empty() {
+        // Keep what involves a checked file: where it points, what it relates, or the object
+        // it is about (a Service in a context file exposing a checked Deployment).
         findings.retain(|f| {
             !context_files.contains(&f.primary.span.file)
                 || f.related
                     .iter()
                     .any(|r| !context_files.contains(&r.span.file))
+                || f.subject_extent
+                    .is_some_and(|e| !context_files.contains(&e.file))
         });
     }
     findings.sort_by_key(Finding::sort_key);

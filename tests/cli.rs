@@ -250,3 +250,14 @@ fn context_files_correlate_without_being_reported() {
         with_context.stdout
     );
 }
+
+#[test]
+fn check_each_example_format() {
+    for dir in ["docker", "compose", "kserve"] {
+        let run = tritonguard(&["check", &format!("examples/{dir}")], None);
+        assert_eq!(run.code, 1, "{dir}: {}", run.stderr);
+        snapshot!(format!("check_examples_{dir}_human"), run.stdout);
+    }
+    let hardened = tritonguard(&["check", "examples/docker/hardened"], None);
+    assert_eq!(hardened.code, 0, "{}", hardened.stdout);
+}

@@ -148,3 +148,134 @@ fn tempdir(name: &str) -> std::path::PathBuf {
     assert!(Path::new(&dir).is_dir());
     dir
 }
+
+/// (rule, line) of the findings of one in-memory file.
+fn lines_of(name: &str, text: &str) -> Vec<(String, usize)> {
+    let catalogue = catalogue();
+    let result = scan_texts(&catalogue, &[(name.to_string(), text.to_string())], &|_| {
+        true
+    });
+    result
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.rule_id.clone(),
+                result
+                    .store
+                    .position(f.primary.span.file, f.primary.span.start)
+                    .line,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn malformed_scripts_and_dockerfiles_give_positioned_parse_errors() {
+    let cases: &[(&str, &str, usize)] = &[
+        (
+            "run.sh",
+            "#!/bin/sh\necho ok\ndocker run -p 8000:8000 \"nvcr.io/nvidia/tritonserver:24.10-py3 tritonserver\n",
+            3,
+        ),
+        ("run.sh", "docker run --rm \\\n", 1),
+        (
+            "Dockerfile",
+            "FROM nvcr.io/nvidia/tritonserver:24.10-py3\nRUN <<EOF\necho never closed\n",
+            2,
+        ),
+        (
+            "Dockerfile",
+            "FROM nvcr.io/nvidia/tritonserver:24.10-py3\nCMD tritonserver \\",
+            2,
+        ),
+        ("Dockerfile", "", 1),
+        (
+            "Dockerfile",
+            "RUN echo before from\nFROM nvcr.io/nvidia/tritonserver:24.10-py3\n",
+            1,
+        ),
+        (
+            "Makefile",
+            "run:\n\tdocker run -p 8000:8000 'nvcr.io/nvidia/tritonserver:24.10-py3\n",
+            2,
+        ),
+        (
+            "compose.yaml",
+            "services:\n  triton:\n    image: [nvcr.io/nvidia/tritonserver\n",
+            3,
+        ),
+    ];
+    for (name, text, line) in cases {
+        let found = lines_of(name, text);
+        let parse_errors: Vec<_> = found
+            .iter()
+            .filter(|(r, _)| r == "TG000" || r == "TG501")
+            .collect();
+        assert!(
+            parse_errors.iter().any(|(_, l)| l == line),
+            "{name} {text:?}: {found:?}"
+        );
+    }
+}
+
+#[test]
+fn crlf_and_bom_keep_positions_in_every_format() {
+    let script = "\u{feff}#!/bin/sh\r\ndocker run --rm \\\r\n  nvcr.io/nvidia/tritonserver:26.07-py3 \\\r\n  tritonserver --model-repository=s3://m --model-control-mode=poll\r\n";
+    let dockerfile = "\u{feff}FROM nvcr.io/nvidia/tritonserver:26.07-py3\r\nCMD [\"tritonserver\", \"--model-repository=s3://m\", \\\r\n     \"--model-control-mode=poll\"]\r\n";
+    let compose = "\u{feff}services:\r\n  triton:\r\n    image: nvcr.io/nvidia/tritonserver:26.07-py3\r\n    command: [tritonserver, --model-repository=s3://m, --model-control-mode=poll]\r\n";
+    for (name, text, line, needle) in [
+        ("run.sh", script, 4, "--model-control-mode=poll"),
+        ("Dockerfile", dockerfile, 3, "\"--model-control-mode=poll\""),
+        ("compose.yaml", compose, 4, "--model-control-mode=poll"),
+    ] {
+        let catalogue = catalogue();
+        let result = scan_texts(&catalogue, &[(name.to_string(), text.to_string())], &|p| {
+            p.spec.id == "TG101" || p.spec.id == "TG000"
+        });
+        let f = result.findings.iter().find(|f| f.rule_id == "TG101");
+        let Some(f) = f else {
+            panic!(
+                "{name}: {:?}",
+                result
+                    .findings
+                    .iter()
+                    .map(|f| &f.message)
+                    .collect::<Vec<_>>()
+            )
+        };
+        assert_eq!(
+            &text[f.primary.span.start..f.primary.span.end],
+            needle,
+            "{name}"
+        );
+        assert_eq!(
+            result
+                .store
+                .position(f.primary.span.file, f.primary.span.start)
+                .line,
+            line,
+            "{name}"
+        );
+        assert!(
+            !result.findings.iter().any(|f| f.rule_id == "TG000"),
+            "{name}: no parse error"
+        );
+    }
+}
+
+#[test]
+fn empty_files_of_every_kind_are_quiet_or_explained() {
+    for name in [
+        "run.sh",
+        "compose.yaml",
+        "deploy.yaml",
+        "Makefile",
+        "models/m/config.pbtxt",
+    ] {
+        let found = lines_of(name, "");
+        assert!(found.is_empty(), "{name}: {found:?}");
+    }
+    // A Dockerfile without instructions cannot be built: say so.
+    assert_eq!(lines_of("Dockerfile", ""), vec![("TG000".to_string(), 1)]);
+}

@@ -108,8 +108,12 @@ pub fn launch(spec: &RunSpec, defaults: &ImageDefaults, store: &SourceStore) -> 
     if let Some(base) = &defaults.base_image {
         let from = parse_image(&base.text, base.span);
         if from.is_triton && !base.unresolved {
+            // What the image is comes from its FROM line: point there.
             image = Image {
-                reference: image.reference,
+                reference: Fact {
+                    value: image.reference.value,
+                    span: base.span,
+                },
                 ..from
             };
         }
@@ -266,8 +270,8 @@ pub fn launch(spec: &RunSpec, defaults: &ImageDefaults, store: &SourceStore) -> 
             runtime: !spec.image_only,
         },
         image: At {
+            span: image.reference.span.or(image_word.span).or(spec.anchor),
             value: image,
-            span: image_word.span.or(spec.anchor),
         },
         server,
         container: At {
@@ -307,7 +311,16 @@ fn apply_exposure(
                 .iter()
                 .find(|(p, _)| Some(*p) == endpoint.port.value)
                 .map(|(p, span)| Fact::known(*p, *span))
-                .unwrap_or_else(|| endpoint.port.clone()),
+                .unwrap_or_else(|| {
+                    if endpoint.port.span != server.argv.span {
+                        endpoint.port.clone()
+                    } else {
+                        Fact {
+                            value: endpoint.port.value,
+                            span: None,
+                        }
+                    }
+                }),
             ..PortExposure::default()
         };
         match (endpoint.enabled.value, endpoint.port.value) {

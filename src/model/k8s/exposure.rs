@@ -90,6 +90,8 @@ struct TritonPort<'p> {
     name: &'static str,
     number: i64,
     endpoint: &'p Endpoint,
+    /// The port was given by a flag (not Triton's default).
+    explicit: bool,
 }
 
 /// Fills `launch.exposure`, `launch.auth` and `launch.rate_limiting`.
@@ -112,6 +114,7 @@ pub fn apply(launch: &mut Launch, pod: &PodFacts, index: &ScanIndex<'_>, store: 
                 name,
                 number: endpoint.port.value.unwrap_or(-1),
                 endpoint,
+                explicit: endpoint.port.span != server.argv.span,
             },
             &container,
             pod,
@@ -150,7 +153,13 @@ fn port_exposure(
         .iter()
         .find(|p| p.container == container && p.number == port.number)
         .map(|p| Fact::known(p.number, p.span))
-        .unwrap_or_else(|| port_fact.clone());
+        .unwrap_or_else(|| {
+            if port.explicit {
+                port_fact.clone()
+            } else {
+                Fact::known(port.number, None)
+            }
+        });
     let mut exposure = PortExposure {
         port: port_fact.clone(),
         declared,

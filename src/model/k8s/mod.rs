@@ -2,5 +2,6 @@
 
 pub mod auth;
 pub mod exposure;
+pub mod kserve;
 pub mod objects;
 pub mod workload;

@@ -92,6 +92,8 @@ pub struct LaunchDraft {
     pub pod: PodFacts,
     /// The object (YAML document or list item) the launch was read from.
     pub extent: Span,
+    /// For KServe predictors: the InferenceService's own route.
+    pub kserve_route: Option<crate::model::k8s::kserve::KserveRoute>,
 }
 
 /// The Launches of one workload object.
@@ -165,6 +167,7 @@ pub fn launches_in_pod_spec(
                 sidecars,
             },
             extent: object.extent,
+            kserve_route: None,
         });
     }
     drafts
