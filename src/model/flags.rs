@@ -19,6 +19,22 @@ pub enum ArgKind {
     Str,
     /// `<apis>:<key>=<value>` (restricted API groups).
     Restricted,
+    /// `[<mode>,]<setting>=<value>`, mode triton or opentelemetry (`--trace-config`).
+    TraceConfig,
+    /// `<setting>=<value>` (`--metrics-config`).
+    Setting,
+    /// `<name>,<setting>=<value>` (`--cache-config`, `--host-policy`).
+    NamedSetting,
+    /// `[<backend>,]<setting>=<value>` (`--backend-config`).
+    BackendSetting,
+    /// `<resource>:<count>[:<device>]` (`--rate-limit-resource`).
+    RateLimitResource,
+    /// `<integer>:<integer>` (`--cuda-memory-pool-byte-size`).
+    IntPair,
+    /// `<device>:<fraction>` (`--model-load-gpu-limit`).
+    DeviceFraction,
+    /// `<integer>-<integer>` (`--sagemaker-safe-port-range`).
+    PortRange,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -49,7 +65,10 @@ const fn deprecated(name: &'static str, arg: ArgKind) -> FlagSpec {
     }
 }
 
-use ArgKind::{Bool, Choice, Float, Int, IntOrBool, Restricted, Str};
+use ArgKind::{
+    BackendSetting, Bool, Choice, DeviceFraction, Float, Int, IntOrBool, IntPair, NamedSetting,
+    PortRange, RateLimitResource, Restricted, Setting, Str, TraceConfig,
+};
 
 /// Every long flag of tritonserver 2.51, in `--help` order.
 pub static FLAGS: &[FlagSpec] = &[
@@ -116,7 +135,7 @@ pub static FLAGS: &[FlagSpec] = &[
     flag("grpc-restricted-protocol", Restricted),
     flag("allow-sagemaker", Bool),
     flag("sagemaker-port", Int),
-    flag("sagemaker-safe-port-range", Str),
+    flag("sagemaker-safe-port-range", PortRange),
     flag("sagemaker-thread-count", Int),
     flag("allow-vertex-ai", Bool),
     flag("vertex-ai-port", Int),
@@ -128,22 +147,22 @@ pub static FLAGS: &[FlagSpec] = &[
     flag("metrics-address", Str),
     flag("metrics-port", Int),
     flag("metrics-interval-ms", Float),
-    flag("metrics-config", Str),
-    flag("trace-config", Str),
+    flag("metrics-config", Setting),
+    flag("trace-config", TraceConfig),
     flag("backend-directory", Str),
-    flag("backend-config", Str),
+    flag("backend-config", BackendSetting),
     flag("repoagent-directory", Str),
-    flag("cache-config", Str),
+    flag("cache-config", NamedSetting),
     flag("cache-directory", Str),
     flag("rate-limit", Choice(&["execution_count", "off"], false)),
-    flag("rate-limit-resource", Str),
+    flag("rate-limit-resource", RateLimitResource),
     flag("pinned-memory-pool-byte-size", Int),
-    flag("cuda-memory-pool-byte-size", Str),
-    flag("cuda-virtual-address-size", Str),
+    flag("cuda-memory-pool-byte-size", IntPair),
+    flag("cuda-virtual-address-size", IntPair),
     flag("min-supported-compute-capability", Float),
     flag("buffer-manager-thread-count", Int),
-    flag("host-policy", Str),
-    flag("model-load-gpu-limit", Str),
+    flag("host-policy", NamedSetting),
+    flag("model-load-gpu-limit", DeviceFraction),
     deprecated("strict-model-config", Bool),
     deprecated("response-cache-byte-size", Int),
     deprecated("trace-file", Str),
@@ -270,6 +289,146 @@ pub fn check_value(spec: &FlagSpec, value: &str) -> Result<(), String> {
             }
         }
         Restricted => parse_restricted(value).map(|_| ()),
+        TraceConfig => check_trace_config(value),
+        Setting => match value.split_once('=') {
+            Some((setting, v))
+                if !setting.is_empty() && !v.is_empty() && !setting.contains(',') =>
+            {
+                Ok(())
+            }
+            _ => Err(format!(
+                "--metrics-config option format is <setting>=<value>. Got {value}"
+            )),
+        },
+        NamedSetting => {
+            let ok = value.split_once(',').is_some_and(|(name, rest)| {
+                !name.is_empty()
+                    && rest
+                        .split_once('=')
+                        .is_some_and(|(setting, v)| !setting.is_empty() && !v.is_empty())
+            });
+            if ok {
+                Ok(())
+            } else {
+                Err(format!(
+                    "option format is '<name>,<setting>=<value>'. Got {value}"
+                ))
+            }
+        }
+        BackendSetting => {
+            // A backend name before the first comma is optional; `setting=value` follows.
+            let rest = match value.split_once(',') {
+                Some(("", _)) => None,
+                Some((_, rest)) => Some(rest),
+                None => Some(value),
+            };
+            let ok = rest
+                .and_then(|r| r.split_once('='))
+                .is_some_and(|(setting, v)| !setting.is_empty() && !v.is_empty());
+            if ok {
+                Ok(())
+            } else {
+                Err(format!(
+                    "--backend-config option format is '<backend name>,<setting>=<value>'. Got {value}"
+                ))
+            }
+        }
+        RateLimitResource => {
+            let parts: Vec<&str> = value.split(':').collect();
+            let ok = match parts.as_slice() {
+                [_, count] => parse_stoi(count).is_some(),
+                [_, count, device] => parse_stoi(count).is_some() && parse_stoi(device).is_some(),
+                _ => false,
+            };
+            if ok {
+                Ok(())
+            } else {
+                Err(format!(
+                    "--rate-limit-resource option format is '<resource_name>:<count>:<device>' or '<resource_name>:<count>'. Got {value}"
+                ))
+            }
+        }
+        IntPair | DeviceFraction => {
+            let ok = value.split_once(':').is_some_and(|(a, b)| {
+                parse_stoi(a).is_some()
+                    && if spec.arg == IntPair {
+                        b.trim_start()
+                            .chars()
+                            .next()
+                            .is_some_and(|c| c.is_ascii_digit() || c == '+')
+                    } else {
+                        b.trim().parse::<f64>().is_ok() || parse_stoi(b).is_some()
+                    }
+            });
+            if ok {
+                Ok(())
+            } else {
+                Err(format!(
+                    "argument requires format <device>:<value>. Found: {value}"
+                ))
+            }
+        }
+        PortRange => match value.split_once('-') {
+            Some((a, b)) if parse_stoi(a).is_some() && parse_stoi(b).is_some() => Ok(()),
+            _ => Err(format!(
+                "argument requires format <first>-<second>. Found: {value}"
+            )),
+        },
+    }
+}
+
+/// `--trace-config`: a mode (triton, opentelemetry) before a comma, then `setting=value`;
+/// the global settings level, rate, count and mode are checked the way the server checks them.
+fn check_trace_config(value: &str) -> Result<(), String> {
+    let bad =
+        || format!("--trace-config option format is '<trace mode>,<setting>=<value>'. Got {value}");
+    let (head, setting_value) = match value.find('=') {
+        Some(eq) => (&value[..eq], &value[eq + 1..]),
+        None => return Err(bad()),
+    };
+    let (mode, setting) = match head.split_once(',') {
+        Some((m, s)) => (Some(m), s),
+        None => (None, head),
+    };
+    if setting.is_empty() || setting_value.is_empty() || mode == Some("") {
+        return Err(bad());
+    }
+    if let Some(m) = mode {
+        if !["triton", "opentelemetry"].contains(&m.to_ascii_lowercase().as_str()) {
+            return Err(format!("invalid value for trace mode option: {m}"));
+        }
+        if m.eq_ignore_ascii_case("triton")
+            && setting == "log-frequency"
+            && parse_stoi(setting_value).is_none()
+        {
+            return Err(format!("Invalid option value. Got {setting_value}"));
+        }
+        return Ok(());
+    }
+    let valid = match setting {
+        "level" => [
+            "false",
+            "off",
+            "true",
+            "on",
+            "min",
+            "max",
+            "timestamps",
+            "tensors",
+        ]
+        .contains(&setting_value.to_ascii_lowercase().as_str()),
+        "rate" | "count" => parse_stoi(setting_value).is_some(),
+        "mode" => {
+            ["triton", "opentelemetry"].contains(&setting_value.to_ascii_lowercase().as_str())
+        }
+        _ => true,
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "Bad option: \"--trace-config {setting}\". invalid value: {setting_value}"
+        ))
     }
 }
 

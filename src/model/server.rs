@@ -261,6 +261,26 @@ pub fn parse_server_args(
             span,
         });
     }
+    // Checked after parsing: two ways to configure the response cache cannot be combined.
+    let cache_size = uses
+        .iter()
+        .find(|u| u.canonical == "response-cache-byte-size");
+    if let (Some(size), Some(_)) = (
+        cache_size,
+        uses.iter().find(|u| u.canonical == "cache-config"),
+    ) {
+        invalid.push(Fact::known(
+            InvalidFlag {
+                arg: "--response-cache-byte-size".to_string(),
+                reason: "conflict".to_string(),
+                message:
+                    "Incompatible flags --response-cache-byte-size and --cache-config both provided"
+                        .to_string(),
+                suggestion: None,
+            },
+            size.span,
+        ));
+    }
     build_server(argv, anchor, env, uses, invalid, opaque)
 }
 
