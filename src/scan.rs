@@ -478,7 +478,7 @@ fn extract_and_evaluate(
                             &store,
                         ));
                     } else {
-                        objects.extend(objects_from_document(file.id, &text, doc));
+                        objects.extend(objects_from_document(file.id, doc));
                     }
                 }
                 let label = if compose {
@@ -593,6 +593,7 @@ fn extract_and_evaluate(
     let all_objects = Node::list(objects.iter().map(|o| o.node.clone()).collect());
     let evaluation = evaluate(catalogue, &subjects, &all_objects, &store, enabled);
     findings.extend(evaluation.findings);
+    name_helm_templates(&mut findings, &files);
     let context_files: std::collections::BTreeSet<FileId> =
         files.iter().filter(|f| f.context).map(|f| f.id).collect();
     if !context_files.is_empty() {
@@ -889,6 +890,44 @@ fn join_path(dir: &str, rel: &str) -> String {
         }
     }
     parts.join("/")
+}
+
+/// Names the chart template of the rendered document that holds each finding's location; if
+/// the finding is about a workload from another template, names that one too.
+fn name_helm_templates(findings: &mut [Finding], files: &[ParsedFile]) {
+    let mut templates: Vec<(Span, String)> = Vec::new();
+    for file in files {
+        if let Parsed::Yaml(stream) = &file.parsed {
+            for doc in &stream.documents {
+                if let Some(t) = &doc.helm_source {
+                    templates.push((doc.extent, t.clone()));
+                }
+            }
+        }
+    }
+    if templates.is_empty() {
+        return;
+    }
+    let template_of = |span: Span| {
+        templates
+            .iter()
+            .find(|(e, _)| {
+                e.file == span.file && span.start >= e.start && span.start < e.end.max(e.start + 1)
+            })
+            .map(|(_, t)| t.clone())
+    };
+    for f in findings.iter_mut() {
+        let Some(here) = template_of(f.primary.span) else {
+            continue;
+        };
+        let about = f.subject_extent.and_then(template_of);
+        f.notes.retain(|n| !n.starts_with("Helm template "));
+        f.notes.insert(0, format!("Helm template {here}"));
+        if let Some(about) = about.filter(|a| *a != here) {
+            f.notes
+                .insert(1, format!("about the workload of Helm template {about}"));
+        }
+    }
 }
 
 /// A Launch with where it came from, on its way to becoming a subject.

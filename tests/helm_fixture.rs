@@ -204,8 +204,8 @@ fn hardened_values_lock_the_deployment_down() {
         "--model-control-mode=none",
         "--disable-auto-complete-config",
         "--allow-metrics=false",
-        "--http-restricted-api=model-repository,logging,trace,shared-memory:admin-key=$(TRITON_ADMIN_KEY)",
-        "--grpc-restricted-protocol=model-repository,logging,trace,shared-memory:admin-key=$(TRITON_ADMIN_KEY)",
+        "--http-restricted-api=model-repository,logging,trace,shared-memory,statistics:admin-key=$(TRITON_ADMIN_KEY)",
+        "--grpc-restricted-protocol=model-repository,logging,trace,shared-memory,statistics:admin-key=$(TRITON_ADMIN_KEY)",
     ] {
         assert!(a.iter().any(|x| x == want), "missing {want} in {a:?}");
     }

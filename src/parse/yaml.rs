@@ -24,6 +24,8 @@ pub struct YamlDocument {
     pub extent: Span,
     /// 0-based position of the document in the stream (empty documents are not counted).
     pub index: usize,
+    /// The `# Source: <template>` comment Helm writes above each rendered document.
+    pub helm_source: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +59,7 @@ pub fn parse_stream(file: FileId, text: &str) -> YamlStream {
                     root,
                     extent: Span::new(file, start, end),
                     index,
+                    helm_source: helm_source(chunk),
                 });
             }
             Ok(None) => {}
@@ -65,6 +68,16 @@ pub fn parse_stream(file: FileId, text: &str) -> YamlStream {
         stream.errors.append(&mut builder.warnings);
     }
     stream
+}
+
+/// The `# Source:` comment of a rendered Helm document.
+fn helm_source(chunk: &str) -> Option<String> {
+    chunk.lines().find_map(|line| {
+        line.trim()
+            .strip_prefix("# Source:")
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    })
 }
 
 /// Byte ranges of the documents of a stream, split before each `---` line. A document marker

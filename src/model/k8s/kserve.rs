@@ -105,10 +105,10 @@ fn default_runtime_container(version: Option<&str>) -> Node {
         .map(|d| d.root)
         .unwrap_or_else(|| Node::map(Vec::new()));
     strip_spans(&mut node);
-    if let (Some(version), Value::Map(entries)) = (version, &mut node.value) {
-        if let Some((_, image)) = entries.iter_mut().find(|(k, _)| k == "image") {
-            image.value = Value::Str(format!("nvcr.io/nvidia/tritonserver:{version}"));
-        }
+    if let (Some(version), Value::Map(entries)) = (version, &mut node.value)
+        && let Some((_, image)) = entries.iter_mut().find(|(k, _)| k == "image")
+    {
+        image.value = Value::Str(format!("nvcr.io/nvidia/tritonserver:{version}"));
     }
     node
 }
@@ -291,11 +291,11 @@ pub fn launches(objects: &[K8sObject], store: &SourceStore) -> Vec<LaunchDraft> 
                 let mut merged = merge(&runtime_container, model, image);
                 // Findings about the container as a whole point at the predictor's model.
                 merged.span = model.key_span.or(model.span);
-                if let Value::Map(entries) = &mut merged.value {
-                    if let Some((_, name)) = entries.iter_mut().find(|(k, _)| k == "name") {
-                        name.span = model.key_span;
-                        name.key_span = None;
-                    }
+                if let Value::Map(entries) = &mut merged.value
+                    && let Some((_, name)) = entries.iter_mut().find(|(k, _)| k == "name")
+                {
+                    name.span = model.key_span;
+                    name.key_span = None;
                 }
                 Node::list(vec![merged])
             }

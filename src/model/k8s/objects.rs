@@ -78,8 +78,8 @@ pub fn is_k8s_document(root: &Node) -> bool {
 }
 
 /// The objects of one YAML document: itself, or the items of a `kind: List`.
-pub fn objects_from_document(file: FileId, text: &str, doc: &YamlDocument) -> Vec<K8sObject> {
-    let helm_template = helm_source(text, doc.extent);
+pub fn objects_from_document(file: FileId, doc: &YamlDocument) -> Vec<K8sObject> {
+    let helm_template = doc.helm_source.clone();
     let root = &doc.root;
     if !is_k8s_document(root) {
         return Vec::new();
@@ -125,17 +125,6 @@ fn object(
     }
 }
 
-/// The `# Source: <template>` comment Helm writes above each rendered document.
-pub fn helm_source(text: &str, extent: Span) -> Option<String> {
-    let chunk = text.get(extent.start..extent.end)?;
-    chunk.lines().find_map(|line| {
-        line.trim()
-            .strip_prefix("# Source:")
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,7 +134,7 @@ mod tests {
     fn lists_expand_and_helm_sources_are_kept() {
         let text = "---\n# Source: triton/templates/svc.yaml\napiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n  metadata: {name: a, namespace: ml}\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: b}\n";
         let stream = parse_stream(FileId(0), text);
-        let objects = objects_from_document(FileId(0), text, &stream.documents[0]);
+        let objects = objects_from_document(FileId(0), &stream.documents[0]);
         let ids: Vec<_> = objects.iter().map(K8sObject::identity).collect();
         assert_eq!(ids, ["Service/ml/a", "ConfigMap//b"]);
         assert_eq!(
@@ -159,6 +148,6 @@ mod tests {
     fn documents_without_api_version_and_kind_are_not_objects() {
         let text = "services:\n  triton:\n    image: x\n";
         let stream = parse_stream(FileId(0), text);
-        assert!(objects_from_document(FileId(0), text, &stream.documents[0]).is_empty());
+        assert!(objects_from_document(FileId(0), &stream.documents[0]).is_empty());
     }
 }
