@@ -123,31 +123,21 @@ fn evaluate_subject(
                 let Some((_, rest)) = split_root(&each.segments) else {
                     continue;
                 };
-                let items: Vec<(usize, Node)> = match subject.root.lookup(rest) {
-                    Some(node) => match &node.value {
-                        Value::List(items) => items.iter().cloned().enumerate().collect(),
-                        Value::Map(entries) => {
-                            entries.iter().map(|(_, v)| v.clone()).enumerate().collect()
-                        }
-                        Value::Null => Vec::new(),
-                        _ => {
-                            fail(format!("each: '{}' is not a list", each.text));
-                            continue;
-                        }
-                    },
-                    None => Vec::new(),
+                let items = match each_items(&subject.root, rest) {
+                    Ok(items) => items,
+                    Err(()) => {
+                        fail(format!("each: '{}' is not a list", each.text));
+                        continue;
+                    }
                 };
-                for (index, item) in items {
+                for item in &items {
                     let mut inner = ctx.new_inner_scope();
-                    inner.add_variable_from_value("item", to_cel(&item));
+                    inner.add_variable_from_value("item", to_cel(item.node));
+                    inner.add_variable_from_value("key", to_cel(&item.key));
                     match policy.assert_program.as_ref().map(|p| run_bool(p, &inner)) {
-                        Some(Ok(false)) => findings.push(make_finding(
-                            policy,
-                            subject,
-                            &inner,
-                            Some((index, &item)),
-                            store,
-                        )),
+                        Some(Ok(false)) => {
+                            findings.push(make_finding(policy, subject, &inner, Some(item), store))
+                        }
                         Some(Err(e)) => fail(format!("assert: {e}")),
                         _ => {}
                     }
@@ -156,6 +146,77 @@ fn evaluate_subject(
         }
     }
     (findings, errors)
+}
+
+/// One element visited by `each`.
+struct EachItem<'a> {
+    node: &'a Node,
+    /// The `key` variable: the map key (a string) or the list index (an int).
+    key: Node,
+    /// Every key and index on the way from the `each` path to the item (`0.INPUT0` for the
+    /// `INPUT0` input of the first warmup sample): a stable identity for fingerprints.
+    trail: String,
+}
+
+/// The elements an `each` path names. A key segment met on a list applies to each of its
+/// elements (`config.model_warmup.inputs`: the inputs of every warmup sample). A missing
+/// field or null yields nothing; a scalar at the end of the path is an error.
+fn each_items<'a>(root: &'a Node, path: &[PathSegment]) -> Result<Vec<EachItem<'a>>, ()> {
+    fn walk<'a>(
+        node: &'a Node,
+        path: &[PathSegment],
+        trail: &str,
+        out: &mut Vec<EachItem<'a>>,
+    ) -> Result<(), ()> {
+        let join = |part: &str| {
+            if trail.is_empty() {
+                part.to_string()
+            } else {
+                format!("{trail}.{part}")
+            }
+        };
+        match (path.split_first(), &node.value) {
+            (None, Value::List(items)) => {
+                for (i, item) in items.iter().enumerate() {
+                    out.push(EachItem {
+                        node: item,
+                        key: Node::new(Value::Int(i64::try_from(i).unwrap_or(i64::MAX))),
+                        trail: join(&i.to_string()),
+                    });
+                }
+                Ok(())
+            }
+            (None, Value::Map(entries)) => {
+                for (k, v) in entries {
+                    out.push(EachItem {
+                        node: v,
+                        key: Node::str(k.clone()),
+                        trail: join(k),
+                    });
+                }
+                Ok(())
+            }
+            (None, Value::Null) => Ok(()),
+            (None, _) => Err(()),
+            (Some((PathSegment::Key(_), _)), Value::List(items)) => {
+                for (i, item) in items.iter().enumerate() {
+                    walk(item, path, &join(&i.to_string()), out)?;
+                }
+                Ok(())
+            }
+            (Some((PathSegment::Key(k), rest)), _) => match node.get(k) {
+                Some(next) => walk(next, rest, trail, out),
+                None => Ok(()),
+            },
+            (Some((PathSegment::Index(i), rest)), _) => match node.index(*i) {
+                Some(next) => walk(next, rest, trail, out),
+                None => Ok(()),
+            },
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, path, "", &mut out)?;
+    Ok(out)
 }
 
 fn run_bool(program: &Program, ctx: &Context) -> Result<bool, String> {
@@ -212,11 +273,11 @@ fn make_finding(
     policy: &Policy,
     subject: &SubjectRecord,
     ctx: &Context,
-    item: Option<(usize, &Node)>,
+    item: Option<&EachItem<'_>>,
     store: &SourceStore,
 ) -> Finding {
     let spec = &policy.spec;
-    let item_node = item.map(|(_, n)| n);
+    let item_node = item.map(|i| i.node);
     let message = policy
         .message_program
         .as_ref()
@@ -266,11 +327,12 @@ fn make_finding(
     related.dedup();
     let at_text = chosen.map(|(c, _)| c.path.text.as_str()).unwrap_or("");
     let item_identity = match item {
-        Some((index, node)) => node
+        Some(item) => item
+            .node
             .as_scalar_text()
-            .or_else(|| node.get("name").and_then(Node::as_scalar_text))
-            .or_else(|| node.get("arg").and_then(Node::as_scalar_text))
-            .unwrap_or_else(|| index.to_string()),
+            .or_else(|| item.node.get("name").and_then(Node::as_scalar_text))
+            .or_else(|| item.node.get("arg").and_then(Node::as_scalar_text))
+            .unwrap_or_else(|| item.trail.clone()),
         None => String::new(),
     };
     Finding {
@@ -309,5 +371,74 @@ pub fn first_paragraph(text: &str) -> Option<String> {
         None
     } else {
         Some(paragraph.join(" "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::FileId;
+    use crate::tree::parse_path;
+
+    fn config(text: &str) -> Node {
+        let doc = crate::parse::pbtxt::parse_model_config(FileId(0), text);
+        assert!(doc.errors.is_empty(), "{:?}", doc.errors);
+        doc.root
+    }
+
+    fn visit(root: &Node, path: &str) -> Vec<(String, String)> {
+        let segments = parse_path(path).unwrap();
+        each_items(root, &segments[1..])
+            .unwrap()
+            .iter()
+            .map(|i| {
+                let key = i.key.as_scalar_text().unwrap();
+                (key, i.trail.clone())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_visits_map_entries_with_their_keys() {
+        let root = config(
+            r#"parameters { key: "A" value: { string_value: "1" } }
+               parameters { key: "B" value: { string_value: "2" } }"#,
+        );
+        assert_eq!(
+            visit(&root, "config.parameters"),
+            [("A".into(), "A".into()), ("B".into(), "B".into())]
+        );
+    }
+
+    #[test]
+    fn each_flattens_a_key_segment_through_a_list() {
+        let root = config(
+            r#"model_warmup [
+                 { name: "a" inputs { key: "X" value: { zero_data: true } } },
+                 { name: "b" inputs { key: "X" value: { zero_data: true } }
+                             inputs { key: "Y" value: { zero_data: true } } }
+               ]"#,
+        );
+        assert_eq!(
+            visit(&root, "config.model_warmup.inputs"),
+            [
+                ("X".into(), "0.X".into()),
+                ("X".into(), "1.X".into()),
+                ("Y".into(), "1.Y".into())
+            ]
+        );
+        // List items get their index as key; an absent path visits nothing.
+        assert_eq!(
+            visit(&root, "config.model_warmup"),
+            [("0".into(), "0".into()), ("1".into(), "1".into())]
+        );
+        assert!(visit(&root, "config.output").is_empty());
+    }
+
+    #[test]
+    fn each_on_a_scalar_is_an_error() {
+        let root = config(r#"name: "m""#);
+        let segments = parse_path("config.name").unwrap();
+        assert!(each_items(&root, &segments[1..]).is_err());
     }
 }

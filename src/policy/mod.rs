@@ -335,7 +335,11 @@ impl Catalogue {
                 }
             }
         };
-        let match_vars: Vec<&str> = vars.iter().copied().filter(|v| *v != "item").collect();
+        let match_vars: Vec<&str> = vars
+            .iter()
+            .copied()
+            .filter(|v| *v != "item" && *v != "key")
+            .collect();
         let match_program = compile(&spec.match_expr, "match", &match_vars);
         let assert_program = compile(&spec.assert, "assert", &vars);
         let message_program = compile(&spec.message, "message", &vars);

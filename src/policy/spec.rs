@@ -59,7 +59,8 @@ impl Subject {
             vars.push("model");
         }
         if each {
-            vars.push("item");
+            // `key`: the item's map key (a string) or list index (an int).
+            vars.extend(["item", "key"]);
         }
         vars
     }
@@ -128,6 +129,9 @@ pub struct PolicySpec {
     pub references: Vec<String>,
     pub tags: Vec<String>,
     pub match_expr: Option<ExprText>,
+    /// What to iterate: a list (each element) or a map (each value). A key segment met on
+    /// a list applies to every element, so `config.model_warmup.inputs` visits the inputs
+    /// of every warmup sample.
     pub each: Option<PathText>,
     pub assert: Option<ExprText>,
     pub message: Option<ExprText>,
