@@ -515,6 +515,7 @@ fn check_against_sample(
     let mut inner = ctx.new_inner_scope();
     if let Some(item) = &item {
         inner.add_variable_from_value("item", crate::engine::cel_value::to_cel(item));
+        inner.add_variable_from_value("key", cel::Value::Int(0));
     }
     let exprs: Vec<&ExprText> = [&spec.match_expr, &spec.assert, &spec.message, &spec.label]
         .into_iter()
