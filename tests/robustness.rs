@@ -205,6 +205,11 @@ fn malformed_scripts_and_dockerfiles_give_positioned_parse_errors() {
             "services:\n  triton:\n    image: [nvcr.io/nvidia/tritonserver\n",
             3,
         ),
+        (
+            "models/m/config.pbtxt",
+            "name: \"m\"\ninput [ { name: \"x\n",
+            2,
+        ),
     ];
     for (name, text, line) in cases {
         let found = lines_of(name, text);
