@@ -90,7 +90,9 @@ fn evaluate_subject(
     let mut ctx = Context::with_env(Arc::clone(&catalogue.env));
     ctx.add_variable_from_value(subject.kind.variable(), to_cel(&subject.root));
     ctx.add_variable_from_value("file", to_cel(&subject.file_value));
-    ctx.add_variable_from_value("objects", objects.clone());
+    if policies.iter().any(|p| p.uses_objects) {
+        ctx.add_variable_from_value("objects", objects.clone());
+    }
     for (name, value) in &subject.extra {
         ctx.add_variable_from_value(*name, to_cel(value));
     }

@@ -37,6 +37,9 @@ pub struct Policy {
     pub origin: String,
     /// Directory of the policy file, for test inputs given as paths (none for built-ins).
     pub dir: Option<PathBuf>,
+    /// Some expression reads `objects` (every object of the scan): binding it costs a copy
+    /// of the whole scan per subject, so it is bound only for such policies.
+    pub uses_objects: bool,
     pub builtin: bool,
 }
 
@@ -413,7 +416,19 @@ impl Catalogue {
                 "no tests",
             ));
         }
+        let uses_objects = [
+            &match_program,
+            &assert_program,
+            &message_program,
+            &label_program,
+        ]
+        .into_iter()
+        .flatten()
+        .chain(related_labels.iter().flatten())
+        .chain(at_when.iter().flatten())
+        .any(|p| p.references().has_variable("objects"));
         self.policies.push(Policy {
+            uses_objects,
             spec,
             match_program,
             assert_program,
