@@ -1,18 +1,16 @@
 //! `tritonguard check`: scan, filter, report, and exit 0, 1 or 2.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
 
 use crate::cli::{
-    ColorChoice, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, PolicyArgs, load_catalogue, parse_severity,
-    use_color,
+    EXIT_ERROR, PolicyArgs, ReportArgs, RuleSelection, base_uri, load_catalogue,
+    print_policy_warnings, use_color,
 };
-use crate::finding::Severity;
-use crate::report::human::HumanOptions;
-use crate::report::{Format, Report, render};
+use crate::report::Report;
 use crate::scan::{ScanRequest, scan};
 
 #[derive(Args, Debug)]
@@ -25,71 +23,32 @@ pub struct CheckArgs {
     /// (used by the pre-commit hook, which passes only the staged files).
     #[arg(long, value_name = "PATH")]
     pub context: Vec<PathBuf>,
-    /// Output format.
-    #[arg(long, short = 'f', value_enum, default_value_t = Format::Human)]
-    pub format: Format,
-    /// Write the report to this file instead of standard output.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub output: Option<PathBuf>,
-    /// Exit with 1 when a finding is at or above this severity.
-    #[arg(long, value_name = "SEVERITY", default_value = "low", value_parser = parse_severity)]
-    pub fail_on: Severity,
-    /// Only run these rules (ids or names, comma-separated or repeated).
-    #[arg(long, value_delimiter = ',', value_name = "RULES")]
-    pub select: Vec<String>,
-    /// Do not run these rules (ids or names, comma-separated or repeated).
-    #[arg(long, value_delimiter = ',', value_name = "RULES")]
-    pub ignore: Vec<String>,
+    #[command(flatten)]
+    pub report: ReportArgs,
+    #[command(flatten)]
+    pub rules: RuleSelection,
     #[command(flatten)]
     pub policies: PolicyArgs,
-    /// Print only the summary line (human format).
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
-    /// Colour the human report.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
     /// The name to show and classify standard input by (default: Kubernetes YAML).
     #[arg(long, value_name = "NAME", default_value = "<stdin>")]
     pub stdin_filename: String,
-    /// SARIF `automationDetails.id`: the code scanning category of this run.
-    #[arg(long, value_name = "CATEGORY", default_value = "tritonguard/")]
-    pub sarif_category: String,
 }
 
+/// The SARIF category of `check` runs, unless `--sarif-category` says otherwise.
+pub const SARIF_CATEGORY: &str = "tritonguard/";
+
 pub fn run(args: CheckArgs) -> ExitCode {
-    let terminal = args.output.is_none() && std::io::stdout().is_terminal();
-    let color = use_color(args.color, terminal);
     let catalogue = match load_catalogue(
         &args.policies,
         &[],
-        use_color(args.color, std::io::stderr().is_terminal()),
+        use_color(args.report.color, std::io::stderr().is_terminal()),
     ) {
         Ok(c) => c,
         Err(code) => return code,
     };
-    if let Some(unknown) = args
-        .select
-        .iter()
-        .chain(&args.ignore)
-        .find(|r| catalogue.get(r).is_none())
-    {
-        eprintln!("error: unknown rule '{unknown}' in --select/--ignore (see `tritonguard rules`)");
-        return ExitCode::from(EXIT_ERROR);
-    }
-    let select: Vec<String> = args
-        .select
-        .iter()
-        .filter_map(|r| catalogue.get(r))
-        .map(|p| p.spec.id.clone())
-        .collect();
-    let ignore: Vec<String> = args
-        .ignore
-        .iter()
-        .filter_map(|r| catalogue.get(r))
-        .map(|p| p.spec.id.clone())
-        .collect();
-    let enabled = move |p: &crate::policy::Policy| {
-        (select.is_empty() || select.contains(&p.spec.id)) && !ignore.contains(&p.spec.id)
+    let enabled = match args.rules.enabled(&catalogue) {
+        Ok(f) => f,
+        Err(code) => return code,
     };
 
     let mut paths: Vec<PathBuf> = Vec::new();
@@ -128,11 +87,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
         })
         .collect::<Vec<_>>()
         .join(" ");
-    for w in &catalogue.warnings {
-        if !w.source_name.starts_with("builtin:") {
-            eprintln!("warning: {}: {}", w.source_name, w.message);
-        }
-    }
+    print_policy_warnings(&catalogue);
     let report = Report {
         store: &result.store,
         catalogue: &catalogue,
@@ -141,50 +96,9 @@ pub fn run(args: CheckArgs) -> ExitCode {
         notes: &result.notes,
         stats: &result.stats,
         scanned,
-        fail_on: args.fail_on,
-        sarif_category: args.sarif_category.clone(),
+        fail_on: args.report.fail_on,
+        sarif_category: args.report.sarif_category(SARIF_CATEGORY),
         base_uri: base_uri(&request.base),
     };
-    let text = render(
-        args.format,
-        &report,
-        &HumanOptions {
-            color,
-            quiet: args.quiet,
-            ..HumanOptions::default()
-        },
-    );
-    let written = match &args.output {
-        Some(path) => {
-            std::fs::write(path, &text).map_err(|e| format!("cannot write {}: {e}", path.display()))
-        }
-        None => std::io::stdout()
-            .lock()
-            .write_all(text.as_bytes())
-            .map_err(|e| e.to_string()),
-    };
-    if let Err(e) = written {
-        eprintln!("error: {e}");
-        return ExitCode::from(EXIT_ERROR);
-    }
-    let failing = result
-        .findings
-        .iter()
-        .any(|f| f.suppression.is_none() && f.severity >= args.fail_on);
-    ExitCode::from(if failing { EXIT_FINDINGS } else { EXIT_CLEAN })
-}
-
-/// `file:///abs/dir/` for SARIF's `%SRCROOT%`.
-fn base_uri(base: &std::path::Path) -> Option<String> {
-    let absolute = std::fs::canonicalize(base).ok()?;
-    let mut uri = String::from("file://");
-    for part in absolute.to_string_lossy().split('/') {
-        if part.is_empty() {
-            continue;
-        }
-        uri.push('/');
-        uri.push_str(&crate::report::sarif::uri_path(part));
-    }
-    uri.push('/');
-    Some(uri)
+    args.report.emit(&report)
 }

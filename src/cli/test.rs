@@ -149,6 +149,7 @@ fn run_test(catalogue: &Catalogue, policy: &Policy, test: &PolicyTest) -> Result
             request.base = base_of(&base);
             scan(catalogue, &request, &only)
         }
+        TestInput::Repo(fixture) => crate::audit::audit_fixture(catalogue, fixture, &only)?,
     };
     if let Some(e) = result.eval_errors.first() {
         return Err(format!("evaluation error on {}: {}", e.subject, e.message));
