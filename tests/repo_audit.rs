@@ -112,14 +112,20 @@ fn config(name: &str, platform: &str) -> Vec<u8> {
 /// ONNX's first bytes (ir_version 7, producer "pytorch"): not a pickle.
 const ONNX: &[u8] = b"\x08\x07\x12\x07pytorch";
 
-/// The bytes of a stored torch.save-style archive around a generated pickle. Tests run in
-/// parallel and `torch_zip` writes to one shared path, so writing and reading take turns.
+/// The bytes of a stored torch.save-style archive around a generated pickle.
 fn torch_zip(g: &support::Generated, case: &str) -> Vec<u8> {
+    torch_zip_as(g, case, "stored")
+}
+
+/// The archive in `mode` (see `support/torchzip.py`). Tests run in parallel and
+/// `torch_zip` writes to one shared path per case and mode, so writing and reading take
+/// turns.
+fn torch_zip_as(g: &support::Generated, case: &str, mode: &str) -> Vec<u8> {
     static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _turn = TURN
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    fs::read(g.torch_zip(case, "stored")).unwrap()
+    fs::read(g.torch_zip(case, mode)).unwrap()
 }
 
 /// A repository with one model of each kind, and one problem of each kind:
@@ -810,4 +816,103 @@ fn example_repository_matches_its_lock_and_shows_both_pickle_severities() {
     );
     assert_eq!(run.code, 1, "{}", run.stderr);
     snapshot!("repo_audit_examples_human", run.stdout);
+}
+
+#[test]
+fn torchscript_archives_and_deflated_members() {
+    let g = support::generated("repo-audit");
+    let dir = workdir();
+    let root = dir.path().join("models");
+    put(
+        &root,
+        "a_script/1/model.pt",
+        &torch_zip_as(g, "torch_data", "torchscript"),
+        0o644,
+    );
+    put(
+        &root,
+        "b_script_evil/1/model.pt",
+        &torch_zip_as(g, "torch_data_evil", "torchscript"),
+        0o644,
+    );
+    put(
+        &root,
+        "c_deflated_evil/1/model.pt",
+        &torch_zip_as(g, "torch_data_evil", "deflated"),
+        0o644,
+    );
+    let run = tritonguard(
+        dir.path(),
+        &[
+            "repo", "audit", "models", "--select", "TG602", "--format", "json",
+        ],
+    );
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let found: Vec<(&str, &str, &str, u64)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["location"]["file"].as_str().unwrap(),
+                f["severity"].as_str().unwrap(),
+                f["location"]["label"].as_str().unwrap(),
+                f["location"]["byte_offset"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    // A TorchScript archive with allow-listed globals only is not reported: TorchScript's
+    // own unpickler reads it. A dangerous global is, wherever it is.
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert_eq!(found[0].0, "models/b_script_evil/1/model.pt");
+    assert_eq!(found[0].1, "critical");
+    // Deflated: the offset counts uncompressed bytes of the member, and says so.
+    assert_eq!(found[1].0, "models/c_deflated_evil/1/model.pt");
+    assert_eq!(
+        found[1].2,
+        "(archive/data.pkl) offset 0xf0 of the uncompressed member: GLOBAL posix.system"
+    );
+    assert_eq!(found[1].3, 0);
+}
+
+#[test]
+fn a_pickle_beyond_the_scanner_limits_is_reported_high_not_skipped() {
+    use tritonguard::audit::{AuditRequest, audit_repository};
+    let dir = workdir();
+    let root = dir.path().join("models");
+    // Seven values on the stack: more than the limit of three set below.
+    put(&root, "deep/1/a.pkl", b"(I1\nI2\nI3\nI4\nI5\nI6\nl.", 0o644);
+    // os.system comes first; the limit stops the scan in its arguments.
+    put(
+        &root,
+        "deep/1/b.pkl",
+        b"cos\nsystem\n(I1\nI2\nI3\nI4\ntR.",
+        0o644,
+    );
+    let catalogue = tritonguard::policy::Catalogue::load(&[], true).unwrap();
+    let mut request = AuditRequest::new(root.clone());
+    request.base = dir.path().to_path_buf();
+    request.scan.pickle.max_stack = 3;
+    let result = audit_repository(&catalogue, &request, &|p| p.spec.id == "TG602").unwrap();
+    let found: Vec<(String, String, String)> = result
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.severity.to_string(),
+                f.message.clone(),
+                f.notes.join("; "),
+            )
+        })
+        .collect();
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert_eq!(found[0].0, "high");
+    assert!(
+        found[0].1.contains("could not be scanned to its end"),
+        "{}",
+        found[0].1
+    );
+    assert_eq!(found[1].0, "critical");
+    assert!(found[1].1.contains("imports os.system"), "{}", found[1].1);
+    assert!(found[1].2.contains("the scan stopped"), "{}", found[1].2);
 }

@@ -303,8 +303,13 @@ impl<'a> Context<'a> {
             .iter()
             .find(|(_, g)| Some(g.class) == worst)
             .copied();
-        let (message, offset, length, identity, detail) = match (primary, severity) {
-            (Some((index, g)), Severity::Critical | Severity::High) => {
+        let stopped = scan
+            .error
+            .as_ref()
+            .filter(|_| limit)
+            .map(|e| (e.offset, e.to_string()));
+        let (message, offset, length, identity, detail) = match (primary, &stopped) {
+            (Some((index, g)), _) if g.class != Class::Safe => {
                 let call = scan
                     .calls
                     .iter()
@@ -323,21 +328,13 @@ impl<'a> Context<'a> {
                     Some(format!("{} {}", g.opcode.name(), g.qualified())),
                 )
             }
-            (_, Severity::High) => {
-                let at = scan.error.as_ref().map(|e| e.offset).unwrap_or(0);
-                let error = scan
-                    .error
-                    .as_ref()
-                    .map(ToString::to_string)
-                    .unwrap_or_default();
-                (
-                    limit_message(&subject, shown(at), &error),
-                    at,
-                    0,
-                    "scan limit".to_string(),
-                    Some("scan stopped".to_string()),
-                )
-            }
+            (_, Some((at, error))) => (
+                limit_message(&subject, shown(*at), error),
+                *at,
+                0,
+                "scan limit".to_string(),
+                Some("scan stopped".to_string()),
+            ),
             _ => {
                 let start = scan.pickles.first().map(|p| p.start).unwrap_or(0);
                 let names = distinct_names(&counted);
@@ -371,6 +368,15 @@ impl<'a> Context<'a> {
             notes.push(format!(
                 "{local} TorchScript reference{} (__torch__.*, torch.jit._pickle.*) resolve inside the archive and were not counted",
                 if local == 1 { "" } else { "s" }
+            ));
+        }
+        // When the message names a global, say that the scan also stopped early.
+        if let Some((at, error)) = &stopped
+            && primary.is_some_and(|(_, g)| g.class != Class::Safe)
+        {
+            notes.push(format!(
+                "the scan stopped at offset 0x{:x} ({error}): what follows may import more",
+                shown(*at)
             ));
         }
         if scan.legacy_torch {
