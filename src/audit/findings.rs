@@ -195,7 +195,7 @@ impl<'a> Context<'a> {
             self.emit(
                 SCAN_ERROR,
                 span,
-                format!("{}; not audited", issue.message),
+                issue.message.clone(),
                 &issue.message,
                 String::new(),
             );
