@@ -3,6 +3,7 @@
 //! The pipeline, one module per stage (see DESIGN.md):
 //! discover → load → classify → parse → extract → evaluate → filter → report.
 
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod discover;

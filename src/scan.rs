@@ -75,6 +75,9 @@ pub struct ScanStats {
     pub skipped: usize,
     pub objects: usize,
     pub launches: usize,
+    /// Model directories, for a model repository audit (the summary counts these instead
+    /// of launches).
+    pub models: Option<usize>,
     pub duration: Duration,
 }
 
@@ -617,6 +620,7 @@ fn extract_and_evaluate(
         skipped: 0,
         objects: objects.len(),
         launches: launch_list.len(),
+        models: None,
         duration: Duration::default(),
     };
     let annotations = objects.iter().filter_map(annotation_ignore).collect();

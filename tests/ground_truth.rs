@@ -827,3 +827,76 @@ fn failed_start_reports_exit_status_and_log() {
         Ok(server) => panic!("server with a broken model came up:\n{}", server.log()),
     }
 }
+
+/// TG607: Triton follows symbolic links in a model repository. A model directory and a
+/// version directory that link outside the repository are both loaded and served, and
+/// `repo audit` reports both links (without following them).
+#[test]
+fn tg607_models_linked_from_outside_the_repository_are_served() {
+    let Some(triton) = Triton::from_env() else {
+        return;
+    };
+    let outside = ModelRepo::new();
+    outside.add_identity_py("linked_py");
+    outside.add_identity_py("versioned_py");
+    let repo = ModelRepo::new();
+    std::os::unix::fs::symlink(
+        outside.path().join("linked_py"),
+        repo.path().join("linked_py"),
+    )
+    .unwrap();
+    std::fs::create_dir(repo.path().join("versioned_py")).unwrap();
+    std::fs::copy(
+        outside.path().join("versioned_py/config.pbtxt"),
+        repo.path().join("versioned_py/config.pbtxt"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        outside.path().join("versioned_py/1"),
+        repo.path().join("versioned_py/1"),
+    )
+    .unwrap();
+
+    let server = start(&triton, ServerOptions::new(&repo));
+    let models = index(&server, &[]);
+    for name in ["linked_py", "versioned_py"] {
+        assert!(
+            models
+                .iter()
+                .any(|(n, st)| n == name && st.as_deref() == Some("READY")),
+            "{name} not served: {models:?}\n{}",
+            server.log()
+        );
+        let r = server
+            .post(
+                &format!("/v2/models/{name}/infer"),
+                Some(IDENTITY_INFER_BODY),
+            )
+            .unwrap();
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    drop(server);
+
+    let audit = std::process::Command::new(env!("CARGO_BIN_EXE_tritonguard"))
+        .args(["repo", "audit", "--select", "TG607", "--format", "json"])
+        .arg(repo.path())
+        .output()
+        .unwrap();
+    assert_eq!(audit.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&audit.stdout).unwrap();
+    let linked: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["location"]["file"].as_str().unwrap())
+        .collect();
+    let root = repo.path().display().to_string();
+    assert_eq!(
+        linked,
+        [
+            format!("{root}/linked_py"),
+            format!("{root}/versioned_py/1")
+        ],
+        "{report}"
+    );
+}

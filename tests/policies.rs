@@ -1,6 +1,8 @@
 //! Every built-in policy passes its own inline tests, and each rule's rendered diagnostic for
-//! its first bad case is pinned by a snapshot in snapshots/.
+//! its first bad case is pinned by a snapshot in snapshots/ (inline repositories of the
+//! `repo audit` rules included).
 
+use tritonguard::audit::audit_fixture;
 use tritonguard::cli::test::test_policy;
 use tritonguard::policy::Catalogue;
 use tritonguard::policy::spec::TestInput;
@@ -74,11 +76,13 @@ fn each_rule_renders_its_bad_example_at_the_offending_span() {
         else {
             panic!("{} has no bad case", policy.spec.id);
         };
-        let TestInput::Inline(files) = &test.input else {
-            continue;
-        };
         let all = |_: &tritonguard::policy::Policy| true;
-        let mut result = scan_texts(&catalogue, files, &all);
+        let mut result = match &test.input {
+            TestInput::Inline(files) => scan_texts(&catalogue, files, &all),
+            TestInput::Repo(fixture) => audit_fixture(&catalogue, fixture, &all)
+                .unwrap_or_else(|e| panic!("{}: {e}", policy.spec.id)),
+            TestInput::File(_) => continue,
+        };
         let config = tritonguard::config::Config {
             inline_ignores: true,
             ..Default::default()

@@ -90,6 +90,11 @@ fn stored_torch_archive() {
     );
     // Two storages, referenced by persistent id.
     assert_eq!(stream.scan.persistent_ids, 2);
+    // Offsets in the member map to the file: each global's opcode byte is where it says.
+    for g in &stream.scan.globals {
+        let at = usize::try_from(stream.file_position(g.offset).unwrap()).unwrap();
+        assert_eq!(file[at], g.opcode.byte(), "{}", g.qualified());
+    }
 }
 
 #[test]
@@ -144,6 +149,7 @@ fn deflated_member_is_inflated_and_scanned() {
     let s = scan(&path, "model.pt");
     assert_eq!(s.error, None);
     assert_eq!(s.streams[0].file_offset, None);
+    assert_eq!(s.streams[0].file_position(0), None);
     let found: Vec<(String, u64, String)> = globals(&s)
         .into_iter()
         .map(|(m, o, q, _)| (m, o, q))
@@ -216,6 +222,8 @@ fn npy_object_array_file_is_scanned_with_absolute_offsets() {
     assert_eq!(s.format, Format::Numpy);
     assert_eq!(s.streams[0].file_offset, Some(start));
     assert_eq!(s.streams[0].scan.globals[0].offset, start + 2);
+    // In a file of its own, the offsets are already file offsets.
+    assert_eq!(s.streams[0].file_position(start + 2), Some(start + 2));
     assert_eq!(s.streams[0].scan.globals[0].class, Class::Dangerous);
 
     // A numeric array holds no pickle: nothing to scan.

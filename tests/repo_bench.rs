@@ -38,12 +38,11 @@ fn bench_dir(name: &str) -> PathBuf {
     dir
 }
 
-#[test]
-#[ignore = "benchmark: run with --release --ignored"]
-fn audit_and_hash_a_repository_of_1000_models() {
+/// 1000 models, each a `config.pbtxt` and a torch.save archive (`1/model.pt`).
+fn repository_of_1000_models(name: &str) -> PathBuf {
     let g = support::generated("bench");
     let archive = fs::read(g.torch_zip("torch_data", "stored")).unwrap();
-    let root = bench_dir("bench-repo");
+    let root = bench_dir(name);
     for i in 0..1000 {
         let model = root.join(format!("model_{i:04}"));
         fs::create_dir_all(model.join("1")).unwrap();
@@ -54,6 +53,13 @@ fn audit_and_hash_a_repository_of_1000_models() {
         .unwrap();
         fs::write(model.join("1/model.pt"), &archive).unwrap();
     }
+    root
+}
+
+#[test]
+#[ignore = "benchmark: run with --release --ignored"]
+fn audit_and_hash_a_repository_of_1000_models() {
+    let root = repository_of_1000_models("bench-repo");
     let start = Instant::now();
     let a = audit(
         &root,
@@ -83,6 +89,42 @@ fn audit_and_hash_a_repository_of_1000_models() {
         a.files.iter().map(|f| f.size).sum::<u64>() / 1024,
         elapsed.as_secs_f64() * 1000.0,
         peak_rss_kib()
+    );
+}
+
+/// The commands end to end, as a user runs them: `repo lock`, then `repo audit` with the
+/// lock (walk, pickle scan, hashes, lock comparison, the config.pbtxt rules on 1000
+/// configs, findings and the JSON report).
+#[test]
+#[ignore = "benchmark: run with --release --ignored"]
+fn repo_lock_and_repo_audit_commands_on_1000_models() {
+    let root = repository_of_1000_models("bench-repo-cli");
+    let run = |args: &[&str]| {
+        let start = Instant::now();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tritonguard"))
+            .args(args)
+            .arg(&root)
+            .output()
+            .unwrap();
+        (start.elapsed(), out)
+    };
+    let (lock_time, lock) = run(&["repo", "lock"]);
+    assert_eq!(lock.status.code(), Some(0));
+    let (audit_time, audit) = run(&["repo", "audit", "--format", "json"]);
+    // Every archive is a pickle with allow-listed globals only: 1000 low findings.
+    assert_eq!(audit.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&audit.stdout).unwrap();
+    assert_eq!(report["summary"]["models"], 1000);
+    assert_eq!(report["summary"]["files"], 2000);
+    assert_eq!(report["summary"]["by_severity"]["low"], 1000);
+    assert_eq!(report["summary"]["findings"], 1000);
+    let (clean_time, clean) = run(&["repo", "audit", "--fail-on", "medium", "-q"]);
+    assert_eq!(clean.status.code(), Some(0));
+    eprintln!(
+        "repo lock of 1000 models: {:.0} ms; repo audit --format json (with the lock): {:.0} ms; repo audit -q: {:.0} ms",
+        lock_time.as_secs_f64() * 1000.0,
+        audit_time.as_secs_f64() * 1000.0,
+        clean_time.as_secs_f64() * 1000.0,
     );
 }
 

@@ -3,21 +3,21 @@
 
 use std::collections::BTreeSet;
 use std::io::{IsTerminal, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
 
 use crate::cli::{
-    ColorChoice, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, PolicyArgs, load_catalogue, parse_severity,
-    use_color,
+    EXIT_CLEAN, EXIT_ERROR, PolicyArgs, ReportArgs, RuleSelection, base_uri, load_catalogue,
+    print_policy_warnings, use_color,
 };
 use crate::config::{self, Config, ConfigDiagnostic};
 use crate::engine::{baseline, suppress};
 use crate::finding::Severity;
 use crate::policy::{Catalogue, Policy};
+use crate::report::Report;
 use crate::report::human::{HumanOptions, render_diagnostic};
-use crate::report::{Format, Report, render};
 use crate::scan::{ScanRequest, ScanResult, scan};
 
 #[derive(Args, Debug)]
@@ -30,22 +30,10 @@ pub struct CheckArgs {
     /// (used by the pre-commit hook, which passes only the staged files).
     #[arg(long, value_name = "PATH")]
     pub context: Vec<PathBuf>,
-    /// Output format.
-    #[arg(long, short = 'f', value_enum, default_value_t = Format::Human)]
-    pub format: Format,
-    /// Write the report to this file instead of standard output.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub output: Option<PathBuf>,
-    /// Exit with 1 when a finding is at or above this severity [default: low, or the config's
-    /// fail-on].
-    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
-    pub fail_on: Option<Severity>,
-    /// Only run these rules (ids or names, comma-separated or repeated).
-    #[arg(long, value_delimiter = ',', value_name = "RULES")]
-    pub select: Vec<String>,
-    /// Do not run these rules (ids or names, comma-separated or repeated).
-    #[arg(long, value_delimiter = ',', value_name = "RULES")]
-    pub ignore: Vec<String>,
+    #[command(flatten)]
+    pub report: ReportArgs,
+    #[command(flatten)]
+    pub rules: RuleSelection,
     #[command(flatten)]
     pub policies: PolicyArgs,
     /// Read this configuration file instead of the nearest `.tritonguard.yaml`.
@@ -63,21 +51,9 @@ pub struct CheckArgs {
     /// Record the current findings as a baseline in FILE, and exit 0.
     #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
     pub write_baseline: Option<PathBuf>,
-    /// Show suppressed findings in the human report too (SARIF and JSON always carry them).
-    #[arg(long)]
-    pub show_suppressed: bool,
-    /// Print only the summary line (human format).
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
-    /// Colour the human report.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
     /// The name to show and classify standard input by (default: Kubernetes YAML).
     #[arg(long, value_name = "NAME", default_value = "<stdin>")]
     pub stdin_filename: String,
-    /// SARIF `automationDetails.id`: the code scanning category of this run.
-    #[arg(long, value_name = "CATEGORY", default_value = "tritonguard/")]
-    pub sarif_category: String,
 }
 
 /// Prints config errors with the config text they point into.
@@ -144,10 +120,11 @@ fn rule_ids(
         .collect()
 }
 
+/// The SARIF category of `check` runs, unless `--sarif-category` says otherwise.
+pub const SARIF_CATEGORY: &str = "tritonguard/";
+
 pub fn run(args: CheckArgs) -> ExitCode {
-    let terminal = args.output.is_none() && std::io::stdout().is_terminal();
-    let color = use_color(args.color, terminal);
-    let err_color = use_color(args.color, std::io::stderr().is_terminal());
+    let err_color = use_color(args.report.color, std::io::stderr().is_terminal());
     let config = match read_config(&args, err_color) {
         Ok(c) => c,
         Err(code) => return code,
@@ -162,9 +139,9 @@ pub fn run(args: CheckArgs) -> ExitCode {
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| ".tritonguard.yaml".to_string());
     let resolved = (|| -> Result<(Vec<String>, Vec<String>), String> {
-        let mut select = rule_ids(&catalogue, &args.select, "--select")?;
+        let mut select = rule_ids(&catalogue, &args.rules.select, "--select")?;
         select.extend(rule_ids(&catalogue, &config.select, &config_name)?);
-        let mut ignore = rule_ids(&catalogue, &args.ignore, "--ignore")?;
+        let mut ignore = rule_ids(&catalogue, &args.rules.ignore, "--ignore")?;
         ignore.extend(rule_ids(&catalogue, &config.ignore, &config_name)?);
         for (rule, severity) in &config.severity {
             let id = rule_ids(&catalogue, std::slice::from_ref(rule), &config_name)?;
@@ -192,7 +169,11 @@ pub fn run(args: CheckArgs) -> ExitCode {
         (select.is_empty() || select.contains(&p.spec.id) || is_meta_rule(&p.spec.id))
             && !ignore.contains(&p.spec.id)
     };
-    let fail_on = args.fail_on.or(config.fail_on).unwrap_or(Severity::Low);
+    let fail_on = args
+        .report
+        .fail_on
+        .or(config.fail_on)
+        .unwrap_or(Severity::Low);
 
     let mut paths: Vec<PathBuf> = Vec::new();
     let mut stdin = None;
@@ -280,11 +261,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
         })
         .collect::<Vec<_>>()
         .join(" ");
-    for w in &catalogue.warnings {
-        if !w.source_name.starts_with("builtin:") {
-            eprintln!("warning: {}: {}", w.source_name, w.message);
-        }
-    }
+    print_policy_warnings(&catalogue);
     let report = Report {
         store: &result.store,
         catalogue: &catalogue,
@@ -294,39 +271,11 @@ pub fn run(args: CheckArgs) -> ExitCode {
         stats: &result.stats,
         scanned,
         fail_on,
-        sarif_category: args.sarif_category.clone(),
+        sarif_category: args.report.sarif_category(SARIF_CATEGORY),
         base_uri: base_uri(&request.base),
     };
-    let text = render(
-        args.format,
-        &report,
-        &HumanOptions {
-            color,
-            quiet: args.quiet,
-            show_suppressed: args.show_suppressed,
-            ..HumanOptions::default()
-        },
-    );
-    let written = match &args.output {
-        Some(path) => {
-            std::fs::write(path, &text).map_err(|e| format!("cannot write {}: {e}", path.display()))
-        }
-        None => std::io::stdout()
-            .lock()
-            .write_all(text.as_bytes())
-            .map_err(|e| e.to_string()),
-    };
-    if let Err(e) = written {
-        eprintln!("error: {e}");
-        return ExitCode::from(EXIT_ERROR);
-    }
-    let failing = result
-        .findings
-        .iter()
-        .any(|f| f.suppression.is_none() && f.severity >= fail_on);
-    ExitCode::from(if failing { EXIT_FINDINGS } else { EXIT_CLEAN })
+    args.report.emit(&report)
 }
-
 /// Rules about suppressions themselves run whenever suppressions are applied.
 fn is_meta_rule(id: &str) -> bool {
     id == "TG002" || id == "TG003"
@@ -398,19 +347,4 @@ fn exclude_set(config: &Config) -> globset::GlobSet {
     builder
         .build()
         .unwrap_or_else(|_| globset::GlobSet::empty())
-}
-
-/// `file:///abs/dir/` for SARIF's `%SRCROOT%`.
-fn base_uri(base: &Path) -> Option<String> {
-    let absolute = std::fs::canonicalize(base).ok()?;
-    let mut uri = String::from("file://");
-    for part in absolute.to_string_lossy().split('/') {
-        if part.is_empty() {
-            continue;
-        }
-        uri.push('/');
-        uri.push_str(&crate::report::sarif::uri_path(part));
-    }
-    uri.push('/');
-    Some(uri)
 }

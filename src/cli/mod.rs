@@ -8,18 +8,20 @@
 pub mod check;
 pub mod explain;
 pub mod inspect;
+pub mod repo;
 pub mod rules;
 pub mod test;
 
-use std::io::Write;
-use std::path::PathBuf;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
 use crate::finding::Severity;
-use crate::policy::{Catalogue, PolicyError};
+use crate::policy::{Catalogue, Policy, PolicyError};
 use crate::report::human::{HumanOptions, render_diagnostic};
+use crate::report::{Format, Report, render};
 
 /// Exit codes: 0 clean, 1 findings, 2 usage, configuration or policy error.
 pub const EXIT_CLEAN: u8 = 0;
@@ -33,7 +35,8 @@ pub const EXIT_ERROR: u8 = 2;
     about = "Checks NVIDIA Triton Inference Server deployments for security misconfiguration",
     long_about = "Checks NVIDIA Triton Inference Server deployments for security misconfiguration.\n\n\
         Reads Kubernetes manifests, Helm output, KServe resources, Dockerfiles, docker run scripts,\n\
-        compose files and config.pbtxt, and checks every Triton launch against CEL policies.\n\n\
+        compose files and config.pbtxt, and checks every Triton launch against CEL policies.\n\
+        `repo audit` checks a model repository on disk: permissions, pickles, and hashes.\n\n\
         Exit codes: 0 no findings at or above --fail-on, 1 findings, 2 usage or configuration error."
 )]
 pub struct Cli {
@@ -58,6 +61,8 @@ pub enum Command {
     /// Print what policies see: every Launch, Kubernetes object and model configuration, as
     /// JSON under its CEL variable name.
     Inspect(inspect::InspectArgs),
+    /// Audit a model repository on disk, or write its lock file of hashes.
+    Repo(repo::RepoArgs),
 }
 
 /// Options for loading policies, shared by every subcommand.
@@ -136,5 +141,145 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Explain(args) => explain::run(args),
         Command::Test(args) => test::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Repo(args) => repo::run(args),
     }
+}
+
+/// `--select` / `--ignore`, shared by the commands that report findings.
+#[derive(Args, Debug, Clone, Default)]
+pub struct RuleSelection {
+    /// Only run these rules (ids or names, comma-separated or repeated).
+    #[arg(long, value_delimiter = ',', value_name = "RULES")]
+    pub select: Vec<String>,
+    /// Do not run these rules (ids or names, comma-separated or repeated).
+    #[arg(long, value_delimiter = ',', value_name = "RULES")]
+    pub ignore: Vec<String>,
+}
+
+impl RuleSelection {
+    /// Which policies run. An unknown rule is a usage error: it is printed, and the exit
+    /// code returned.
+    pub fn enabled(
+        &self,
+        catalogue: &Catalogue,
+    ) -> Result<impl Fn(&Policy) -> bool + Sync + use<>, ExitCode> {
+        if let Some(unknown) = self
+            .select
+            .iter()
+            .chain(&self.ignore)
+            .find(|r| catalogue.get(r).is_none())
+        {
+            eprintln!(
+                "error: unknown rule '{unknown}' in --select/--ignore (see `tritonguard rules`)"
+            );
+            return Err(ExitCode::from(EXIT_ERROR));
+        }
+        let ids = |rules: &[String]| -> Vec<String> {
+            rules
+                .iter()
+                .filter_map(|r| catalogue.get(r))
+                .map(|p| p.spec.id.clone())
+                .collect()
+        };
+        let select = ids(&self.select);
+        let ignore = ids(&self.ignore);
+        Ok(move |p: &Policy| {
+            (select.is_empty() || select.contains(&p.spec.id)) && !ignore.contains(&p.spec.id)
+        })
+    }
+}
+
+/// How findings are reported and what exit code they give, shared by `check` and
+/// `repo audit`.
+#[derive(Args, Debug, Clone)]
+pub struct ReportArgs {
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Write the report to this file instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit with 1 when a finding is at or above this severity [default: low, or the config
+    /// file's fail-on].
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub fail_on: Option<Severity>,
+    /// Show suppressed findings in the human report too (SARIF and JSON always carry them).
+    #[arg(long)]
+    pub show_suppressed: bool,
+    /// Print only the summary line (human format).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Colour the human report.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// SARIF `automationDetails.id`: the code scanning category of this run (default
+    /// "tritonguard/" for check, "tritonguard/repo/" for repo audit, so that uploading both
+    /// keeps both).
+    #[arg(long, value_name = "CATEGORY")]
+    pub sarif_category: Option<String>,
+}
+
+impl ReportArgs {
+    pub fn sarif_category(&self, default: &str) -> String {
+        self.sarif_category
+            .clone()
+            .unwrap_or_else(|| default.to_string())
+    }
+
+    /// Renders the report, writes it, and returns the exit code: 1 when an unsuppressed
+    /// finding is at or above `--fail-on`, 0 otherwise, 2 when the report cannot be written.
+    pub fn emit(&self, report: &Report<'_>) -> ExitCode {
+        let terminal = self.output.is_none() && std::io::stdout().is_terminal();
+        let text = render(
+            self.format,
+            report,
+            &HumanOptions {
+                color: use_color(self.color, terminal),
+                quiet: self.quiet,
+                show_suppressed: self.show_suppressed,
+                ..HumanOptions::default()
+            },
+        );
+        let written = match &self.output {
+            Some(path) => std::fs::write(path, &text)
+                .map_err(|e| format!("cannot write {}: {e}", path.display())),
+            None => std::io::stdout()
+                .lock()
+                .write_all(text.as_bytes())
+                .map_err(|e| e.to_string()),
+        };
+        if let Err(e) = written {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+        let failing = report
+            .findings
+            .iter()
+            .any(|f| f.suppression.is_none() && f.severity >= report.fail_on);
+        ExitCode::from(if failing { EXIT_FINDINGS } else { EXIT_CLEAN })
+    }
+}
+
+/// Warnings about user policies (a policy without tests still loads).
+pub fn print_policy_warnings(catalogue: &Catalogue) {
+    for w in &catalogue.warnings {
+        if !w.source_name.starts_with("builtin:") {
+            eprintln!("warning: {}: {}", w.source_name, w.message);
+        }
+    }
+}
+
+/// `file:///abs/dir/` for SARIF's `%SRCROOT%`.
+pub fn base_uri(base: &Path) -> Option<String> {
+    let absolute = std::fs::canonicalize(base).ok()?;
+    let mut uri = String::from("file://");
+    for part in absolute.to_string_lossy().split('/') {
+        if part.is_empty() {
+            continue;
+        }
+        uri.push('/');
+        uri.push_str(&crate::report::sarif::uri_path(part));
+    }
+    uri.push('/');
+    Some(uri)
 }

@@ -163,6 +163,7 @@ fn run_test(catalogue: &Catalogue, policy: &Policy, test: &PolicyTest) -> Result
             request.base = base_of(&base);
             scan(catalogue, &request, &all)
         }
+        TestInput::Repo(fixture) => crate::audit::audit_fixture(catalogue, fixture, &all)?,
     };
     let config = Config {
         inline_ignores: true,

@@ -1,6 +1,7 @@
 //! Policies: loaded from the built-in set embedded in the binary and from user directories,
 //! compiled once, kept in a catalogue of unique ids.
 
+pub mod fixture;
 pub mod spec;
 
 use std::path::{Path, PathBuf};

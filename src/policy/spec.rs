@@ -96,11 +96,13 @@ pub struct RelatedSpec {
     pub label: Option<ExprText>,
 }
 
-/// A test case input: a file on disk (relative to the policy file), or inline files.
+/// A test case input: a file on disk (relative to the policy file), inline files, or an
+/// inline model repository (see [`super::fixture`]).
 #[derive(Clone, Debug)]
 pub enum TestInput {
     File(String),
     Inline(Vec<(String, String)>),
+    Repo(super::fixture::RepoFixture),
 }
 
 #[derive(Clone, Debug)]
@@ -535,6 +537,16 @@ fn read_tests(r: &mut Reader<'_>) -> Vec<PolicyTest> {
             Some(input) => {
                 if let Some(file) = input.get("file").and_then(Node::as_str) {
                     Some(TestInput::File(file.to_string()))
+                } else if let Some(repo) = input.get("repo") {
+                    match super::fixture::read(repo) {
+                        Ok(fixture) => Some(TestInput::Repo(fixture)),
+                        Err(errors) => {
+                            for e in errors {
+                                r.error(e.span, e.message);
+                            }
+                            None
+                        }
+                    }
                 } else if let Some(files) = input.get("files") {
                     let mut inline = Vec::new();
                     for f in files.as_list() {
@@ -559,7 +571,7 @@ fn read_tests(r: &mut Reader<'_>) -> Vec<PolicyTest> {
                         text.to_string(),
                     )]))
                 } else {
-                    r.error(input.label_span(), "a test input is {file: PATH}, {path: NAME, text: ...} or {files: [{path, text}, ...]}".to_string());
+                    r.error(input.label_span(), "a test input is {file: PATH}, {path: NAME, text: ...}, {files: [{path, text}, ...]} or {repo: [{path, text | hex | dir | symlink, mode}, ...]}".to_string());
                     None
                 }
             }

@@ -22,9 +22,19 @@ pub struct PickleStream {
     /// file offsets (the file itself, a `.npy` payload, a stored zip member). `None` for a
     /// deflated member, whose offsets count uncompressed bytes.
     pub file_offset: Option<u64>,
+    /// Where offset 0 of `scan`'s offsets is in the file: 0 for the file itself, the start
+    /// of a stored member's data for a member. `None` for a deflated member.
+    pub offset_base: Option<u64>,
     /// Offsets in here are relative to the member for zip members, and absolute in the file
     /// otherwise.
     pub scan: PickleScan,
+}
+
+impl PickleStream {
+    /// The file offset of an offset reported in `scan`, when offsets map to the file.
+    pub fn file_position(&self, offset: u64) -> Option<u64> {
+        self.offset_base.map(|base| base.saturating_add(offset))
+    }
 }
 
 /// Something odd about part of a file that did not stop the rest of the scan.
@@ -122,6 +132,7 @@ fn scan_open_file(
             result.streams.push(PickleStream {
                 member: None,
                 file_offset: Some(0),
+                offset_base: Some(0),
                 scan: pickle::scan(
                     &file,
                     &ScanOptions {
@@ -182,6 +193,7 @@ fn scan_npy<R: Read>(
         result.streams.push(PickleStream {
             member: member.map(|m| m.name.clone()),
             file_offset: file_base.map(|b| b + header.data_offset),
+            offset_base: file_base,
             scan,
         });
     }
@@ -318,6 +330,7 @@ fn scan_member(
             result.streams.push(PickleStream {
                 member: Some(entry.name.clone()),
                 file_offset: stored.then_some(header.data_offset),
+                offset_base: stored.then_some(header.data_offset),
                 scan,
             });
         }

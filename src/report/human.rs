@@ -36,7 +36,8 @@ impl Default for HumanOptions {
 pub struct FindingDiagnostic {
     title: String,
     severity: miette::Severity,
-    source: NamedSource<String>,
+    /// `None` for a file with no text to show (see [`textless`]).
+    source: Option<NamedSource<String>>,
     labels: Vec<LabeledSpan>,
     help: Option<String>,
     related: Vec<RelatedDiagnostic>,
@@ -75,11 +76,15 @@ impl Diagnostic for FindingDiagnostic {
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        Some(&self.source)
+        self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        Some(Box::new(self.labels.iter().cloned()))
+        if self.labels.is_empty() {
+            None
+        } else {
+            Some(Box::new(self.labels.iter().cloned()))
+        }
     }
 
     fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
@@ -148,16 +153,50 @@ fn labeled(store: &SourceStore, span: Span, label: &str) -> LabeledSpan {
     }
 }
 
+/// A file with no text to show: a binary model file or a directory of a model repository.
+/// Findings there name the place in words (`at model.pt (archive/data.pkl) offset 0x1f3`)
+/// instead of underlining it.
+pub fn textless(store: &SourceStore, file: FileId) -> bool {
+    store.get(file).is_none_or(|f| f.text.is_empty())
+}
+
+/// `at <path> <label>`: a place in a textless file.
+fn place(store: &SourceStore, location: &Location) -> String {
+    let display = store.display(location.span.file);
+    if location.label.is_empty() {
+        format!("at {display}")
+    } else {
+        format!("at {display} {}", location.label)
+    }
+}
+
 pub fn diagnostic(store: &SourceStore, finding: &Finding) -> FindingDiagnostic {
     let file = finding.primary.span.file;
-    let mut labels = vec![labeled(store, finding.primary.span, &finding.primary.label)];
+    let mut title = format!(
+        "{} {}: {}",
+        finding.rule_id, finding.rule_name, finding.message
+    );
+    let mut help_lines: Vec<String> = finding.help.iter().cloned().collect();
+    let primary_textless = textless(store, file);
+    let mut labels = Vec::new();
+    if primary_textless {
+        title.push('\n');
+        title.push_str(&place(store, &finding.primary));
+    } else {
+        labels.push(labeled(store, finding.primary.span, &finding.primary.label));
+    }
     // Related places near the primary span share its snippet; others get their own, so a
     // label forty lines away does not pull those forty lines into the report.
     let line_of = |span: Span| store.position(span.file, span.start).line;
     let primary_line = line_of(finding.primary.span);
     let mut others: Vec<(FileId, Vec<&Location>)> = Vec::new();
     for r in &finding.related {
-        if r.span.file == file && line_of(r.span).abs_diff(primary_line) <= NEARBY_LINES {
+        if textless(store, r.span.file) {
+            help_lines.push(format!("related: {}", place(store, r)));
+        } else if !primary_textless
+            && r.span.file == file
+            && line_of(r.span).abs_diff(primary_line) <= NEARBY_LINES
+        {
             labels.push(labeled(store, r.span, &r.label));
         } else {
             match others.iter_mut().find(|(f, _)| *f == r.span.file) {
@@ -177,7 +216,6 @@ pub fn diagnostic(store: &SourceStore, finding: &Finding) -> FindingDiagnostic {
                 .collect(),
         })
         .collect();
-    let mut help_lines: Vec<String> = finding.help.iter().cloned().collect();
     for note in &finding.notes {
         help_lines.push(format!("note: {note}"));
     }
@@ -185,12 +223,9 @@ pub fn diagnostic(store: &SourceStore, finding: &Finding) -> FindingDiagnostic {
         help_lines.push(format!("suppressed: {}", s.justification));
     }
     FindingDiagnostic {
-        title: format!(
-            "{} {}: {}",
-            finding.rule_id, finding.rule_name, finding.message
-        ),
+        title,
         severity: miette_severity(finding.severity),
-        source: named_source(store, file),
+        source: (!primary_textless).then(|| named_source(store, file)),
         labels,
         help: if help_lines.is_empty() {
             None
@@ -290,11 +325,15 @@ pub fn summary_line(report: &Report<'_>) -> String {
         .join(", ");
     let suppressed = report.findings.len() - report.active().count();
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let subjects = match stats.models {
+        Some(models) => plural(models, "model"),
+        None => plural(stats.launches, "Triton launch").replace("launchs", "launches"),
+    };
     let mut line = format!(
         "{}: {}, {}, {}",
         report.scanned,
         plural(stats.files, "file"),
-        plural(stats.launches, "Triton launch").replace("launchs", "launches"),
+        subjects,
         plural(total, "finding"),
     );
     if !counts.is_empty() {

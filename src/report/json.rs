@@ -31,6 +31,9 @@ struct Summary {
     files: usize,
     kubernetes_objects: usize,
     launches: usize,
+    /// Model directories, in a `repo audit` report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    models: Option<usize>,
     findings: usize,
     suppressed: usize,
     by_severity: std::collections::BTreeMap<&'static str, usize>,
@@ -154,6 +157,7 @@ pub fn render(report: &Report<'_>) -> String {
             files: report.stats.files,
             kubernetes_objects: report.stats.objects,
             launches: report.stats.launches,
+            models: report.stats.models,
             findings: report.active().count(),
             suppressed: report.findings.len() - report.active().count(),
             by_severity,

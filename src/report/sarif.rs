@@ -122,13 +122,17 @@ fn plain(text: String) -> MultiformatMessageString {
 
 fn physical(store: &SourceStore, span: Span) -> PhysicalLocation {
     let (start, end) = store.range(span);
-    PhysicalLocation {
-        artifact_location: Some(ArtifactLocation {
-            uri: Some(uri_path(store.display(span.file))),
-            uri_base_id: Some(SRCROOT.to_string()),
-            ..ArtifactLocation::default()
-        }),
-        region: Some(Region {
+    let region = if crate::report::human::textless(store, span.file) {
+        // A binary file (or a directory): only the bytes are meaningful. GitHub requires a
+        // startLine, so the region also names line 1, without columns.
+        Region {
+            start_line: Some(1),
+            byte_offset: Some(span.start as i64),
+            byte_length: Some(span.len() as i64),
+            ..Region::default()
+        }
+    } else {
+        Region {
             start_line: Some(start.line as i64),
             start_column: Some(start.column_utf16 as i64),
             end_line: Some(end.line as i64),
@@ -136,7 +140,15 @@ fn physical(store: &SourceStore, span: Span) -> PhysicalLocation {
             byte_offset: Some(span.start as i64),
             byte_length: Some(span.len() as i64),
             ..Region::default()
+        }
+    };
+    PhysicalLocation {
+        artifact_location: Some(ArtifactLocation {
+            uri: Some(uri_path(store.display(span.file))),
+            uri_base_id: Some(SRCROOT.to_string()),
+            ..ArtifactLocation::default()
         }),
+        region: Some(region),
         ..PhysicalLocation::default()
     }
 }

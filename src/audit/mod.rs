@@ -1,0 +1,231 @@
+//! The pipeline of `tritonguard repo audit DIR`: walk, scan and hash the model repository
+//! (the data layer, [`crate::repo`]), run the config.pbtxt rules over its configurations (the
+//! `check` pipeline, [`crate::scan`]), compare it with a lock file, and turn everything into
+//! findings of one report. Reporting and exit codes are the caller's, as for `check`.
+
+pub mod findings;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::discover::DiscoveryNote;
+use crate::finding::Finding;
+use crate::policy::fixture::RepoFixture;
+use crate::policy::{Catalogue, Policy};
+use crate::repo::lock::{self, DEFAULT_FILE_NAME};
+use crate::repo::scan::FileScanOptions;
+use crate::repo::walk::{EntryKind, Role, WalkError};
+use crate::repo::{AuditOptions, relative_to_root};
+use crate::scan::{ScanRequest, ScanResult, scan};
+use crate::source::{SourceFile, display_path};
+
+/// What to audit.
+#[derive(Clone, Debug)]
+pub struct AuditRequest {
+    /// The repository directory as the user named it: shown paths start from it.
+    pub root: PathBuf,
+    /// The lock file to compare with; `None` audits without an integrity check.
+    pub lock: Option<PathBuf>,
+    /// Directory that shown paths are relative to.
+    pub base: PathBuf,
+    pub scan: FileScanOptions,
+}
+
+impl AuditRequest {
+    pub fn new(root: PathBuf) -> AuditRequest {
+        AuditRequest {
+            root,
+            lock: None,
+            base: std::env::current_dir().unwrap_or_default(),
+            scan: FileScanOptions::default(),
+        }
+    }
+}
+
+/// Why an audit could not run at all (anything below the root is a finding instead).
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error(transparent)]
+    Walk(#[from] WalkError),
+    #[error("cannot read lock file {path}: {source}")]
+    Lock {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// `DIR/tritonguard.lock`, if it exists: the lock `repo lock DIR` writes by default, and
+/// the one `repo audit DIR` compares with unless told otherwise.
+pub fn default_lock(root: &Path) -> Option<PathBuf> {
+    let path = root.join(DEFAULT_FILE_NAME);
+    std::fs::symlink_metadata(&path)
+        .is_ok_and(|m| m.is_file())
+        .then_some(path)
+}
+
+/// Audits the repository. `enabled` decides which rules run, as for `check`. The result has
+/// the shape of a `check` scan, so the same reporters and exit codes apply.
+pub fn audit_repository(
+    catalogue: &Catalogue,
+    request: &AuditRequest,
+    enabled: &(dyn Fn(&Policy) -> bool + Sync),
+) -> Result<ScanResult, AuditError> {
+    let started = Instant::now();
+    let lock_text = match &request.lock {
+        Some(path) => Some(
+            std::fs::read_to_string(path).map_err(|source| AuditError::Lock {
+                path: path.clone(),
+                source,
+            })?,
+        ),
+        None => None,
+    };
+    // A lock file inside the repository is not part of what it locks.
+    let lock_rel = request
+        .lock
+        .as_deref()
+        .and_then(|p| relative_to_root(&request.root, p));
+    let repo = crate::repo::audit(
+        &request.root,
+        &AuditOptions {
+            hash: lock_text.is_some(),
+            exclude: lock_rel.iter().cloned().collect(),
+            scan: request.scan.clone(),
+        },
+    )?;
+
+    // The config.pbtxt rules, through the check pipeline, on exactly the configurations.
+    let configs: Vec<PathBuf> = repo
+        .walk
+        .entries
+        .iter()
+        .filter(|e| {
+            e.kind == EntryKind::File && matches!(e.role, Role::Config | Role::CustomConfig)
+        })
+        .map(|e| request.root.join(&e.path))
+        .collect();
+    let mut config_request = ScanRequest::new(configs);
+    config_request.base = request.base.clone();
+    let mut result = scan(catalogue, &config_request, enabled);
+
+    let root_display = display_path(&request.root, &request.base);
+    let mut ctx = findings::Context::new(
+        catalogue,
+        enabled,
+        &mut result.store,
+        &request.root,
+        &request.base,
+    );
+    ctx.permissions(&repo.walk);
+    ctx.symlinks(&repo.walk);
+    ctx.walk_issues(&repo.walk);
+    for file in &repo.files {
+        ctx.scanned_file(file);
+    }
+    let mut notes: Vec<DiscoveryNote> = Vec::new();
+    match (&request.lock, &lock_text) {
+        (Some(path), Some(text)) => {
+            let display = display_path(path, &request.base);
+            let (parsed, errors) = lock::parse(text);
+            let lock_file = ctx.add_text(SourceFile::new(
+                display.clone(),
+                Some(path.clone()),
+                Arc::from(text.as_str()),
+            ));
+            ctx.lock_errors(lock_file, &errors);
+            ctx.drift(lock_file, &display, &repo.compare_lock(&parsed));
+            notes.push(DiscoveryNote {
+                display,
+                message: format!(
+                    "{} lock entr{} compared with the repository",
+                    parsed.entries.len(),
+                    if parsed.entries.len() == 1 { "y" } else { "ies" }
+                ),
+                error: false,
+            });
+        }
+        _ => notes.push(DiscoveryNote {
+            display: root_display.clone(),
+            message: format!(
+                "no lock file, so file contents were not checked against one (write it with: tritonguard repo lock {root_display})"
+            ),
+            error: false,
+        }),
+    }
+    let mut findings = ctx.finish();
+    findings.append(&mut result.findings);
+    sort_findings(&mut findings, &result.store);
+    result.findings = findings;
+    // The config scan's notes (unreadable configurations) come first.
+    result.notes.append(&mut notes);
+
+    let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
+    for f in &repo.files {
+        let kind = serde_json::to_value(f.scan.format)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        *kinds.entry(kind).or_default() += 1;
+    }
+    result.stats.files = repo.files.len();
+    result.stats.files_by_kind = kinds.into_iter().collect();
+    result.stats.models = Some(repo.walk.models.len());
+    result.stats.duration = started.elapsed();
+    Ok(result)
+}
+
+/// Audits an inline test repository (a policy test's `input: {repo: ...}`): written into
+/// a private temporary directory as `repo/`, with `repo/tritonguard.lock` as its lock file
+/// when the fixture has one. Paths are shown from `repo`.
+pub fn audit_fixture(
+    catalogue: &Catalogue,
+    fixture: &RepoFixture,
+    enabled: &(dyn Fn(&Policy) -> bool + Sync),
+) -> Result<ScanResult, String> {
+    let dir = tempfile::Builder::new()
+        .prefix("tritonguard-test-")
+        .tempdir()
+        .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+    let root = dir.path().join("repo");
+    let outcome = std::fs::create_dir(&root)
+        .and_then(|()| fixture.write(&root))
+        .map_err(|e| format!("cannot write the test repository: {e}"))
+        .and_then(|()| {
+            let mut request = AuditRequest::new(root.clone());
+            request.base = dir.path().to_path_buf();
+            request.lock = default_lock(&root);
+            audit_repository(catalogue, &request, enabled).map_err(|e| e.to_string())
+        });
+    // Read-only directories of the fixture would stop the temporary directory's removal.
+    make_removable(&root);
+    outcome
+}
+
+fn make_removable(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()) {
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            make_removable(&entry.path());
+        }
+    }
+}
+
+/// Report order: by path, then position, then rule; the human report groups by file.
+fn sort_findings(findings: &mut Vec<Finding>, store: &crate::source::SourceStore) {
+    findings.sort_by(|a, b| {
+        let key = |f: &Finding| {
+            (
+                store.display(f.primary.span.file).to_string(),
+                f.primary.span.start,
+                f.primary.span.end,
+                f.rule_id.clone(),
+                f.message.clone(),
+            )
+        };
+        key(a).cmp(&key(b))
+    });
+    findings.dedup_by(|a, b| a.fingerprint == b.fingerprint && a.primary == b.primary);
+}
