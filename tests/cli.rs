@@ -253,7 +253,7 @@ fn context_files_correlate_without_being_reported() {
 
 #[test]
 fn check_each_example_format() {
-    for dir in ["docker", "compose", "kserve"] {
+    for dir in ["docker", "compose", "kserve", "model-configs"] {
         let run = tritonguard(&["check", &format!("examples/{dir}")], None);
         assert_eq!(run.code, 1, "{dir}: {}", run.stderr);
         snapshot!(format!("check_examples_{dir}_human"), run.stdout);
