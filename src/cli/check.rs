@@ -25,6 +25,11 @@ pub struct CheckArgs {
     /// (used by the pre-commit hook, which passes only the staged files).
     #[arg(long, value_name = "PATH")]
     pub context: Vec<PathBuf>,
+    /// Skip files named in PATH that are not a kind tritonguard reads (judged by name, or by
+    /// shebang for files without an extension) instead of reading them as YAML. For callers
+    /// that pass every changed file, such as the pre-commit hook.
+    #[arg(long)]
+    pub skip_unknown: bool,
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -94,6 +99,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
 
     let mut paths: Vec<PathBuf> = Vec::new();
     let mut stdin = None;
+    let mut skipped: Vec<&PathBuf> = Vec::new();
     for p in &args.paths {
         if p.as_os_str() == "-" {
             let mut text = String::new();
@@ -102,6 +108,8 @@ pub fn run(args: CheckArgs) -> ExitCode {
                 return ExitCode::from(EXIT_ERROR);
             }
             stdin = Some((args.stdin_filename.clone(), text));
+        } else if args.skip_unknown && p.is_file() && crate::discover::classify_file(p).is_none() {
+            skipped.push(p);
         } else {
             paths.push(p.clone());
         }
@@ -116,9 +124,10 @@ pub fn run(args: CheckArgs) -> ExitCode {
         }
         return ExitCode::from(EXIT_ERROR);
     }
-    let scanned = args
+    let mut scanned = args
         .paths
         .iter()
+        .filter(|p| !skipped.contains(p))
         .map(|p| {
             if p.as_os_str() == "-" {
                 args.stdin_filename.clone()
@@ -128,6 +137,10 @@ pub fn run(args: CheckArgs) -> ExitCode {
         })
         .collect::<Vec<_>>()
         .join(" ");
+    if scanned.is_empty() {
+        // Every named file was skipped by --skip-unknown: say so rather than print ": 0 files".
+        scanned = "no file of a kind tritonguard reads".to_string();
+    }
     for w in &catalogue.warnings {
         if !w.source_name.starts_with("builtin:") {
             eprintln!("warning: {}: {}", w.source_name, w.message);
@@ -144,6 +157,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
         fail_on: args.fail_on,
         sarif_category: args.sarif_category.clone(),
         base_uri: base_uri(&request.base),
+        base_dir: std::fs::canonicalize(&request.base).ok(),
     };
     let text = render(
         args.format,
@@ -177,14 +191,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
 /// `file:///abs/dir/` for SARIF's `%SRCROOT%`.
 fn base_uri(base: &std::path::Path) -> Option<String> {
     let absolute = std::fs::canonicalize(base).ok()?;
-    let mut uri = String::from("file://");
-    for part in absolute.to_string_lossy().split('/') {
-        if part.is_empty() {
-            continue;
-        }
-        uri.push('/');
-        uri.push_str(&crate::report::sarif::uri_path(part));
-    }
+    let mut uri = crate::report::sarif::file_uri(&absolute);
     uri.push('/');
     Some(uri)
 }

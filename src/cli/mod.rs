@@ -6,6 +6,7 @@
 )]
 
 pub mod check;
+pub mod completions;
 pub mod explain;
 pub mod rules;
 pub mod test;
@@ -54,6 +55,10 @@ pub enum Command {
     Explain(explain::ExplainArgs),
     /// Run the inline tests of policies (the built-ins, or those in a directory).
     Test(test::TestArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(completions::CompletionsArgs),
+    /// Print the manual page (roff), or write one per command with --dir.
+    Man(completions::ManArgs),
 }
 
 /// Options for loading policies, shared by every subcommand.
@@ -131,5 +136,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Rules(args) => rules::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Test(args) => test::run(args),
+        Command::Completions(args) => completions::run_completions(args),
+        Command::Man(args) => completions::run_man(args),
     }
 }
