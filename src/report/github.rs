@@ -61,17 +61,20 @@ pub fn render(report: &Report<'_>) -> String {
         for note in &f.notes {
             message.push_str(&format!("\n{note}"));
         }
-        let columns = if start.line == end.line {
-            format!(",col={},endColumn={}", start.column, end.column)
+        let (col, end_col) = if start.line == end.line {
+            (
+                format!(",col={}", start.column),
+                format!(",endColumn={}", end.column),
+            )
         } else {
-            String::new()
+            (String::new(), String::new())
         };
         let title = cut_chars(
             &format!("{} {} ({})", f.rule_id, f.rule_name, f.severity),
             TITLE_LIMIT,
         );
         out.push_str(&format!(
-            "::{command} file={},line={},endLine={}{columns},title={}::{}\n",
+            "::{command} file={},line={}{col},endLine={}{end_col},title={}::{}\n",
             escape_property(report.store.display(f.primary.span.file)),
             start.line,
             end.line,
@@ -123,7 +126,7 @@ mod tests {
         let single = report(&result);
         let line = single.lines().next().unwrap();
         assert!(
-            line.starts_with("::error file=deploy/triton%2C v1.yaml,line=26,endLine=26,col=15,endColumn=44,title=TG101 model-control-enabled (high)::"),
+            line.starts_with("::error file=deploy/triton%2C v1.yaml,line=26,col=15,endLine=26,endColumn=44,title=TG101 model-control-enabled (high)::"),
             "{line}"
         );
         // Widen the span over three lines: no columns then.

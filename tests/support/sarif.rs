@@ -67,6 +67,11 @@ pub fn sarif_schema_path(multitool: &Path) -> Option<std::path::PathBuf> {
 
 /// Runs both passes on `path` and returns every reported issue (warnings included).
 pub fn sarif_issues(multitool: &Path, path: &Path) -> Result<Vec<SarifIssue>, String> {
+    // The multitool skips a file that does not exist and reports nothing: that must not
+    // read as "valid".
+    if !path.is_file() {
+        return Err(format!("{} does not exist", path.display()));
+    }
     let mut all = run_pass(multitool, path, RuleSet::Sarif)?;
     all.extend(run_pass(multitool, path, RuleSet::GitHub)?);
     Ok(all)
