@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::common::{examples, repo_root, slug, tritonguard, tritonguard_in};
 use super::support::helm::{Render, fixture_chart};
-use super::support::sarif::sarif_issues;
+use super::support::sarif::sarif_issues_many;
 use super::support::tools::{SARIF_MULTITOOL, require_tool};
 
 /// What GitHub documents but the validator does not check; one message per violation.
@@ -214,35 +214,32 @@ fn sarif_of_every_example_passes_the_validator_and_githubs_requirements() {
         results > 10,
         "the examples should produce findings to validate"
     );
-    // Both validator passes of every report, two reports at a time.
-    let outcomes: Vec<(String, Vec<String>, Vec<String>)> = std::thread::scope(|s| {
-        let handles: Vec<_> = reports
-            .iter()
-            .map(|(name, path, _)| {
-                let tool = &tool;
-                s.spawn(move || {
-                    let issues = sarif_issues(tool, path)
-                        .unwrap_or_else(|e| panic!("{name}: the validator did not run: {e}"));
-                    let (errors, others): (Vec<_>, Vec<_>) =
-                        issues.into_iter().partition(|i| i.level == "error");
-                    (
-                        name.clone(),
-                        errors.iter().map(ToString::to_string).collect(),
-                        others.iter().map(ToString::to_string).collect(),
-                    )
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
+    // Both validator passes over all reports at once (one validator start per pass).
+    let paths: Vec<&Path> = reports.iter().map(|(_, p, _)| p.as_path()).collect();
+    let issues = sarif_issues_many(&tool, &paths)
+        .unwrap_or_else(|e| panic!("the validator did not run: {e}"));
     let mut failures = Vec::new();
-    for (name, errors, others) in outcomes {
+    for (name, path, _) in &reports {
+        let file = path.file_name().unwrap().to_string_lossy().into_owned();
+        let (errors, others): (Vec<_>, Vec<_>) = issues
+            .iter()
+            .filter(|i| i.file.ends_with(&format!("/{file}")))
+            .partition(|i| i.level == "error");
         if !errors.is_empty() {
-            failures.push(format!("{name}:\n{}", errors.join("\n")));
+            let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            failures.push(format!("{name}:\n{}", lines.join("\n")));
         }
         // Warnings and notes do not block an upload, but none are expected either.
-        assert!(others.is_empty(), "{name}: {}", others.join("\n"));
+        let lines: Vec<String> = others.iter().map(ToString::to_string).collect();
+        assert!(others.is_empty(), "{name}: {}", lines.join("\n"));
     }
+    // Every issue belongs to one of the reports (none lost to a name mismatch).
+    assert!(
+        issues.iter().all(|i| reports
+            .iter()
+            .any(|(_, p, _)| i.file.ends_with(&*p.file_name().unwrap().to_string_lossy()))),
+        "{issues:?}"
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
