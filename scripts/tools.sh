@@ -7,7 +7,8 @@
 #
 # Cache folder: ${TRITONGUARD_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/tritonguard-tools}
 #   triton/    venv: nvidia-pytriton (bundles tritonserver 2.51.0 + python backend) + numpy
-#   pytools/   venv: helm-python-sdk (Helm v4 SDK as a C library), pyyaml, jsonschema
+#   pytools/   venv: helm-python-sdk (Helm v4 SDK as a C library), pyyaml, jsonschema,
+#              check-jsonschema (SchemaStore's GitHub workflow/action schemas, vendored)
 #   precommit/ venv: pre-commit
 #   sarif/     npm prefix: @microsoft/sarif-multitool (+ its linux binary package)
 #
@@ -20,7 +21,7 @@
 
 TG_PIN_PYTRITON="nvidia-pytriton==0.7.0"
 TG_PIN_NUMPY="numpy==1.26.4" # pytriton 0.7.0 requires numpy<2
-TG_PIN_PYTOOLS="helm-python-sdk==0.2.2 pyyaml==6.0.3 jsonschema==4.26.0"
+TG_PIN_PYTOOLS="helm-python-sdk==0.2.2 pyyaml==6.0.3 jsonschema==4.26.0 check-jsonschema==0.39.0"
 TG_PIN_PRECOMMIT="pre-commit==4.7.0"
 TG_PIN_SARIF="@microsoft/sarif-multitool@5.7.0 @microsoft/sarif-multitool-linux@5.7.0"
 
@@ -120,7 +121,7 @@ tg_tools_install_pytools() {
     "$py" -m venv "$dir" || return 1
     # shellcheck disable=SC2086 # the pin list is meant to split into words
     tg_tools_pip "$dir" $TG_PIN_PYTOOLS || return 1
-    "$dir/bin/python" -c 'import helm_python, yaml, jsonschema' || return 1
+    "$dir/bin/python" -c 'import helm_python, yaml, jsonschema, check_jsonschema' || return 1
     tg_tools_mark "$dir" "$fp"
 }
 

@@ -19,9 +19,17 @@ fn scanned_files(root: &Path) -> (Vec<String>, Vec<String>) {
     let mut request = ScanRequest::new(vec![root.to_path_buf()]);
     request.base = root.to_path_buf();
     let result = scan(&catalogue, &request, &|p| p.spec.id == "TG101");
-    let mut files: Vec<String> = result.findings.iter().map(|f| result.store.display(f.primary.span.file).to_string()).collect();
+    let mut files: Vec<String> = result
+        .findings
+        .iter()
+        .map(|f| result.store.display(f.primary.span.file).to_string())
+        .collect();
     files.sort();
-    let notes = result.notes.iter().map(|n| format!("{}: {}", n.display, n.message)).collect();
+    let notes = result
+        .notes
+        .iter()
+        .map(|n| format!("{}: {}", n.display, n.message))
+        .collect();
     (files, notes)
 }
 
@@ -41,13 +49,20 @@ fn ignored_and_generated_files_are_skipped_and_symlinks_stay_inside() {
     write(&outside.join("secret.yaml"), POD);
     #[cfg(unix)]
     {
-        std::os::unix::fs::symlink(outside.join("secret.yaml"), root.join("deploy/escape.yaml")).unwrap_or_default();
+        std::os::unix::fs::symlink(outside.join("secret.yaml"), root.join("deploy/escape.yaml"))
+            .unwrap_or_default();
         std::os::unix::fs::symlink(&outside, root.join("linked-dir")).unwrap_or_default();
-        std::os::unix::fs::symlink(root.join("deploy/pod.yaml"), root.join("inside-link.yaml")).unwrap_or_default();
+        std::os::unix::fs::symlink(root.join("deploy/pod.yaml"), root.join("inside-link.yaml"))
+            .unwrap_or_default();
     }
     let (files, notes) = scanned_files(&root);
     assert_eq!(files, ["deploy/pod.yaml", "inside-link.yaml"], "{notes:?}");
-    assert!(notes.iter().any(|n| n.starts_with("deploy/escape.yaml: symlink leaves the scanned directory")), "{notes:?}");
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("deploy/escape.yaml: symlink leaves the scanned directory")),
+        "{notes:?}"
+    );
 }
 
 #[test]
@@ -60,6 +75,15 @@ fn a_binary_file_with_a_yaml_name_is_reported_not_parsed() {
     let mut request = ScanRequest::new(vec![dir.path().to_path_buf()]);
     request.base = dir.path().to_path_buf();
     let result = scan(&catalogue, &request, &|_| true);
-    assert_eq!(result.stats.files, 2, "model.onnx is not a file tritonguard reads");
-    assert!(result.findings.iter().any(|f| f.rule_id == "TG000" && result.store.display(f.primary.span.file) == "blob.yaml"));
+    assert_eq!(
+        result.stats.files, 2,
+        "model.onnx is not a file tritonguard reads"
+    );
+    assert!(
+        result
+            .findings
+            .iter()
+            .any(|f| f.rule_id == "TG000"
+                && result.store.display(f.primary.span.file) == "blob.yaml")
+    );
 }

@@ -100,6 +100,15 @@ fn github_ingestion_errors_need_the_gh_pass() {
 }
 
 #[test]
+fn a_missing_file_is_an_error_not_a_pass() {
+    let Some(tool) = require_tool(SARIF_MULTITOOL) else {
+        return;
+    };
+    let err = validate_sarif_with(&tool, &fixture("no-such-file.sarif")).unwrap_err();
+    assert!(err.contains("does not exist"), "{err}");
+}
+
+#[test]
 fn unparsable_json_is_an_error() {
     let Some(tool) = require_tool(SARIF_MULTITOOL) else {
         return;

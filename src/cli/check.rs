@@ -30,6 +30,11 @@ pub struct CheckArgs {
     /// (used by the pre-commit hook, which passes only the staged files).
     #[arg(long, value_name = "PATH")]
     pub context: Vec<PathBuf>,
+    /// Skip files named in PATH that are not a kind tritonguard reads (judged by name, or by
+    /// shebang for files without an extension) instead of reading them as YAML. For callers
+    /// that pass every changed file, such as the pre-commit hook.
+    #[arg(long)]
+    pub skip_unknown: bool,
     #[command(flatten)]
     pub report: ReportArgs,
     #[command(flatten)]
@@ -176,6 +181,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
         .unwrap_or(Severity::Low);
 
     let mut paths: Vec<PathBuf> = Vec::new();
+    let mut skipped: Vec<&PathBuf> = Vec::new();
     let mut stdin = None;
     for p in &args.paths {
         if p.as_os_str() == "-" {
@@ -185,6 +191,8 @@ pub fn run(args: CheckArgs) -> ExitCode {
                 return ExitCode::from(EXIT_ERROR);
             }
             stdin = Some((args.stdin_filename.clone(), text));
+        } else if args.skip_unknown && p.is_file() && crate::discover::classify_file(p).is_none() {
+            skipped.push(p);
         } else {
             paths.push(p.clone());
         }
@@ -249,9 +257,10 @@ pub fn run(args: CheckArgs) -> ExitCode {
         };
     }
 
-    let scanned = args
+    let mut scanned = args
         .paths
         .iter()
+        .filter(|p| !skipped.contains(p))
         .map(|p| {
             if p.as_os_str() == "-" {
                 args.stdin_filename.clone()
@@ -261,6 +270,10 @@ pub fn run(args: CheckArgs) -> ExitCode {
         })
         .collect::<Vec<_>>()
         .join(" ");
+    if scanned.is_empty() {
+        // Every named file was skipped by --skip-unknown: say so rather than print ": 0 files".
+        scanned = "no file of a kind tritonguard reads".to_string();
+    }
     print_policy_warnings(&catalogue);
     let report = Report {
         store: &result.store,
@@ -273,6 +286,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
         fail_on,
         sarif_category: args.report.sarif_category(SARIF_CATEGORY),
         base_uri: base_uri(&request.base),
+        base_dir: std::fs::canonicalize(&request.base).ok(),
     };
     args.report.emit(&report)
 }

@@ -6,6 +6,7 @@
 )]
 
 pub mod check;
+pub mod completions;
 pub mod explain;
 pub mod inspect;
 pub mod repo;
@@ -63,6 +64,10 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     /// Audit a model repository on disk, or write its lock file of hashes.
     Repo(repo::RepoArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(completions::CompletionsArgs),
+    /// Print the manual page (roff), or write one per command with --dir.
+    Man(completions::ManArgs),
 }
 
 /// Options for loading policies, shared by every subcommand.
@@ -142,6 +147,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Test(args) => test::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Repo(args) => repo::run(args),
+        Command::Completions(args) => completions::run_completions(args),
+        Command::Man(args) => completions::run_man(args),
     }
 }
 

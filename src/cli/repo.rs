@@ -113,6 +113,7 @@ fn audit(args: AuditArgs) -> ExitCode {
         fail_on: args.report.fail_on.unwrap_or(crate::finding::Severity::Low),
         sarif_category: args.report.sarif_category(SARIF_CATEGORY),
         base_uri: base_uri(&request.base),
+        base_dir: std::fs::canonicalize(&request.base).ok(),
     };
     args.report.emit(&report)
 }

@@ -156,6 +156,12 @@ fn walk_directory(root: &Path, options: &DiscoverOptions, discovery: &mut Discov
     }
 }
 
+/// The kind of a file on disk by its name, or for an extension-less file by its shebang;
+/// `None` when it is not a kind tritonguard reads.
+pub fn classify_file(path: &Path) -> Option<FileKind> {
+    classify_path(path).or_else(|| sniff(path))
+}
+
 /// Classifies an extension-less file by its shebang (reads at most 128 bytes).
 fn sniff(path: &Path) -> Option<FileKind> {
     if path.extension().is_some() {

@@ -40,6 +40,8 @@ pub struct Report<'a> {
     pub sarif_category: String,
     /// Absolute directory that relative paths start from (SARIF `%SRCROOT%`).
     pub base_uri: Option<String>,
+    /// The same directory, canonical, for SARIF URIs with symlinks resolved.
+    pub base_dir: Option<std::path::PathBuf>,
 }
 
 impl Report<'_> {
