@@ -618,8 +618,15 @@ fn extract_and_evaluate(
         files: files.iter().filter(|f| !f.context).count(),
         files_by_kind: kinds.into_iter().collect(),
         skipped: 0,
-        objects: objects.len(),
-        launches: launch_list.len(),
+        // What the checked files hold; context files only inform correlation.
+        objects: objects
+            .iter()
+            .filter(|o| !context_files.contains(&o.file))
+            .count(),
+        launches: launch_list
+            .iter()
+            .filter(|r| !context_files.contains(&r.file))
+            .count(),
         models: None,
         duration: Duration::default(),
     };
