@@ -389,16 +389,12 @@ fn extract_and_evaluate(
             Parsed::Dockerfile(df) => {
                 *kinds.entry("dockerfile".to_string()).or_default() += 1;
                 if builtin_enabled("TG000") {
-                    for e in &df.errors {
-                        findings.extend(builtin_finding(
-                            catalogue,
-                            "TG000",
-                            e.span,
-                            e.kind.to_string(),
-                            &format!("{display}:{}", e.kind),
-                            &store,
-                        ));
-                    }
+                    findings.extend(parse_errors(
+                        catalogue,
+                        &store,
+                        &display,
+                        df.errors.iter().map(|e| (e.span, e.kind.to_string())),
+                    ));
                 }
                 if !images.linked_dockerfiles.contains(&file.id)
                     && let Some(config) = crate::model::run_launch::dockerfile_config(df)
@@ -418,16 +414,12 @@ fn extract_and_evaluate(
             Parsed::Shell(scan) => {
                 *kinds.entry(file.kind.as_str().to_string()).or_default() += 1;
                 if builtin_enabled("TG000") {
-                    for e in &scan.errors {
-                        findings.extend(builtin_finding(
-                            catalogue,
-                            "TG000",
-                            e.span,
-                            e.kind.to_string(),
-                            &format!("{display}:{}", e.kind),
-                            &store,
-                        ));
-                    }
+                    findings.extend(parse_errors(
+                        catalogue,
+                        &store,
+                        &display,
+                        scan.errors.iter().map(|e| (e.span, e.kind.to_string())),
+                    ));
                 }
                 let format = if file.kind == FileKind::Makefile {
                     "makefile"
@@ -493,16 +485,12 @@ fn extract_and_evaluate(
                 };
                 *kinds.entry(label.to_string()).or_default() += 1;
                 if builtin_enabled("TG000") {
-                    for error in &stream.errors {
-                        findings.extend(builtin_finding(
-                            catalogue,
-                            "TG000",
-                            error.span,
-                            error.message.clone(),
-                            &format!("{display}:{}", error.message),
-                            &store,
-                        ));
-                    }
+                    findings.extend(parse_errors(
+                        catalogue,
+                        &store,
+                        &display,
+                        stream.errors.iter().map(|e| (e.span, e.message.clone())),
+                    ));
                 }
             }
         }
@@ -901,6 +889,22 @@ fn join_path(dir: &str, rel: &str) -> String {
         }
     }
     parts.join("/")
+}
+
+/// TG000 findings for the parse errors of one file; the message is part of the identity, so
+/// fixing one error does not change the others' fingerprints.
+fn parse_errors(
+    catalogue: &Catalogue,
+    store: &SourceStore,
+    display: &str,
+    errors: impl Iterator<Item = (Span, String)>,
+) -> Vec<Finding> {
+    errors
+        .filter_map(|(span, message)| {
+            let identity = format!("{display}:{message}");
+            builtin_finding(catalogue, "TG000", span, message, &identity, store)
+        })
+        .collect()
 }
 
 /// Names the chart template of the rendered document that holds each finding's location; if

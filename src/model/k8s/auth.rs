@@ -36,38 +36,8 @@ impl<'a> AuthFinder<'a> {
         index: &ScanIndex<'_>,
         _store: &SourceStore,
     ) -> AuthFinder<'a> {
-        let mut evidence = Vec::new();
         let server = &launch.server;
-        for (name, endpoint) in [("http", &server.http), ("grpc", &server.grpc)] {
-            if let Some(api) = endpoint
-                .restricted_apis
-                .iter()
-                .find(|a| a.value.as_deref() == Some("inference"))
-            {
-                evidence.push(At {
-                    value: AuthEvidence {
-                        kind: "restricted-api".to_string(),
-                        name: name.to_string(),
-                        protects: vec![name.to_string()],
-                        note: format!(
-                            "the {name} inference API requires a shared-secret header (restricted API)"
-                        ),
-                    },
-                    span: api.span,
-                });
-            }
-        }
-        if server.grpc.ssl_mutual.value == Some(true) {
-            evidence.push(At {
-                value: AuthEvidence {
-                    kind: "grpc-mutual-tls".to_string(),
-                    name: "grpc".to_string(),
-                    protects: vec!["grpc".to_string()],
-                    note: "gRPC clients must present a certificate (mutual TLS)".to_string(),
-                },
-                span: server.grpc.ssl_mutual.span,
-            });
-        }
+        let mut evidence = crate::model::docker::server_auth_evidence(server);
         let injection_disabled = pod
             .annotations
             .iter()
