@@ -9,6 +9,8 @@ use crate::model::launch::{At, Fact, Launch, Mount};
 use crate::model::quantity;
 use crate::model::server::ArgWord;
 use crate::model::yaml_words::arg_word;
+use crate::parse::container::{parse_gpus, parse_publish, parse_volume};
+use crate::parse::words::Word;
 use crate::source::{SourceStore, Span};
 use crate::tree::{Node, Value};
 
@@ -93,6 +95,21 @@ fn word(node: &Node, source: &str, env: &BTreeMap<String, String>) -> ArgWord {
     }
     w.unresolved |= unresolved;
     w
+}
+
+/// A scalar as a shell-style word for Docker's value syntaxes (`127.0.0.1:8002:8002`,
+/// `./models:/models:ro`): exact spans where the text is written out in the source.
+fn spec_word(node: &Node, source: &str, env: &BTreeMap<String, String>) -> Option<Word> {
+    let text = text(Some(node), env)?;
+    let span = node.span?;
+    let raw = source.get(span.start..span.end).unwrap_or("");
+    Some(if raw == text {
+        Word::literal(span.file, text, span.start)
+    } else if raw.len() == text.len() + 2 && raw.get(1..raw.len() - 1) == Some(text.as_str()) {
+        Word::literal(span.file, text, span.start + 1)
+    } else {
+        Word::synthetic(text, span)
+    })
 }
 
 /// `command:`/`entrypoint:` as a list, or a string split the way compose splits it.
@@ -246,14 +263,14 @@ fn run_spec(
             .or_else(|| text(Some(n), env).and_then(|t| quantity::docker_bytes(&t))),
         span: n.label_span(),
     });
-    spec.gpus = gpus(service, env);
+    spec.gpus = gpus(service, source, env);
     for p in get("ports").map(Node::as_list).unwrap_or_default() {
-        if let Some(published) = port(p, env) {
+        if let Some(published) = port(p, source, env) {
             spec.published.push(published);
         }
     }
     for v in get("volumes").map(Node::as_list).unwrap_or_default() {
-        if let Some(m) = volume(v, env) {
+        if let Some(m) = volume(v, source, env) {
             spec.mounts.push(m);
         }
     }
@@ -264,7 +281,7 @@ fn run_spec(
 }
 
 /// GPUs from `deploy.resources.reservations.devices`, `gpus:` or `runtime: nvidia`.
-fn gpus(service: &Node, env: &BTreeMap<String, String>) -> Option<Fact<i64>> {
+fn gpus(service: &Node, source: &str, env: &BTreeMap<String, String>) -> Option<Fact<i64>> {
     let devices = service.at(&["deploy", "resources", "reservations", "devices"]);
     for d in devices.map(Node::as_list).unwrap_or_default() {
         let is_gpu = d.get("driver").and_then(Node::as_str) == Some("nvidia")
@@ -278,9 +295,10 @@ fn gpus(service: &Node, env: &BTreeMap<String, String>) -> Option<Fact<i64>> {
         }
         return Some(match d.get("count") {
             Some(c) => Fact {
-                value: c
-                    .as_i64()
-                    .or_else(|| text(Some(c), env).and_then(|t| docker::parse_gpus(&t))),
+                value: c.as_i64().or_else(|| {
+                    text(Some(c), env)
+                        .and_then(|t| (t == "all").then_some(-1).or_else(|| t.parse().ok()))
+                }),
                 span: c.label_span(),
             },
             // A GPU device reservation without a count reserves all of them.
@@ -288,12 +306,15 @@ fn gpus(service: &Node, env: &BTreeMap<String, String>) -> Option<Fact<i64>> {
         });
     }
     if let Some(g) = service.get("gpus") {
-        return Some(Fact {
-            value: match &g.value {
-                Value::List(items) => Some(items.len() as i64),
-                _ => text(Some(g), env).and_then(|t| docker::parse_gpus(&t)),
+        return Some(match &g.value {
+            Value::List(items) => Fact::known(items.len() as i64, g.label_span()),
+            _ => match spec_word(g, source, env).map(|w| parse_gpus(&w)) {
+                Some(Ok(request)) => Fact {
+                    span: g.label_span(),
+                    ..crate::model::run_launch::gpu_count(&request)
+                },
+                _ => Fact::unknown(g.label_span()),
             },
-            span: g.label_span(),
         });
     }
     // The NVIDIA runtime without a device request exposes NVIDIA_VISIBLE_DEVICES, which
@@ -304,7 +325,7 @@ fn gpus(service: &Node, env: &BTreeMap<String, String>) -> Option<Fact<i64>> {
         .map(|r| Fact::known(-1, r.label_span()))
 }
 
-fn port(node: &Node, env: &BTreeMap<String, String>) -> Option<Published> {
+fn port(node: &Node, source: &str, env: &BTreeMap<String, String>) -> Option<Published> {
     match &node.value {
         Value::Map(_) => {
             let target = node
@@ -318,11 +339,14 @@ fn port(node: &Node, env: &BTreeMap<String, String>) -> Option<Published> {
                 span: node.item_span(),
             })
         }
-        _ => docker::parse_publish(&text(Some(node), env)?, node.span),
+        _ => parse_publish(&spec_word(node, source, env)?)
+            .ok()
+            .as_ref()
+            .and_then(crate::model::run_launch::published),
     }
 }
 
-fn volume(node: &Node, env: &BTreeMap<String, String>) -> Option<At<Mount>> {
+fn volume(node: &Node, source: &str, env: &BTreeMap<String, String>) -> Option<At<Mount>> {
     match &node.value {
         Value::Map(_) => {
             let target = text(node.get("target"), env)?;
@@ -341,7 +365,10 @@ fn volume(node: &Node, env: &BTreeMap<String, String>) -> Option<At<Mount>> {
                 span: node.item_span(),
             })
         }
-        _ => docker::parse_volume(&text(Some(node), env)?, node.span),
+        _ => parse_volume(&spec_word(node, source, env)?)
+            .ok()
+            .as_ref()
+            .and_then(crate::model::run_launch::mount),
     }
 }
 

@@ -98,7 +98,8 @@ fn fact_bool(s: Option<crate::parse::container::Spanned<bool>>) -> Option<Fact<b
     s.map(|s| Fact::known(s.value, Some(s.span)))
 }
 
-fn published(p: &PublishedPort) -> Option<Published> {
+/// A published port as Docker semantics need it.
+pub fn published(p: &PublishedPort) -> Option<Published> {
     let range = p.container_range?;
     Some(Published {
         host_ip: p.host_ip.as_ref().map(|i| {
@@ -114,7 +115,8 @@ fn published(p: &PublishedPort) -> Option<Published> {
     })
 }
 
-fn mount(m: &MountSpec) -> Option<At<Mount>> {
+/// A `-v`/`--mount`/`--tmpfs` (or compose volume) as a Launch mount.
+pub fn mount(m: &MountSpec) -> Option<At<Mount>> {
     let target = m.target.as_ref()?;
     let kind = match &m.kind {
         MountKind::Bind => "bind".to_string(),
@@ -136,6 +138,22 @@ fn mount(m: &MountSpec) -> Option<At<Mount>> {
         },
         span: Some(m.span),
     })
+}
+
+/// The GPUs a `--gpus` request (or compose `gpus:`) gives: a count, -1 for all.
+pub fn gpu_count(g: &crate::parse::container::GpuRequest) -> Fact<i64> {
+    let value = match (&g.count, g.devices.len()) {
+        (Some(c), _) => Some(match c.value {
+            GpuCount::All => -1,
+            GpuCount::Count(n) => i64::from(n),
+        }),
+        (None, n) if n > 0 => i64::try_from(n).ok(),
+        _ => None,
+    };
+    Fact {
+        value: if g.resolved { value } else { None },
+        span: Some(g.span),
+    }
 }
 
 /// A container run line as a [`RunSpec`]. `ordinal` tells apart runs of the same image in
@@ -164,20 +182,7 @@ pub fn run_spec(run: &ContainerRun, display: &str, ordinal: usize, format: &str)
             })
             .collect()
     };
-    let gpus = run.gpus().map(|g| {
-        let value = match (&g.count, g.devices.len()) {
-            (Some(c), _) => Some(match c.value {
-                GpuCount::All => -1,
-                GpuCount::Count(n) => i64::from(n),
-            }),
-            (None, n) if n > 0 => i64::try_from(n).ok(),
-            _ => None,
-        };
-        Fact {
-            value: if g.resolved { value } else { None },
-            span: Some(g.span),
-        }
-    });
+    let gpus = run.gpus().as_ref().map(gpu_count);
     let mut env = BTreeMap::new();
     for e in run.env() {
         env.insert(
