@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use crate::discover::classify::FileKind;
 use crate::discover::{self, Candidate, DiscoverOptions, DiscoveryNote, ReadProblem};
 use crate::engine::evaluate::{EvalError, SubjectRecord, evaluate};
-use crate::finding::{Finding, Location, fingerprint};
+use crate::finding::{Finding, Location};
 use crate::model::k8s::exposure::{ScanIndex, apply};
 use crate::model::k8s::objects::{K8sObject, objects_from_document};
 use crate::model::k8s::workload::{LaunchDraft, launches};
@@ -296,33 +296,7 @@ fn shift_node(node: &mut Node, n: usize) {
     }
 }
 
-/// A finding of a built-in rule (parse errors and the like).
-pub fn builtin_finding(
-    catalogue: &Catalogue,
-    rule_id: &str,
-    span: Span,
-    message: String,
-    identity: &str,
-    store: &SourceStore,
-) -> Option<Finding> {
-    let policy = catalogue.get(rule_id)?;
-    Some(Finding {
-        rule_id: policy.spec.id.clone(),
-        rule_name: policy.spec.name.clone(),
-        severity: policy.spec.severity,
-        message,
-        primary: Location {
-            span,
-            label: String::new(),
-        },
-        related: Vec::new(),
-        notes: Vec::new(),
-        help: crate::engine::evaluate::first_paragraph(&policy.spec.remediation),
-        fingerprint: fingerprint(&[&policy.spec.id, store.display(span.file), identity]),
-        suppression: None,
-        subject_extent: None,
-    })
-}
+pub use crate::engine::evaluate::builtin_finding;
 
 fn extract_and_evaluate(
     catalogue: &Catalogue,

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use crate::config::ConfigIgnore;
 use crate::discover::classify::FileKind;
-use crate::finding::{Finding, Location, Suppression, SuppressionKind, fingerprint};
+use crate::finding::{Finding, Suppression, SuppressionKind};
 use crate::policy::Catalogue;
 use crate::source::{FileId, SourceStore, Span};
 
@@ -467,27 +467,15 @@ fn meta_finding(
     span: Span,
     message: String,
 ) -> Option<Finding> {
-    let policy = input.catalogue.get(rule)?;
-    Some(Finding {
-        rule_id: policy.spec.id.clone(),
-        rule_name: policy.spec.name.clone(),
-        severity: policy.spec.severity,
-        message: message.clone(),
-        primary: Location {
-            span,
-            label: String::new(),
-        },
-        related: Vec::new(),
-        notes: Vec::new(),
-        help: crate::engine::evaluate::first_paragraph(&policy.spec.remediation),
-        fingerprint: fingerprint(&[
-            rule,
-            input.store.display(span.file),
-            input.store.slice(span),
-        ]),
-        suppression: None,
-        subject_extent: None,
-    })
+    let identity = input.store.slice(span).to_string();
+    crate::engine::evaluate::builtin_finding(
+        input.catalogue,
+        rule,
+        span,
+        message,
+        &identity,
+        input.store,
+    )
 }
 
 #[cfg(test)]
