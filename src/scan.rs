@@ -873,13 +873,34 @@ fn parse_errors(
     display: &str,
     errors: impl Iterator<Item = (Span, String)>,
 ) -> Vec<Finding> {
-    errors
+    let errors: Vec<(Span, String)> = errors.collect();
+    let mut findings: Vec<Finding> = errors
+        .iter()
+        .take(MAX_PARSE_ERRORS_PER_FILE)
         .filter_map(|(span, message)| {
             let identity = format!("{display}:{message}");
-            builtin_finding(catalogue, "TG000", span, message, &identity, store)
+            builtin_finding(catalogue, "TG000", *span, message.clone(), &identity, store)
         })
-        .collect()
+        .collect();
+    // A file that is not what its name says (a binary, or source code named like a
+    // Dockerfile) would otherwise bury the rest of the report in one error per line.
+    if let Some((span, _)) = errors.get(MAX_PARSE_ERRORS_PER_FILE) {
+        let more = errors.len() - MAX_PARSE_ERRORS_PER_FILE;
+        let message = format!(
+            "{more} more parse error{} in this file from here on; fix the ones above first, \
+             or exclude the file if it is not a deployment file",
+            if more == 1 { "" } else { "s" }
+        );
+        let identity = format!("{display}:more-parse-errors");
+        findings.extend(builtin_finding(
+            catalogue, "TG000", *span, message, &identity, store,
+        ));
+    }
+    findings
 }
+
+/// The parse errors reported for one file before the rest are summed up in one finding.
+const MAX_PARSE_ERRORS_PER_FILE: usize = 20;
 
 /// Names the chart template of the rendered document that holds each finding's location; if
 /// the finding is about a workload from another template, names that one too.

@@ -87,3 +87,47 @@ fn a_binary_file_with_a_yaml_name_is_reported_not_parsed() {
                 && result.store.display(f.primary.span.file) == "blob.yaml")
     );
 }
+
+#[test]
+fn helm_chart_templates_are_left_to_helm_template_with_one_note_per_chart() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let root = dir.path();
+    write(&root.join("deploy/pod.yaml"), POD);
+    write(
+        &root.join("charts/triton/Chart.yaml"),
+        "apiVersion: v2\nname: triton\nversion: 0.1.0\n",
+    );
+    write(
+        &root.join("charts/triton/values.yaml"),
+        "image: {tag: 26.07-py3}\n",
+    );
+    write(
+        &root.join("charts/triton/templates/deployment.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n{{- if .Values.x }}\nspec: {}\n{{- end }}\n",
+    );
+    let (files, notes) = scanned_files(root);
+    assert_eq!(files, ["deploy/pod.yaml"], "{notes:?}");
+    assert_eq!(
+        notes,
+        [
+            "charts/triton: Helm chart: its templates are not scanned as they are written; \
+          check what it renders with `helm template charts/triton | tritonguard check -`"
+        ]
+    );
+}
+
+#[test]
+fn source_files_named_after_dockerfiles_are_not_read_as_dockerfiles() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    write(&dir.path().join("src/dockerfile.rs"), "fn main() {}\n");
+    write(
+        &dir.path().join("docs/Dockerfile.md"),
+        "# Dockerfile notes\n",
+    );
+    write(
+        &dir.path().join("Dockerfile.gpu"),
+        "FROM nvcr.io/nvidia/tritonserver:26.07-py3\nCMD [\"tritonserver\", \"--model-repository=s3://m\", \"--model-control-mode=poll\"]\n",
+    );
+    let (files, notes) = scanned_files(dir.path());
+    assert_eq!(files, ["Dockerfile.gpu"], "{notes:?}");
+}

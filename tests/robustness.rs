@@ -284,3 +284,17 @@ fn empty_files_of_every_kind_are_quiet_or_explained() {
     // A Dockerfile without instructions cannot be built: say so.
     assert_eq!(lines_of("Dockerfile", ""), vec![("TG000".to_string(), 1)]);
 }
+
+#[test]
+fn a_file_full_of_errors_reports_twenty_and_sums_up_the_rest() {
+    let text: String = (0..50)
+        .map(|i| format!("NOT_AN_INSTRUCTION {i}\n"))
+        .collect();
+    let found = lines_of(
+        "Dockerfile",
+        &format!("FROM nvcr.io/nvidia/tritonserver:26.07-py3\n{text}"),
+    );
+    let parse_errors: Vec<_> = found.iter().filter(|(r, _)| r == "TG000").collect();
+    assert_eq!(parse_errors.len(), 21, "{found:?}");
+    assert_eq!(parse_errors[20].1, 22, "the summary sits at the 21st error");
+}

@@ -43,12 +43,14 @@ pub fn classify_name(name: &str) -> Option<FileKind> {
     if lower.ends_with(".yaml") || lower.ends_with(".yml") {
         return Some(FileKind::Yaml);
     }
-    if lower == "dockerfile"
-        || lower.starts_with("dockerfile.")
+    let dockerfile_variant = (lower.starts_with("dockerfile.")
         || lower.starts_with("dockerfile-")
-        || lower.ends_with(".dockerfile")
+        || lower.starts_with("containerfile."))
+        && !has_non_dockerfile_extension(&lower);
+    if lower == "dockerfile"
         || lower == "containerfile"
-        || lower.starts_with("containerfile.")
+        || dockerfile_variant
+        || lower.ends_with(".dockerfile")
         || lower.ends_with(".containerfile")
     {
         return Some(FileKind::Dockerfile);
@@ -63,6 +65,19 @@ pub fn classify_name(name: &str) -> Option<FileKind> {
         return Some(FileKind::Pbtxt);
     }
     None
+}
+
+/// `Dockerfile.gpu` is a Dockerfile, but `dockerfile.rs`, `Dockerfile.md` or
+/// `dockerfile-lint.json` are code, docs or data about Dockerfiles.
+fn has_non_dockerfile_extension(lower: &str) -> bool {
+    const NOT_DOCKERFILES: &[&str] = &[
+        "rs", "py", "go", "js", "ts", "java", "rb", "c", "h", "cc", "cpp", "md", "rst", "txt",
+        "json", "toml", "lock", "html", "snap", "orig", "bak", "swp", "patch", "diff", "log",
+        "yaml", "yml", "sh", "bash", "ps1",
+    ];
+    lower
+        .rsplit_once('.')
+        .is_some_and(|(_, extension)| NOT_DOCKERFILES.contains(&extension))
 }
 
 /// `#!/bin/sh`, `#!/usr/bin/env bash` and friends.
@@ -90,6 +105,13 @@ mod tests {
             Some(FileKind::Dockerfile)
         );
         assert_eq!(classify_name("Containerfile"), Some(FileKind::Dockerfile));
+        assert_eq!(
+            classify_name("Dockerfile.cuda-12"),
+            Some(FileKind::Dockerfile)
+        );
+        assert_eq!(classify_name("dockerfile.rs"), None);
+        assert_eq!(classify_name("Dockerfile.md"), None);
+        assert_eq!(classify_name("Dockerfile.sh"), Some(FileKind::Shell));
         assert_eq!(classify_name("run.sh"), Some(FileKind::Shell));
         assert_eq!(classify_name("Makefile"), Some(FileKind::Makefile));
         assert_eq!(classify_name("config.pbtxt"), Some(FileKind::Pbtxt));

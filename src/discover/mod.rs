@@ -107,6 +107,7 @@ fn walk_directory(root: &Path, options: &DiscoverOptions, discovery: &mut Discov
         })
         .sort_by_file_path(|a, b| a.cmp(b))
         .build();
+    let mut chart_templates: Vec<PathBuf> = Vec::new();
     for entry in walker {
         let entry = match entry {
             Ok(e) => e,
@@ -124,6 +125,16 @@ fn walk_directory(root: &Path, options: &DiscoverOptions, discovery: &mut Discov
             continue;
         };
         if file_type.is_dir() {
+            if path.join("Chart.yaml").is_file() {
+                chart_templates.push(path.join("templates"));
+                discovery.notes.push(helm_chart_note(path, &options.base));
+            }
+            continue;
+        }
+        // Chart templates are Go templates, not YAML; what Kubernetes receives is only
+        // known after rendering, so they are checked through `helm template`.
+        if chart_templates.iter().any(|t| path.starts_with(t)) {
+            discovery.skipped += 1;
             continue;
         }
         let display = crate::source::display_path(path, &options.base);
@@ -153,6 +164,23 @@ fn walk_directory(root: &Path, options: &DiscoverOptions, discovery: &mut Discov
             }),
             None => discovery.skipped += 1,
         }
+    }
+}
+
+fn helm_chart_note(chart: &Path, base: &Path) -> DiscoveryNote {
+    let display = crate::source::display_path(chart, base);
+    let shown = if display.is_empty() {
+        "."
+    } else {
+        display.as_str()
+    };
+    DiscoveryNote {
+        message: format!(
+            "Helm chart: its templates are not scanned as they are written; check what it \
+             renders with `helm template {shown} | tritonguard check -`"
+        ),
+        display: shown.to_string(),
+        error: false,
     }
 }
 
