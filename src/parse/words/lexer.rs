@@ -505,12 +505,7 @@ impl<'t> Lexer<'t> {
                     start: at,
                     end: at + 1,
                 });
-                out.push(Piece::Lit {
-                    start: at + 1,
-                    end: at + 1 + len,
-                    split: false,
-                });
-                self.pos = at + 1 + len;
+                self.take_literal(out, at + 1, at + 1 + len);
             }
         }
     }
@@ -553,12 +548,7 @@ impl<'t> Lexer<'t> {
                         .get(start..)
                         .and_then(|rest| rest.bytes().position(|b| stop.contains(&b)))
                         .unwrap_or(self.text.len() - start);
-                    out.push(Piece::Lit {
-                        start,
-                        end: start + len,
-                        split: false,
-                    });
-                    self.pos = start + len;
+                    self.take_literal(out, start, start + len);
                 }
             }
         }
@@ -601,12 +591,7 @@ impl<'t> Lexer<'t> {
                         }
                         end += 1;
                     }
-                    out.push(Piece::Lit {
-                        start: at,
-                        end,
-                        split: false,
-                    });
-                    self.pos = end;
+                    self.take_literal(out, at, end);
                 }
             }
         }
@@ -642,19 +627,9 @@ impl<'t> Lexer<'t> {
                 start: at,
                 end: at + 1,
             });
-            out.push(Piece::Lit {
-                start: at + 1,
-                end: at + 2,
-                split: false,
-            });
-            self.pos = at + 2;
+            self.take_literal(out, at + 1, at + 2);
         } else {
-            out.push(Piece::Lit {
-                start: at,
-                end: at + 1,
-                split: false,
-            });
-            self.pos = at + 1;
+            self.take_literal(out, at, at + 1);
         }
     }
 
@@ -782,12 +757,17 @@ impl<'t> Lexer<'t> {
     /// A `$` that starts no expansion.
     fn literal_dollar(&mut self, out: &mut Vec<Piece>) {
         let at = self.pos;
+        self.take_literal(out, at, at + 1);
+    }
+
+    /// Text taken as written (never split into words), continuing after it.
+    fn take_literal(&mut self, out: &mut Vec<Piece>, start: usize, end: usize) {
         out.push(Piece::Lit {
-            start: at,
-            end: at + 1,
+            start,
+            end,
             split: false,
         });
-        self.pos = at + 1;
+        self.pos = end;
     }
 
     /// A variable reference at `start..end`, replaced by its value when known.
