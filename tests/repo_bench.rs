@@ -111,13 +111,19 @@ fn repo_lock_and_repo_audit_commands_on_1000_models() {
     let (lock_time, lock) = run(&["repo", "lock"]);
     assert_eq!(lock.status.code(), Some(0));
     let (audit_time, audit) = run(&["repo", "audit", "--format", "json"]);
-    // Every archive is a pickle with allow-listed globals only: 1000 low findings.
+    // Every archive is a pickle with allow-listed globals only (TG602, low) and every
+    // config names a TorchScript platform (TG502, low): 2000 low findings.
     assert_eq!(audit.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_slice(&audit.stdout).unwrap();
     assert_eq!(report["summary"]["models"], 1000);
     assert_eq!(report["summary"]["files"], 2000);
-    assert_eq!(report["summary"]["by_severity"]["low"], 1000);
-    assert_eq!(report["summary"]["findings"], 1000);
+    assert_eq!(report["summary"]["by_severity"]["low"], 2000);
+    assert_eq!(report["summary"]["findings"], 2000);
+    let findings = report["findings"].as_array().unwrap();
+    for rule in ["TG502", "TG602"] {
+        let count = findings.iter().filter(|f| f["rule_id"] == rule).count();
+        assert_eq!(count, 1000, "{rule}");
+    }
     let (clean_time, clean) = run(&["repo", "audit", "--fail-on", "medium", "-q"]);
     assert_eq!(clean.status.code(), Some(0));
     eprintln!(
