@@ -1,6 +1,7 @@
 //! How long `tritonguard check` takes: the bundled examples, and a generated deploy
 //! repository of many Deployments and Services (exposure correlates every Service with every
-//! pod template of the scan). `cargo bench --bench check`; under `cargo test` it runs once on
+//! pod template of the scan), and one model repository of many config.pbtxt files (every
+//! config sees the list of the repository's models). `cargo bench --bench check`; under `cargo test` it runs once on
 //! small inputs as a smoke test.
 
 #![expect(
@@ -60,6 +61,32 @@ fn main() {
             "{files:>4} deployments  {ms:>8.2} ms per check  ({} KB, {found} findings, {:.1} µs per KB)",
             bytes / 1024,
             ms * 1000.0 / (bytes as f64 / 1024.0)
+        );
+    }
+    for models in if benching {
+        vec![100, 1000, 5000]
+    } else {
+        vec![10]
+    } {
+        let texts: Vec<(String, String)> = (0..models)
+            .map(|i| {
+                (
+                    format!("models/model_{i:05}/config.pbtxt"),
+                    format!(
+                        "name: \"model_{i:05}\"\nbackend: \"onnxruntime\"\nmax_batch_size: 8\n"
+                    ),
+                )
+            })
+            .collect();
+        let start = Instant::now();
+        let mut found = 0;
+        for _ in 0..rounds {
+            found = scan_texts(&catalogue, &texts, &|_| true).findings.len();
+        }
+        let ms = start.elapsed().as_secs_f64() * 1000.0 / f64::from(rounds);
+        println!(
+            "{models:>4} model configs {ms:>8.2} ms per check  ({found} findings, {:.1} µs per config)",
+            ms * 1000.0 / models as f64
         );
     }
 }

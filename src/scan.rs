@@ -1,7 +1,7 @@
 //! The pipeline of `tritonguard check`: discover → load → parse → extract → evaluate.
 //! Filtering and reporting happen in the caller; this returns findings and what was scanned.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use crate::discover::classify::FileKind;
 use crate::discover::{self, Candidate, DiscoverOptions, DiscoveryNote, ReadProblem};
-use crate::engine::evaluate::{EvalError, SubjectRecord, evaluate};
+use crate::engine::evaluate::{EvalError, SubjectRecord, Variables, evaluate};
 use crate::finding::{Finding, Location};
 use crate::model::k8s::exposure::{ScanIndex, apply};
 use crate::model::k8s::objects::{K8sObject, objects_from_document};
@@ -85,6 +85,8 @@ pub struct ScanResult {
     pub store: SourceStore,
     /// What the policies looked at (for `tritonguard inspect`).
     pub subjects: Vec<SubjectRecord>,
+    /// Variables shared by groups of subjects (see [`SubjectRecord::group`]).
+    pub subject_groups: Vec<Variables>,
     /// The kind of every scanned file (the filter stage reads comments from them).
     pub kinds: Vec<(FileId, FileKind)>,
     /// `tritonguard.dev/ignore` annotations of Kubernetes objects.
@@ -533,6 +535,7 @@ fn extract_and_evaluate(
             notes: record.notes.clone(),
             file_value: file_value(store.display(record.file), &record.launch.source.format),
             extra: Vec::new(),
+            group: None,
             extent: record.extent,
         });
     }
@@ -551,12 +554,21 @@ fn extract_and_evaluate(
             notes: helm_notes(object.helm_template.as_deref()),
             file_value: file_value(store.display(object.file), format),
             extra: Vec::new(),
+            group: None,
             extent: Some(object.extent),
         });
     }
-    subjects.extend(model_config_subjects(&configs, &store));
+    let (config_subjects, repositories) = model_config_subjects(&configs, &store);
+    subjects.extend(config_subjects);
     let all_objects = Node::list(objects.iter().map(|o| o.node.clone()).collect());
-    let evaluation = evaluate(catalogue, &subjects, &all_objects, &store, enabled);
+    let evaluation = evaluate(
+        catalogue,
+        &subjects,
+        &all_objects,
+        &repositories,
+        &store,
+        enabled,
+    );
     findings.extend(evaluation.findings);
     name_helm_templates(&mut findings, &files);
     let context_files: std::collections::BTreeSet<FileId> =
@@ -595,6 +607,7 @@ fn extract_and_evaluate(
     let annotations = objects.iter().filter_map(annotation_ignore).collect();
     ScanResult {
         subjects,
+        subject_groups: repositories,
         kinds: files
             .iter()
             .filter(|f| !f.context)
@@ -610,9 +623,13 @@ fn extract_and_evaluate(
     }
 }
 
-/// One subject per config.pbtxt, with the `model` variable: the model's directory name, the
-/// config's path, and the other models of the same repository found in the scan.
-fn model_config_subjects(configs: &[(FileId, Node)], store: &SourceStore) -> Vec<SubjectRecord> {
+/// One subject per config.pbtxt, with the `model` variable (the model's directory name and
+/// the config's path), and one group per model repository with the `repository` variable
+/// (its path and the models the scan found in it), shared by the configs of that repository.
+fn model_config_subjects(
+    configs: &[(FileId, Node)],
+    store: &SourceStore,
+) -> (Vec<SubjectRecord>, Vec<Variables>) {
     // `<repo>/<model>/config.pbtxt`, or `<repo>/<model>/configs/<name>.pbtxt`.
     let model_dir = |display: &str| -> (String, String) {
         let parts: Vec<&str> = display.split('/').collect();
@@ -633,26 +650,40 @@ fn model_config_subjects(configs: &[(FileId, Node)], store: &SourceStore) -> Vec
             (*id, root, model, repo)
         })
         .collect();
-    located
+    let mut repositories: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for (_, _, model, repo) in &located {
+        let models = repositories.entry(repo.as_str()).or_default();
+        if !model.is_empty() {
+            models.insert(model.as_str());
+        }
+    }
+    let group_of: BTreeMap<&str, usize> = repositories
+        .keys()
+        .enumerate()
+        .map(|(i, repo)| (*repo, i))
+        .collect();
+    let groups = repositories
+        .iter()
+        .map(|(repo, models)| {
+            let repository = Node::map(vec![
+                ("path".to_string(), Node::str(repo.to_string())),
+                (
+                    "models".to_string(),
+                    Node::list(models.iter().map(|m| Node::str(m.to_string())).collect()),
+                ),
+            ]);
+            vec![("repository", repository)]
+        })
+        .collect();
+    let subjects = located
         .iter()
         .map(|(id, root, model, repo)| {
-            let mut siblings: Vec<String> = located
-                .iter()
-                .filter(|(_, _, m, r)| r == repo && !m.is_empty())
-                .map(|(_, _, m, _)| m.clone())
-                .collect();
-            siblings.sort();
-            siblings.dedup();
             let display = store.display(*id).to_string();
             let custom = display.contains("/configs/");
             let model_value = Node::map(vec![
                 ("name".to_string(), Node::str(model.clone())),
                 ("config_path".to_string(), Node::str(display.clone())),
                 ("custom_config".to_string(), custom.to_node()),
-                (
-                    "repository_models".to_string(),
-                    Node::list(siblings.into_iter().map(Node::str).collect()),
-                ),
             ]);
             SubjectRecord {
                 kind: Subject::Pbtxt,
@@ -667,10 +698,12 @@ fn model_config_subjects(configs: &[(FileId, Node)], store: &SourceStore) -> Vec
                 notes: Vec::new(),
                 file_value: file_value(&display, "pbtxt"),
                 extra: vec![("model", model_value)],
+                group: group_of.get(repo.as_str()).copied(),
                 extent: store.get(*id).map(|f| Span::new(*id, 0, f.text.len())),
             }
         })
-        .collect()
+        .collect();
+    (subjects, groups)
 }
 
 /// The `tritonguard.dev/ignore` annotation of an object or of its pod template.

@@ -45,7 +45,8 @@ pub fn run(args: InspectArgs) -> ExitCode {
                 "identity": s.identity,
             });
             value[s.kind.variable()] = s.root.to_json();
-            for (name, extra) in &s.extra {
+            let shared = s.group.and_then(|g| result.subject_groups.get(g));
+            for (name, extra) in s.extra.iter().chain(shared.into_iter().flatten()) {
                 value[*name] = extra.to_json();
             }
             value

@@ -1,5 +1,7 @@
 //! Runs compiled policies over subjects. Each subject is converted to a CEL value once and
-//! shared by every policy; a policy's `assert` is true for a compliant subject.
+//! shared by every policy; a policy's `assert` is true for a compliant subject. Values that
+//! many subjects share (`objects`, a config's `repository`) are converted once and reached
+//! through a parent context, so their cost does not grow with the number of subjects.
 
 use std::sync::Arc;
 
@@ -12,6 +14,9 @@ use crate::policy::spec::Subject;
 use crate::policy::{Catalogue, Policy, split_root};
 use crate::source::{FileId, SourceStore, Span};
 use crate::tree::{Node, PathSegment, Value};
+
+/// Named values bound as CEL variables.
+pub type Variables = Vec<(&'static str, Node)>;
 
 /// One thing policies look at: a Launch, a Kubernetes object, a model configuration.
 pub struct SubjectRecord {
@@ -27,7 +32,10 @@ pub struct SubjectRecord {
     /// The `file` variable: `{path, format}`.
     pub file_value: Node,
     /// Extra variables (`model` for a config.pbtxt: the model directory name).
-    pub extra: Vec<(&'static str, Node)>,
+    pub extra: Variables,
+    /// The group of subjects whose shared variables this one sees (an index into the
+    /// `groups` given to [`evaluate`]): the model repository of a config.pbtxt.
+    pub group: Option<usize>,
     /// The whole object the subject was read from, for object-wide suppressions.
     pub extent: Option<Span>,
 }
@@ -46,18 +54,43 @@ pub struct Evaluation {
     pub errors: Vec<EvalError>,
 }
 
-/// Evaluates every policy of `catalogue` on every subject it applies to.
+/// Evaluates every policy of `catalogue` on every subject it applies to. `groups` holds the
+/// variables shared by the subjects of each group (see [`SubjectRecord::group`]).
 pub fn evaluate(
     catalogue: &Catalogue,
     subjects: &[SubjectRecord],
     objects: &Node,
+    groups: &[Variables],
     store: &SourceStore,
     enabled: &(dyn Fn(&Policy) -> bool + Sync),
 ) -> Evaluation {
-    let objects_value = to_cel(objects);
+    let mut shared = Context::with_env(Arc::clone(&catalogue.env));
+    if catalogue
+        .policies
+        .iter()
+        .any(|p| p.uses_objects && enabled(p))
+    {
+        shared.add_variable_from_value("objects", to_cel(objects));
+    }
+    let group_contexts: Vec<Context> = groups
+        .iter()
+        .map(|variables| {
+            let mut ctx = shared.new_inner_scope();
+            for (name, value) in variables {
+                ctx.add_variable_from_value(*name, to_cel(value));
+            }
+            ctx
+        })
+        .collect();
     let results: Vec<(Vec<Finding>, Vec<EvalError>)> = subjects
         .par_iter()
-        .map(|subject| evaluate_subject(catalogue, subject, &objects_value, store, enabled))
+        .map(|subject| {
+            let parent = subject
+                .group
+                .and_then(|g| group_contexts.get(g))
+                .unwrap_or(&shared);
+            evaluate_subject(catalogue, subject, parent, store, enabled)
+        })
         .collect();
     let mut findings = Vec::new();
     let mut errors = Vec::new();
@@ -73,7 +106,7 @@ pub fn evaluate(
 fn evaluate_subject(
     catalogue: &Catalogue,
     subject: &SubjectRecord,
-    objects: &cel::Value,
+    shared: &Context,
     store: &SourceStore,
     enabled: &(dyn Fn(&Policy) -> bool + Sync),
 ) -> (Vec<Finding>, Vec<EvalError>) {
@@ -87,12 +120,9 @@ fn evaluate_subject(
     if policies.is_empty() {
         return (findings, errors);
     }
-    let mut ctx = Context::with_env(Arc::clone(&catalogue.env));
+    let mut ctx = shared.new_inner_scope();
     ctx.add_variable_from_value(subject.kind.variable(), to_cel(&subject.root));
     ctx.add_variable_from_value("file", to_cel(&subject.file_value));
-    if policies.iter().any(|p| p.uses_objects) {
-        ctx.add_variable_from_value("objects", objects.clone());
-    }
     for (name, value) in &subject.extra {
         ctx.add_variable_from_value(*name, to_cel(value));
     }

@@ -56,7 +56,7 @@ impl Subject {
             vars.push("objects");
         }
         if self == Subject::Pbtxt {
-            vars.push("model");
+            vars.extend(["model", "repository"]);
         }
         if each {
             // `key`: the item's map key (a string) or list index (an int).
