@@ -501,10 +501,7 @@ impl<'t> Lexer<'t> {
             None => self.pos = at + 1,
             Some(_) => {
                 let len = char_len(self.text, at + 1);
-                out.push(Piece::Quote {
-                    start: at,
-                    end: at + 1,
-                });
+                self.take_quote(out, at);
                 self.take_literal(out, at + 1, at + 1 + len);
             }
         }
@@ -516,11 +513,7 @@ impl<'t> Lexer<'t> {
         out: &mut Vec<Piece>,
     ) -> Result<(), WordsError> {
         let open = self.pos;
-        out.push(Piece::Quote {
-            start: open,
-            end: open + 1,
-        });
-        self.pos = open + 1;
+        self.take_quote(out, open);
         loop {
             let start = self.pos;
             let Some(c) = self.byte(start) else {
@@ -528,11 +521,7 @@ impl<'t> Lexer<'t> {
             };
             match c {
                 b'\'' => {
-                    out.push(Piece::Quote {
-                        start,
-                        end: start + 1,
-                    });
-                    self.pos = start + 1;
+                    self.take_quote(out, start);
                     return Ok(());
                 }
                 // make expands its variables even inside the shell's single quotes.
@@ -560,11 +549,7 @@ impl<'t> Lexer<'t> {
         out: &mut Vec<Piece>,
     ) -> Result<(), WordsError> {
         let open = self.pos;
-        out.push(Piece::Quote {
-            start: open,
-            end: open + 1,
-        });
-        self.pos = open + 1;
+        self.take_quote(out, open);
         let escape = self.escape();
         loop {
             let at = self.pos;
@@ -573,11 +558,7 @@ impl<'t> Lexer<'t> {
             };
             match c {
                 b'"' => {
-                    out.push(Piece::Quote {
-                        start: at,
-                        end: at + 1,
-                    });
-                    self.pos = at + 1;
+                    self.take_quote(out, at);
                     return Ok(());
                 }
                 _ if c == escape => self.quoted_escape(out),
@@ -623,10 +604,7 @@ impl<'t> Lexer<'t> {
             None => false,
         };
         if escapable {
-            out.push(Piece::Quote {
-                start: at,
-                end: at + 1,
-            });
+            self.take_quote(out, at);
             self.take_literal(out, at + 1, at + 2);
         } else {
             self.take_literal(out, at, at + 1);
@@ -718,11 +696,7 @@ impl<'t> Lexer<'t> {
         let at = self.pos;
         match self.byte(at + 1) {
             Some(b'$') => {
-                out.push(Piece::Quote {
-                    start: at,
-                    end: at + 1,
-                });
-                self.pos = at + 1;
+                self.take_quote(out, at);
                 // What follows is for the shell at run time: nothing here is known.
                 self.shell_dollar(&NoVars, out, split)
             }
@@ -758,6 +732,15 @@ impl<'t> Lexer<'t> {
     fn literal_dollar(&mut self, out: &mut Vec<Piece>) {
         let at = self.pos;
         self.take_literal(out, at, at + 1);
+    }
+
+    /// A one-byte quote or escape character at `at`, continuing after it.
+    fn take_quote(&mut self, out: &mut Vec<Piece>, at: usize) {
+        out.push(Piece::Quote {
+            start: at,
+            end: at + 1,
+        });
+        self.pos = at + 1;
     }
 
     /// Text taken as written (never split into words), continuing after it.
@@ -1023,11 +1006,7 @@ impl<'t> Lexer<'t> {
                     return Err(self.error(open, open + 2, WordsErrorKind::UnterminatedAnsiQuote));
                 }
                 Some(b'\'') => {
-                    out.push(Piece::Quote {
-                        start: p,
-                        end: p + 1,
-                    });
-                    self.pos = p + 1;
+                    self.take_quote(out, p);
                     return Ok(());
                 }
                 Some(b'\\') => {
