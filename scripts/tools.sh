@@ -108,37 +108,35 @@ tg_tools_install_triton() {
     tg_tools_mark "$dir" "$fp"
 }
 
-tg_tools_install_pytools() {
-    local dir="$TG_TOOLS_DIR/pytools" py fp
+# A virtualenv of pinned PyPI packages, rebuilt when the pins or the constraints change;
+# the command after the pins must succeed in the new environment.
+tg_tools_install_venv() {
+    local label=$1 dir=$2 pins=$3 py fp
+    shift 3
     py=$(tg_tools_python) || return 1
-    fp="$TG_PIN_PYTOOLS $(tg_tools_constraints_hash)"
+    fp="$pins $(tg_tools_constraints_hash)"
     if tg_tools_fresh "$dir" "$fp"; then
-        tg_tools_log "pytools: cached ($dir)"
+        tg_tools_log "$label: cached ($dir)"
         return 0
     fi
-    tg_tools_log "pytools: installing $fp into $dir"
+    tg_tools_log "$label: installing $fp into $dir"
     rm -rf "$dir"
     "$py" -m venv "$dir" || return 1
     # shellcheck disable=SC2086 # the pin list is meant to split into words
-    tg_tools_pip "$dir" $TG_PIN_PYTOOLS || return 1
-    "$dir/bin/python" -c 'import helm_python, yaml, jsonschema, check_jsonschema' || return 1
+    tg_tools_pip "$dir" $pins || return 1
+    "$@" >/dev/null || return 1
     tg_tools_mark "$dir" "$fp"
 }
 
+tg_tools_install_pytools() {
+    local dir="$TG_TOOLS_DIR/pytools"
+    tg_tools_install_venv pytools "$dir" "$TG_PIN_PYTOOLS" \
+        "$dir/bin/python" -c 'import helm_python, yaml, jsonschema, check_jsonschema'
+}
+
 tg_tools_install_precommit() {
-    local dir="$TG_TOOLS_DIR/precommit" py fp
-    py=$(tg_tools_python) || return 1
-    fp="$TG_PIN_PRECOMMIT $(tg_tools_constraints_hash)"
-    if tg_tools_fresh "$dir" "$fp"; then
-        tg_tools_log "pre-commit: cached ($dir)"
-        return 0
-    fi
-    tg_tools_log "pre-commit: installing $fp into $dir"
-    rm -rf "$dir"
-    "$py" -m venv "$dir" || return 1
-    tg_tools_pip "$dir" "$TG_PIN_PRECOMMIT" || return 1
-    "$dir/bin/pre-commit" --version >/dev/null || return 1
-    tg_tools_mark "$dir" "$fp"
+    local dir="$TG_TOOLS_DIR/precommit"
+    tg_tools_install_venv pre-commit "$dir" "$TG_PIN_PRECOMMIT" "$dir/bin/pre-commit" --version
 }
 
 tg_tools_install_sarif() {
