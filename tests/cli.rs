@@ -1,37 +1,13 @@
 //! The command line as a user runs it: outputs pinned by snapshots, exit codes asserted.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::path::Path;
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+mod support;
+
+use support::cli::{Run, tritonguard_in};
 
 fn tritonguard(args: &[&str], stdin: Option<&str>) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tritonguard"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start tritonguard: {e}"));
-    if let Some(input) = stdin {
-        let mut pipe = child.stdin.take().unwrap_or_else(|| panic!("no stdin"));
-        pipe.write_all(input.as_bytes())
-            .unwrap_or_else(|e| panic!("{e}"));
-    } else {
-        drop(child.stdin.take());
-    }
-    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    tritonguard_in(Path::new(env!("CARGO_MANIFEST_DIR")), args, stdin)
 }
 
 macro_rules! snapshot {

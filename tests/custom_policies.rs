@@ -1,27 +1,9 @@
 //! A team's own policies: loaded with --policy-dir, tested with `tritonguard test`, and
 //! rejected with a diagnostic inside the policy file when they are wrong.
 
-use std::process::Command;
+mod support;
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn tritonguard(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_tritonguard"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run tritonguard: {e}"));
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
+use support::cli::tritonguard;
 
 macro_rules! snapshot {
     ($name:expr, $value:expr) => {

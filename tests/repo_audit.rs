@@ -18,12 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+use support::cli::Run;
 
 /// Runs tritonguard in `dir`; `as_nobody` drops root privileges first (so that a mode 000
 /// file really is unreadable).
@@ -43,11 +38,7 @@ fn tritonguard_in(dir: &Path, args: &[&str], as_nobody: bool) -> Run {
         .stdin(Stdio::null())
         .output()
         .unwrap_or_else(|e| panic!("cannot start tritonguard: {e}"));
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::from(out)
 }
 
 fn tritonguard(dir: &Path, args: &[&str]) -> Run {

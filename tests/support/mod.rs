@@ -13,6 +13,7 @@
     reason = "each integration test binary uses a different subset of these helpers, and a helper that cannot do its job fails the test"
 )]
 
+pub mod cli;
 pub mod helm;
 pub mod http;
 pub mod jsonschema;
