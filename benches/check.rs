@@ -12,7 +12,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use tritonguard::policy::Catalogue;
+use tritonguard::evaluate::policy::Catalogue;
 use tritonguard::scan::{ScanRequest, scan, scan_texts};
 
 fn deployment(i: usize) -> String {

@@ -8,17 +8,17 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
-use crate::discover::classify::FileKind;
-use crate::discover::{self, Candidate, DiscoverOptions, DiscoveryNote, ReadProblem};
-use crate::engine::evaluate::{EvalError, SubjectRecord, Variables, evaluate};
+use crate::correlate::exposure::{ScanIndex, apply};
+use crate::evaluate::cel::{EvalError, SubjectRecord, Variables, evaluate};
+use crate::evaluate::policy::spec::Subject;
+use crate::evaluate::policy::{Catalogue, Policy};
+use crate::extract::workload::{LaunchDraft, launches};
 use crate::finding::{Finding, Location};
-use crate::model::k8s::exposure::{ScanIndex, apply};
-use crate::model::k8s::objects::{K8sObject, objects_from_document};
-use crate::model::k8s::workload::{LaunchDraft, launches};
+use crate::load::classify::FileKind;
+use crate::load::discover::{self, Candidate, DiscoverOptions, DiscoveryNote, ReadProblem};
+use crate::model::k8s::{K8sObject, objects_from_document};
 use crate::model::launch::Launch;
 use crate::parse::yaml::{YamlStream, parse_stream};
-use crate::policy::spec::Subject;
-use crate::policy::{Catalogue, Policy};
 use crate::source::{FileId, SourceFile, SourceStore, Span};
 use crate::tree::{Node, ToNode};
 
@@ -90,7 +90,7 @@ pub struct ScanResult {
     /// The kind of every scanned file (the filter stage reads comments from them).
     pub kinds: Vec<(FileId, FileKind)>,
     /// `tritonguard.dev/ignore` annotations of Kubernetes objects.
-    pub annotations: Vec<crate::engine::suppress::AnnotationIgnore>,
+    pub annotations: Vec<crate::filter::suppress::AnnotationIgnore>,
     pub findings: Vec<Finding>,
     pub eval_errors: Vec<EvalError>,
     pub launches: Vec<Launch>,
@@ -117,7 +117,7 @@ pub fn scan(
         candidates.push(Candidate {
             display: name.clone(),
             path: None,
-            kind: discover::classify::classify_name(name).unwrap_or(FileKind::Yaml),
+            kind: crate::load::classify::classify_name(name).unwrap_or(FileKind::Yaml),
             explicit: true,
             context: false,
         });
@@ -219,7 +219,7 @@ pub fn scan_texts(
     let mut files = Vec::new();
     for (i, (name, text)) in texts.iter().enumerate() {
         let id = FileId(u32::try_from(i).unwrap_or(u32::MAX));
-        let kind = discover::classify::classify_name(name.rsplit('/').next().unwrap_or(name))
+        let kind = crate::load::classify::classify_name(name.rsplit('/').next().unwrap_or(name))
             .unwrap_or(FileKind::Yaml);
         let parsed = parse_file(id, kind, text);
         store.add(SourceFile::new(
@@ -298,7 +298,7 @@ fn shift_node(node: &mut Node, n: usize) {
     }
 }
 
-pub use crate::engine::evaluate::builtin_finding;
+pub use crate::evaluate::cel::builtin_finding;
 
 fn extract_and_evaluate(
     catalogue: &Catalogue,
@@ -373,10 +373,10 @@ fn extract_and_evaluate(
                     ));
                 }
                 if !images.linked_dockerfiles.contains(&file.id)
-                    && let Some(config) = crate::model::run_launch::dockerfile_config(df)
+                    && let Some(config) = crate::extract::run_spec::dockerfile_config(df)
                 {
-                    let spec = crate::model::run_launch::dockerfile_run(df, &config, &display);
-                    let defaults = crate::model::run_launch::image_defaults(&config, &display);
+                    let spec = crate::extract::run_spec::dockerfile_run(df, &config, &display);
+                    let defaults = crate::extract::run_spec::image_defaults(&config, &display);
                     if let Some(launch) = crate::model::docker::launch(&spec, &defaults, &store) {
                         other_launches.push((
                             launch,
@@ -410,7 +410,7 @@ fn extract_and_evaluate(
                         .or_else(|| run.image.as_ref().map(|i| i.text.clone()))
                         .unwrap_or_default();
                     let ordinal = ordinals.entry(key).or_default();
-                    let spec = crate::model::run_launch::run_spec(run, &display, *ordinal, format);
+                    let spec = crate::extract::run_spec::run_spec(run, &display, *ordinal, format);
                     *ordinal += 1;
                     let image = spec
                         .image
@@ -427,20 +427,20 @@ fn extract_and_evaluate(
                 let before = objects.len();
                 let mut compose = false;
                 for doc in &stream.documents {
-                    if crate::model::compose::is_compose_document(&doc.root) {
+                    if crate::extract::compose::is_compose_document(&doc.root) {
                         compose = true;
                         let dotenv = store
                             .get(file.id)
                             .and_then(|f| f.path.as_ref())
                             .and_then(|p| p.parent())
                             .and_then(|dir| std::fs::read_to_string(dir.join(".env")).ok())
-                            .map(|t| crate::model::compose::read_dotenv(&t))
+                            .map(|t| crate::extract::compose::read_dotenv(&t))
                             .unwrap_or_default();
                         let compose_dir = parent_dir(&display);
                         let no_defaults = |image: &str, build: Option<&Node>| {
                             images.defaults_for_compose(image, build, &compose_dir)
                         };
-                        other_launches.extend(crate::model::compose::launches(
+                        other_launches.extend(crate::extract::compose::launches(
                             &doc.root,
                             &text,
                             &display,
@@ -490,7 +490,7 @@ fn extract_and_evaluate(
             format,
         ));
     }
-    drafts.extend(crate::model::k8s::kserve::launches(&objects, &store));
+    drafts.extend(crate::correlate::kserve::launches(&objects, &store));
     let index = ScanIndex::new(&objects);
     let mut launch_list: Vec<LaunchRecord> = Vec::new();
     for mut draft in drafts {
@@ -502,7 +502,7 @@ fn extract_and_evaluate(
                 .evidence
                 .iter()
                 .any(|e| e.value.protects.iter().any(|p| p == "http" || p == "*"));
-            crate::model::k8s::kserve::apply_route(&mut draft.launch, route, protected);
+            crate::correlate::kserve::apply_route(&mut draft.launch, route, protected);
         }
         let anchor = draft.launch.container.span;
         launch_list.push(LaunchRecord {
@@ -707,7 +707,7 @@ fn model_config_subjects(
 }
 
 /// The `tritonguard.dev/ignore` annotation of an object or of its pod template.
-fn annotation_ignore(object: &K8sObject) -> Option<crate::engine::suppress::AnnotationIgnore> {
+fn annotation_ignore(object: &K8sObject) -> Option<crate::filter::suppress::AnnotationIgnore> {
     const KEY: &str = "tritonguard.dev/ignore";
     const REASON: &str = "tritonguard.dev/ignore-reason";
     let places = [
@@ -726,7 +726,7 @@ fn annotation_ignore(object: &K8sObject) -> Option<crate::engine::suppress::Anno
     ];
     places.into_iter().flatten().find_map(|annotations| {
         let value = annotations.get(KEY)?;
-        Some(crate::engine::suppress::AnnotationIgnore {
+        Some(crate::filter::suppress::AnnotationIgnore {
             extent: object.extent,
             span: value.label_span()?,
             rules: value
@@ -758,10 +758,10 @@ impl ImageIndex {
         let mut by_path = BTreeMap::new();
         for file in files {
             if let Parsed::Dockerfile(df) = &file.parsed
-                && let Some(config) = crate::model::run_launch::dockerfile_config(df)
+                && let Some(config) = crate::extract::run_spec::dockerfile_config(df)
             {
                 let display = store.display(file.id).to_string();
-                let defaults = crate::model::run_launch::image_defaults(&config, &display);
+                let defaults = crate::extract::run_spec::image_defaults(&config, &display);
                 by_path.insert(display, (file.id, defaults));
             }
         }

@@ -1,7 +1,7 @@
 //! Fingerprints identify a finding by rule, file and object, not by line: they survive edits
 //! elsewhere in the file and documents moving around, so SARIF alerts and baselines persist.
 
-use tritonguard::policy::Catalogue;
+use tritonguard::evaluate::policy::Catalogue;
 use tritonguard::scan::scan_texts;
 
 const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: triton, namespace: ml}\nspec:\n  template:\n    spec:\n      containers:\n        - name: triton\n          image: nvcr.io/nvidia/tritonserver:24.10-py3\n          args: [tritonserver, --model-repository=/m, --model-control-mode=explicit]\n";

@@ -6,8 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
-use tritonguard::policy::Catalogue;
-use tritonguard::policy::spec::{Subject, TestInput};
+use tritonguard::evaluate::policy::Catalogue;
+use tritonguard::evaluate::policy::spec::{Subject, TestInput};
 use tritonguard::scan::{ScanRequest, scan, scan_texts};
 
 fn catalogue() -> Catalogue {

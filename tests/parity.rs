@@ -5,8 +5,8 @@
 
 use std::collections::BTreeSet;
 
-use tritonguard::policy::Catalogue;
-use tritonguard::policy::spec::Subject;
+use tritonguard::evaluate::policy::Catalogue;
+use tritonguard::evaluate::policy::spec::Subject;
 use tritonguard::scan::{ScanRequest, scan};
 
 const FORMATS: &[&str] = &[

@@ -4,8 +4,8 @@
 
 use tritonguard::audit::audit_fixture;
 use tritonguard::cli::test::test_policy;
-use tritonguard::policy::Catalogue;
-use tritonguard::policy::spec::TestInput;
+use tritonguard::evaluate::policy::Catalogue;
+use tritonguard::evaluate::policy::spec::TestInput;
 use tritonguard::report::human::{HumanOptions, diagnostic, render_diagnostic};
 use tritonguard::scan::scan_texts;
 
@@ -76,14 +76,14 @@ fn each_rule_renders_its_bad_example_at_the_offending_span() {
         else {
             panic!("{} has no bad case", policy.spec.id);
         };
-        let all = |_: &tritonguard::policy::Policy| true;
+        let all = |_: &tritonguard::evaluate::policy::Policy| true;
         let mut result = match &test.input {
             TestInput::Inline(files) => scan_texts(&catalogue, files, &all),
             TestInput::Repo(fixture) => audit_fixture(&catalogue, fixture, &all)
                 .unwrap_or_else(|e| panic!("{}: {e}", policy.spec.id)),
             TestInput::File(_) => continue,
         };
-        let config = tritonguard::config::Config {
+        let config = tritonguard::filter::config::Config {
             inline_ignores: true,
             ..Default::default()
         };

@@ -3,7 +3,7 @@
 use std::fs;
 use std::path::Path;
 
-use tritonguard::policy::Catalogue;
+use tritonguard::evaluate::policy::Catalogue;
 use tritonguard::scan::{ScanRequest, scan, scan_texts};
 
 fn catalogue() -> Catalogue {

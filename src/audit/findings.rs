@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::evaluate::policy::{Catalogue, Policy};
 use crate::finding::{Finding, Severity};
-use crate::policy::{Catalogue, Policy};
 use crate::repo::FileReport;
 use crate::repo::classify::Class;
 use crate::repo::format::Format;

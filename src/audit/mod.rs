@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::discover::DiscoveryNote;
+use crate::evaluate::policy::fixture::RepoFixture;
+use crate::evaluate::policy::{Catalogue, Policy};
 use crate::finding::Finding;
-use crate::policy::fixture::RepoFixture;
-use crate::policy::{Catalogue, Policy};
+use crate::load::discover::DiscoveryNote;
 use crate::repo::lock::{self, DEFAULT_FILE_NAME};
 use crate::repo::scan::FileScanOptions;
 use crate::repo::walk::{EntryKind, Role, WalkError};

@@ -12,10 +12,10 @@ use crate::cli::{
     EXIT_CLEAN, EXIT_ERROR, PolicyArgs, ReportArgs, RuleSelection, base_uri, load_catalogue,
     print_policy_warnings, use_color,
 };
-use crate::config::{self, Config, ConfigDiagnostic};
-use crate::engine::{baseline, suppress};
+use crate::evaluate::policy::{Catalogue, Policy};
+use crate::filter::config::{self, Config, ConfigDiagnostic};
+use crate::filter::{baseline, suppress};
 use crate::finding::Severity;
-use crate::policy::{Catalogue, Policy};
 use crate::report::Report;
 use crate::report::human::{HumanOptions, render_diagnostic};
 use crate::scan::{ScanRequest, ScanResult, scan};
@@ -191,7 +191,10 @@ pub fn run(args: CheckArgs) -> ExitCode {
                 return ExitCode::from(EXIT_ERROR);
             }
             stdin = Some((args.stdin_filename.clone(), text));
-        } else if args.skip_unknown && p.is_file() && crate::discover::classify_file(p).is_none() {
+        } else if args.skip_unknown
+            && p.is_file()
+            && crate::load::discover::classify_file(p).is_none()
+        {
             skipped.push(p);
         } else {
             paths.push(p.clone());

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::cli::{EXIT_CLEAN, EXIT_ERROR, PolicyArgs, load_catalogue};
-use crate::policy::Policy;
-use crate::policy::spec::TestInput;
+use crate::evaluate::policy::Policy;
+use crate::evaluate::policy::spec::TestInput;
 
 #[derive(Args, Debug)]
 pub struct ExplainArgs {
@@ -68,7 +68,7 @@ fn example(policy: &Policy, bad: bool) -> Option<(String, String, &'static str)>
 
 /// Rules of `repo audit` (built-in rules tagged `repository`).
 fn is_repository_rule(policy: &Policy) -> bool {
-    policy.spec.subject == crate::policy::spec::Subject::Builtin
+    policy.spec.subject == crate::evaluate::policy::spec::Subject::Builtin
         && policy.spec.tags.iter().any(|t| t == "repository")
 }
 
@@ -94,12 +94,12 @@ pub fn markdown(policy: &Policy) -> String {
         spec.summary,
         spec.severity,
         match spec.subject {
-            crate::policy::spec::Subject::Launch => "Triton launch",
-            crate::policy::spec::Subject::K8s => "Kubernetes object",
-            crate::policy::spec::Subject::Pbtxt => "model configuration",
-            crate::policy::spec::Subject::Builtin if is_repository_rule(policy) =>
+            crate::evaluate::policy::spec::Subject::Launch => "Triton launch",
+            crate::evaluate::policy::spec::Subject::K8s => "Kubernetes object",
+            crate::evaluate::policy::spec::Subject::Pbtxt => "model configuration",
+            crate::evaluate::policy::spec::Subject::Builtin if is_repository_rule(policy) =>
                 "model repository (`tritonguard repo audit`)",
-            crate::policy::spec::Subject::Builtin => "scanned file",
+            crate::evaluate::policy::spec::Subject::Builtin => "scanned file",
         }
     ));
     out.push_str("## Why it matters\n\n");

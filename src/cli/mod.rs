@@ -19,8 +19,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::evaluate::policy::{Catalogue, Policy, PolicyError};
 use crate::finding::Severity;
-use crate::policy::{Catalogue, Policy, PolicyError};
 use crate::report::human::{HumanOptions, render_diagnostic};
 use crate::report::{Format, Report, render};
 
@@ -113,7 +113,7 @@ pub fn load_catalogue(
 
 /// Renders a policy error with the policy text it points into.
 pub fn render_policy_error(error: &PolicyError, options: &HumanOptions) -> String {
-    let diagnostic = crate::policy::diagnostic(error);
+    let diagnostic = crate::evaluate::policy::diagnostic(error);
     render_diagnostic(&diagnostic, options)
 }
 

@@ -10,9 +10,9 @@ use clap::Args;
 
 use crate::cli::check::filter;
 use crate::cli::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, PolicyArgs, load_catalogue};
-use crate::config::Config;
-use crate::policy::spec::{PolicyTest, TestInput};
-use crate::policy::{Catalogue, Policy};
+use crate::evaluate::policy::spec::{PolicyTest, TestInput};
+use crate::evaluate::policy::{Catalogue, Policy};
+use crate::filter::config::Config;
 use crate::scan::{ScanRequest, scan, scan_texts};
 
 #[derive(Args, Debug)]

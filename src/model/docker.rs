@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::extract::workload::match_repositories;
 use crate::model::argv;
 use crate::model::image::parse_image;
-use crate::model::k8s::workload::match_repositories;
 use crate::model::launch::{
     At, AuthEvidence, Capabilities, Container, Fact, Image, Launch, LaunchSource, Mount,
     PortExposure, Reach, Resources, Route, Server,

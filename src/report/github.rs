@@ -101,7 +101,7 @@ mod tests {
 
     #[test]
     fn columns_only_for_single_line_spans() {
-        let catalogue = crate::policy::Catalogue::load(&[], true).unwrap();
+        let catalogue = crate::evaluate::policy::Catalogue::load(&[], true).unwrap();
         let text = include_str!("../../examples/kubernetes/insecure/triton.yaml");
         let mut result = crate::scan::scan_texts(
             &catalogue,

@@ -150,7 +150,7 @@ pub fn render(report: &Report<'_>) -> String {
         tool: Tool {
             name: super::TOOL_NAME,
             version: env!("CARGO_PKG_VERSION"),
-            catalogue: crate::policy::catalogue_version(),
+            catalogue: crate::evaluate::policy::catalogue_version(),
         },
         summary: Summary {
             scanned: report.scanned.clone(),

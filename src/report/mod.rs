@@ -5,10 +5,10 @@ pub mod human;
 pub mod json;
 pub mod sarif;
 
-use crate::discover::DiscoveryNote;
-use crate::engine::evaluate::EvalError;
+use crate::evaluate::cel::EvalError;
+use crate::evaluate::policy::Catalogue;
 use crate::finding::{Finding, Severity};
-use crate::policy::Catalogue;
+use crate::load::discover::DiscoveryNote;
 use crate::scan::ScanStats;
 use crate::source::SourceStore;
 

@@ -25,8 +25,8 @@ use serde_sarif::sarif::{
     Result as SarifResult, Run, RunAutomationDetails, Sarif, Suppression, Tool, ToolComponent,
 };
 
+use crate::evaluate::policy::Policy;
 use crate::finding::{Finding, Severity, SuppressionKind};
-use crate::policy::Policy;
 use crate::report::{INFORMATION_URI, Report, TOOL_NAME, help_uri};
 use crate::source::{SourceStore, Span};
 
@@ -123,7 +123,7 @@ pub fn rule_descriptor(policy: &Policy) -> ReportingDescriptor {
         name: Some(truncate(&spec.name, NAME_LIMIT)),
         short_description: Some(plain(truncate(&spec.summary, DESCRIPTION_LIMIT))),
         full_description: Some(plain(truncate(
-            &crate::engine::evaluate::first_paragraph(&spec.description)
+            &crate::evaluate::cel::first_paragraph(&spec.description)
                 .unwrap_or_else(|| spec.summary.clone()),
             DESCRIPTION_LIMIT,
         ))),
@@ -482,8 +482,8 @@ pub fn gzip_size(bytes: &[u8]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::evaluate::policy::Catalogue;
     use crate::finding::{Suppression, SuppressionKind};
-    use crate::policy::Catalogue;
     use crate::scan::{ScanResult, scan_texts};
 
     const INSECURE: &str = include_str!("../../examples/kubernetes/insecure/triton.yaml");

@@ -311,7 +311,7 @@ fn gpus(service: &Node, source: &str, env: &BTreeMap<String, String>) -> Option<
             _ => match spec_word(g, source, env).map(|w| parse_gpus(&w)) {
                 Some(Ok(request)) => Fact {
                     span: g.label_span(),
-                    ..crate::model::run_launch::gpu_count(&request)
+                    ..crate::extract::run_spec::gpu_count(&request)
                 },
                 _ => Fact::unknown(g.label_span()),
             },
@@ -342,7 +342,7 @@ fn port(node: &Node, source: &str, env: &BTreeMap<String, String>) -> Option<Pub
         _ => parse_publish(&spec_word(node, source, env)?)
             .ok()
             .as_ref()
-            .and_then(crate::model::run_launch::published),
+            .and_then(crate::extract::run_spec::published),
     }
 }
 
@@ -368,7 +368,7 @@ fn volume(node: &Node, source: &str, env: &BTreeMap<String, String>) -> Option<A
         _ => parse_volume(&spec_word(node, source, env)?)
             .ok()
             .as_ref()
-            .and_then(crate::model::run_launch::mount),
+            .and_then(crate::extract::run_spec::mount),
     }
 }
 

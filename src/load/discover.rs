@@ -1,12 +1,10 @@
 //! Which files to scan: walk the given paths (honouring .gitignore, skipping build output and
 //! symlinks that leave the root), classify each file by name, and read it with limits.
 
-pub mod classify;
-
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use classify::{FileKind, classify_path, classify_shebang};
+use crate::load::classify::{FileKind, classify_path, classify_shebang};
 
 /// Files larger than this are reported rather than read.
 pub const DEFAULT_MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;

@@ -508,11 +508,11 @@ fn check_against_sample(
     use crate::tree::ToNode;
     let sample = crate::model::launch::Launch::sample().to_node();
     let mut ctx = cel::Context::with_env(Arc::clone(env));
-    ctx.add_variable_from_value("launch", crate::engine::cel_value::to_cel(&sample));
+    ctx.add_variable_from_value("launch", crate::evaluate::cel_value::to_cel(&sample));
     ctx.add_variable_from_value("objects", cel::Value::List(Arc::new(Vec::new())));
     ctx.add_variable_from_value(
         "file",
-        crate::engine::cel_value::to_cel(&crate::tree::Node::map(vec![
+        crate::evaluate::cel_value::to_cel(&crate::tree::Node::map(vec![
             ("path".to_string(), crate::tree::Node::str("")),
             ("format".to_string(), crate::tree::Node::str("")),
         ])),
@@ -530,7 +530,7 @@ fn check_against_sample(
         });
     let mut inner = ctx.new_inner_scope();
     if let Some(item) = &item {
-        inner.add_variable_from_value("item", crate::engine::cel_value::to_cel(item));
+        inner.add_variable_from_value("item", crate::evaluate::cel_value::to_cel(item));
         inner.add_variable_from_value("key", cel::Value::Int(0));
     }
     let exprs: Vec<&ExprText> = [&spec.match_expr, &spec.assert, &spec.message, &spec.label]

@@ -3,9 +3,9 @@
 //! API, Istio, Traefik), hostPort and hostNetwork, narrowed by NetworkPolicies. Also the
 //! authentication and rate limiting found in front of it. All across every file of the scan.
 
-use crate::model::k8s::auth::{self, AuthFinder};
-use crate::model::k8s::objects::{K8sObject, string_map};
-use crate::model::k8s::workload::PodFacts;
+use crate::correlate::auth::{self, AuthFinder};
+use crate::extract::workload::PodFacts;
+use crate::model::k8s::{K8sObject, string_map};
 use crate::model::launch::{At, Endpoint, Fact, Launch, PortExposure, Reach, Route};
 use crate::source::{SourceStore, Span};
 use crate::tree::Node;

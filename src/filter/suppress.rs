@@ -6,10 +6,10 @@
 
 use std::collections::BTreeSet;
 
-use crate::config::ConfigIgnore;
-use crate::discover::classify::FileKind;
+use crate::evaluate::policy::Catalogue;
+use crate::filter::config::ConfigIgnore;
 use crate::finding::{Finding, Suppression, SuppressionKind};
-use crate::policy::Catalogue;
+use crate::load::classify::FileKind;
 use crate::source::{FileId, SourceStore, Span};
 
 const MARKER: &str = "tritonguard:ignore";
@@ -468,7 +468,7 @@ fn meta_finding(
     message: String,
 ) -> Option<Finding> {
     let identity = input.store.slice(span).to_string();
-    crate::engine::evaluate::builtin_finding(
+    crate::evaluate::cel::builtin_finding(
         input.catalogue,
         rule,
         span,

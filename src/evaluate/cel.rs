@@ -8,10 +8,10 @@ use std::sync::Arc;
 use cel::{Context, Program};
 use rayon::prelude::*;
 
-use crate::engine::cel_value::{to_cel, to_text};
+use crate::evaluate::cel_value::{to_cel, to_text};
+use crate::evaluate::policy::spec::Subject;
+use crate::evaluate::policy::{Catalogue, Policy, split_root};
 use crate::finding::{Finding, Location, fingerprint};
-use crate::policy::spec::Subject;
-use crate::policy::{Catalogue, Policy, split_root};
 use crate::source::{FileId, SourceStore, Span};
 use crate::tree::{Node, PathSegment, Value};
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::model::argv::{self, expand_k8s_refs};
 use crate::model::image::parse_image;
-use crate::model::k8s::objects::{K8sObject, string_map};
+use crate::model::k8s::{K8sObject, string_map};
 use crate::model::launch::{
     At, Capabilities, Container, Fact, Launch, LaunchSource, ModelRepository, Mount, Resources,
     Server,
@@ -93,7 +93,7 @@ pub struct LaunchDraft {
     /// The object (YAML document or list item) the launch was read from.
     pub extent: Span,
     /// For KServe predictors: the InferenceService's own route.
-    pub kserve_route: Option<crate::model::k8s::kserve::KserveRoute>,
+    pub kserve_route: Option<crate::correlate::kserve::KserveRoute>,
 }
 
 /// The Launches of one workload object.

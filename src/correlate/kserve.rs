@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
-use crate::model::k8s::objects::{K8sObject, string_map};
-use crate::model::k8s::workload::{LaunchDraft, launches_in_pod_spec};
+use crate::extract::workload::{LaunchDraft, launches_in_pod_spec};
+use crate::model::k8s::{K8sObject, string_map};
 use crate::model::launch::{At, Fact, Reach, Route};
 use crate::parse::yaml::parse_stream;
 use crate::source::{FileId, SourceStore, Span};

@@ -2,9 +2,9 @@
 //! Istio policies selecting the pod, auth-proxy sidecars, ingress annotations, Triton's own
 //! restricted-API header and gRPC mutual TLS.
 
-use crate::model::k8s::exposure::{ScanIndex, label_selector_matches};
-use crate::model::k8s::objects::K8sObject;
-use crate::model::k8s::workload::{PodFacts, Sidecar};
+use crate::correlate::exposure::{ScanIndex, label_selector_matches};
+use crate::extract::workload::{PodFacts, Sidecar};
+use crate::model::k8s::K8sObject;
 use crate::model::launch::{At, AuthEvidence, Launch, RateLimitEvidence};
 use crate::source::{SourceStore, Span};
 use crate::tree::Node;
@@ -329,8 +329,8 @@ pub fn pod_rate_limits(
             || o.namespace.as_deref() == Some("istio-system");
         let selector = o.node.at(&["spec", "workloadSelector", "labels"]);
         let selected = selector.is_none()
-            || crate::model::k8s::exposure::selects(
-                &crate::model::k8s::objects::string_map(selector),
+            || crate::correlate::exposure::selects(
+                &crate::model::k8s::string_map(selector),
                 &pod.labels,
             );
         let text = o.node.to_json().to_string();

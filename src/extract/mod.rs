@@ -1,0 +1,6 @@
+//! Stage 2, extract: one extractor per format turns a source text into subjects (Kubernetes
+//! objects, Launch drafts, model configurations), parse diagnostics and comments.
+
+pub mod compose;
+pub mod run_spec;
+pub mod workload;
