@@ -2,10 +2,10 @@
 //! entrypoint wrapper, or inside a `sh -c "..."` script.
 
 use std::collections::BTreeMap;
-use std::ops::Range;
 
 use crate::model::server::ArgWord;
-use crate::source::Span;
+use crate::parse::words::{FnLookup, Lexer, Operator, SplitOptions, Word, WordKind};
+use crate::source::{FileId, Span};
 
 /// Programs that run their arguments as a command (`exec tritonserver ...`).
 const WRAPPERS: &[&str] = &[
@@ -85,267 +85,102 @@ fn from_shell(args: &[ArgWord], env: &BTreeMap<String, Option<String>>) -> Optio
     None
 }
 
-/// The tritonserver command inside a shell script held in one argv word; its words keep
-/// exact spans where the script text is a literal copy of the source.
+/// The tritonserver command inside a shell script held in one argv word (`sh -c SCRIPT`),
+/// read with the shell's own rules (quotes, escapes, `\`-newline continuations, variables
+/// from `env`); its words keep exact spans wherever the script text maps to the source.
 pub fn script_invocation(
     script: &ArgWord,
     env: &BTreeMap<String, Option<String>>,
 ) -> Option<Vec<ArgWord>> {
-    for command in split_script(&script.text, env) {
-        let words: Vec<ArgWord> = command
-            .into_iter()
-            .map(|w| {
-                let span = script.subspan(w.raw.start, w.raw.end);
-                let exact = !script.pieces.is_empty()
-                    && (span != script.span || w.raw == (0..script.text.len()));
-                ArgWord {
-                    pieces: if exact && !w.unresolved && w.literal {
-                        span.map(|s| vec![(0, s)]).unwrap_or_default()
-                    } else {
-                        Vec::new()
-                    },
-                    text: w.text,
-                    span,
-                    unresolved: w.unresolved || script.unresolved,
-                    origin: None,
+    script_commands(script, env)
+        .into_iter()
+        .find_map(|command| find_tritonserver(&command, env))
+}
+
+/// The simple commands of a script (split at `;`, `&&`, `||`, `|`, `&` and line ends), each
+/// as argv words; redirections and their targets are left out.
+pub fn script_commands(
+    script: &ArgWord,
+    env: &BTreeMap<String, Option<String>>,
+) -> Vec<Vec<ArgWord>> {
+    let source_word = script
+        .to_word()
+        .unwrap_or_else(|| Word::synthetic(script.text.clone(), Span::new(FileId(0), 0, 0)));
+    let lookup = FnLookup(|name: &str| {
+        env.get(name)
+            .cloned()
+            .flatten()
+            .map(crate::parse::words::VarValue::new)
+    });
+    let mut lexer = Lexer::with_map(&script.text, source_word.source_map(), SplitOptions::SHELL);
+    let mut commands: Vec<Vec<ArgWord>> = Vec::new();
+    let mut current: Vec<Word> = Vec::new();
+    let mut redirect_target = false;
+    let mut finish = |current: &mut Vec<Word>, ended_by_line_break: bool| {
+        let words = std::mem::take(current);
+        if words.is_empty() {
+            return;
+        }
+        let last = words.len() - 1;
+        let argv = words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                let mut word = ArgWord::from(w);
+                word.unresolved |= script.unresolved;
+                word.note = continuation_note(w, i == last && ended_by_line_break);
+                if script.span.is_none() {
+                    word.span = None;
+                    word.origin = None;
                 }
+                word
             })
             .collect();
-        if let Some(argv) = find_tritonserver(&words, env) {
-            return Some(argv);
-        }
-    }
-    None
-}
-
-/// A word of a shell script: its expanded text and where it is in the script text.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ScriptWord {
-    pub text: String,
-    pub raw: Range<usize>,
-    /// Depends on a variable or substitution the environment does not determine.
-    pub unresolved: bool,
-    /// The text equals the raw source (no quotes, escapes or expansions).
-    pub literal: bool,
-}
-
-/// Splits a shell script into simple commands (at `;`, `&&`, `||`, `|`, `&` and newlines),
-/// removing quotes and expanding `$VAR`/`${VAR}`/`${VAR:-default}` from `env`.
-pub fn split_script(script: &str, env: &BTreeMap<String, Option<String>>) -> Vec<Vec<ScriptWord>> {
-    let mut commands = Vec::new();
-    let mut current: Vec<ScriptWord> = Vec::new();
-    let mut word: Option<ScriptWord> = None;
-    let chars: Vec<(usize, char)> = script.char_indices().collect();
-    let mut i = 0;
-    let end_of = |i: usize| chars.get(i).map(|(o, _)| *o).unwrap_or(script.len());
-    macro_rules! start_word {
-        ($at:expr) => {
-            word.get_or_insert_with(|| ScriptWord {
-                text: String::new(),
-                raw: $at..$at,
-                unresolved: false,
-                literal: true,
-            })
-        };
-    }
-    while i < chars.len() {
-        let (offset, c) = chars[i];
-        match c {
-            ' ' | '\t' | '\r' => {
-                if let Some(w) = word.take() {
-                    current.push(w);
+        commands.push(argv);
+    };
+    while let Some(item) = lexer.next_word(&lookup) {
+        match item {
+            Ok(word) => match word.kind {
+                WordKind::Word if redirect_target => redirect_target = false,
+                WordKind::Word => current.push(word),
+                WordKind::Redirect(_) => redirect_target = true,
+                WordKind::HeredocBody => {}
+                WordKind::Operator(op) => {
+                    redirect_target = false;
+                    finish(&mut current, op == Operator::Newline);
                 }
-                i += 1;
-            }
-            '\n' | ';' | '&' | '|' => {
-                if let Some(w) = word.take() {
-                    current.push(w);
-                }
-                if !current.is_empty() {
-                    commands.push(std::mem::take(&mut current));
-                }
-                i += 1;
-            }
-            '#' if word.is_none() => {
-                while i < chars.len() && chars[i].1 != '\n' {
-                    i += 1;
-                }
-            }
-            '\\' => {
-                let w = start_word!(offset);
-                w.literal = false;
-                if let Some((_, next)) = chars.get(i + 1)
-                    && *next != '\n'
-                {
-                    w.text.push(*next);
-                }
-                i += 2;
-                w.raw.end = end_of(i);
-            }
-            '\'' => {
-                let w = start_word!(offset);
-                w.literal = false;
-                i += 1;
-                while i < chars.len() && chars[i].1 != '\'' {
-                    w.text.push(chars[i].1);
-                    i += 1;
-                }
-                i += 1;
-                w.raw.end = end_of(i).min(script.len());
-            }
-            '"' => {
-                let w = start_word!(offset);
-                w.literal = false;
-                i += 1;
-                while i < chars.len() && chars[i].1 != '"' {
-                    let c = chars[i].1;
-                    if c == '\\' && matches!(chars.get(i + 1), Some((_, '"' | '\\' | '$' | '`'))) {
-                        w.text.push(chars[i + 1].1);
-                        i += 2;
-                    } else if c == '$' {
-                        i = expand(&chars, i, script, env, w);
-                    } else {
-                        w.text.push(c);
-                        i += 1;
-                    }
-                }
-                i += 1;
-                w.raw.end = end_of(i).min(script.len());
-            }
-            '$' => {
-                let w = start_word!(offset);
-                w.literal = false;
-                i = expand(&chars, i, script, env, w);
-                w.raw.end = end_of(i);
-            }
-            '`' => {
-                let w = start_word!(offset);
-                w.literal = false;
-                w.unresolved = true;
-                i += 1;
-                while i < chars.len() && chars[i].1 != '`' {
-                    i += 1;
-                }
-                i += 1;
-                w.raw.end = end_of(i).min(script.len());
-            }
-            c => {
-                let w = start_word!(offset);
-                w.text.push(c);
-                i += 1;
-                w.raw.end = end_of(i);
+            },
+            // A syntax error drops the command it is in, as the shell would not run it.
+            Err(_) => {
+                current.clear();
+                redirect_target = false;
             }
         }
     }
-    if let Some(w) = word.take() {
-        current.push(w);
-    }
-    if !current.is_empty() {
-        commands.push(current);
-    }
+    finish(&mut current, false);
     commands
 }
 
-/// Expands the `$...` at `chars[i]` into `word`; returns the index after it.
-fn expand(
-    chars: &[(usize, char)],
-    mut i: usize,
-    script: &str,
-    env: &BTreeMap<String, Option<String>>,
-    word: &mut ScriptWord,
-) -> usize {
-    i += 1;
-    let lookup = |name: &str| env.get(name).cloned().flatten();
-    match chars.get(i).map(|(_, c)| *c) {
-        Some('{') => {
-            let start = i + 1;
-            let mut depth = 1;
-            i += 1;
-            while i < chars.len() {
-                match chars[i].1 {
-                    '{' => depth += 1,
-                    '}' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            break;
-                        }
-                    }
-                    _ => {}
-                }
-                i += 1;
-            }
-            let body: String = chars
-                .get(start..i.min(chars.len()))
-                .unwrap_or(&[])
-                .iter()
-                .map(|(_, c)| *c)
-                .collect();
-            let (name, default) = match body.find([':', '-', '=', '+', '?']) {
-                Some(p) => {
-                    let rest = &body[p..];
-                    let rest = rest.strip_prefix(':').unwrap_or(rest);
-                    let default = rest
-                        .strip_prefix('-')
-                        .or_else(|| rest.strip_prefix('='))
-                        .map(str::to_string);
-                    (&body[..p], default)
-                }
-                None => (body.as_str(), None),
-            };
-            match lookup(name).filter(|v| !v.is_empty()).or(default) {
-                Some(v) => word.text.push_str(&v),
-                None => {
-                    word.unresolved = true;
-                    word.text.push_str("${");
-                    word.text.push_str(&body);
-                    word.text.push('}');
-                }
-            }
-            i + 1
-        }
-        Some('(') => {
-            word.unresolved = true;
-            let mut depth = 0;
-            while i < chars.len() {
-                match chars[i].1 {
-                    '(' => depth += 1,
-                    ')' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return i + 1;
-                        }
-                    }
-                    _ => {}
-                }
-                i += 1;
-            }
-            i
-        }
-        Some(c) if c.is_ascii_alphabetic() || c == '_' => {
-            let start = chars[i].0;
-            while i < chars.len() && (chars[i].1.is_ascii_alphanumeric() || chars[i].1 == '_') {
-                i += 1;
-            }
-            let end = chars.get(i).map(|(o, _)| *o).unwrap_or(script.len());
-            match lookup(&script[start..end]) {
-                Some(v) => word.text.push_str(&v),
-                None => {
-                    word.unresolved = true;
-                    word.text.push('$');
-                    word.text.push_str(&script[start..end]);
-                }
-            }
-            i
-        }
-        Some(c) if c.is_ascii_digit() || matches!(c, '@' | '*' | '#' | '?' | '$' | '!') => {
-            word.unresolved = true;
-            i + 1
-        }
-        _ => {
-            word.text.push('$');
-            i
-        }
+/// Why a word of a script starts with a blank the author likely did not mean: a `\` whose
+/// line end YAML folded into a space (a `>` block or a multi-line flow scalar), or a `\`
+/// followed by a space rather than by the line end.
+fn continuation_note(word: &Word, before_line_break: bool) -> Option<String> {
+    let first = word.text.chars().next()?;
+    if !first.is_whitespace() || !word.quoted {
+        return None;
     }
+    if word.is_produced_at(0) {
+        return Some(
+            "a folded YAML scalar turned the line end after `\\` into a space, which the `\\` \
+             escapes: the argument starts with a space"
+                .to_string(),
+        );
+    }
+    (before_line_break && word.text.trim().is_empty()).then(|| {
+        "the `\\` escapes the space after it, not the line end: the space is an argument and \
+         the line end ends the command"
+            .to_string()
+    })
 }
 
 /// Kubernetes' own `$(VAR)` expansion in command and args, from the container's env.
@@ -469,16 +304,30 @@ mod tests {
     #[test]
     fn shell_variables_expand_from_the_environment_or_stay_unresolved() {
         let e = env(&[("MODE", Some("explicit")), ("SECRET", None)]);
-        let commands = split_script(
+        let script = ArgWord::new(
             "tritonserver --model-control-mode=$MODE --x=${UNSET:-dflt} --y=\"$SECRET\" $(cat f)",
-            &e,
+            Some(Span::new(FileId(0), 0, 0)),
         );
+        let commands = script_commands(&script, &e);
         let words = &commands[0];
         assert_eq!(words[1].text, "--model-control-mode=explicit");
         assert!(!words[1].unresolved);
         assert_eq!(words[2].text, "--x=dflt");
         assert!(words[3].unresolved);
         assert!(words[4].unresolved);
+    }
+
+    #[test]
+    fn continuations_join_lines_and_an_escaped_space_ends_the_command() {
+        let source = "tritonserver \\\n  --a=1 \\ \n  --b=2";
+        let script = ArgWord::literal(source, Span::new(FileId(0), 0, source.len()));
+        let commands = script_commands(&script, &env(&[]));
+        assert_eq!(texts(&commands[0]), ["tritonserver", "--a=1", " "]);
+        assert!(
+            commands[0][2].note.is_some(),
+            "the escaped space is explained"
+        );
+        assert_eq!(texts(&commands[1]), ["--b=2"]);
     }
 
     #[test]

@@ -159,6 +159,7 @@ pub fn launch(spec: &RunSpec, defaults: &ImageDefaults, store: &SourceStore) -> 
                     unresolved: true,
                     pieces: Vec::new(),
                     origin: None,
+                    note: None,
                 });
             }
             parse_server_args(&argv, anchor, &literal_env)

@@ -2,6 +2,7 @@
 
 pub mod argv;
 pub mod compose;
+pub mod compose_command;
 pub mod docker;
 pub mod flags;
 pub mod image;

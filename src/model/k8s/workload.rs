@@ -291,6 +291,7 @@ fn container_launch(
             let (expanded, unresolved) = expand_k8s_refs(&word.text, &env);
             if expanded != word.text {
                 word.pieces.clear();
+                word.origin = None;
                 word.text = expanded;
             }
             word.unresolved |= unresolved;
