@@ -3,6 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::model::launch::{Fact, InvalidFlag};
+use crate::model::launchers::{self, Worker};
+use crate::model::openai_frontend;
 use crate::model::server::ArgWord;
 use crate::parse::words::{FnLookup, Lexer, Operator, SplitOptions, Word, WordKind};
 use crate::source::{FileId, Span};
@@ -34,20 +37,63 @@ pub fn is_tritonserver(word: &str) -> bool {
     basename(word) == "tritonserver"
 }
 
+/// What program runs Triton, and how its command line is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Program {
+    /// `tritonserver` itself (directly, through mpirun, or built by the TensorRT-LLM launch
+    /// script): `argv` is its command line.
+    Tritonserver,
+    /// Triton's OpenAI-compatible frontend (`openai_frontend/main.py`), which runs the server
+    /// in-process: `argv` is the frontend's own options.
+    OpenAiFrontend,
+}
+
+/// A place that starts Triton: the program and its argv, the argv of further MPI ranks, and
+/// arguments a launcher rejects before Triton starts.
+#[derive(Clone, Debug)]
+pub struct Invocation {
+    pub program: Program,
+    pub argv: Vec<ArgWord>,
+    pub workers: Vec<Worker>,
+    pub launcher_errors: Vec<Fact<InvalidFlag>>,
+}
+
+impl Invocation {
+    pub fn tritonserver(argv: Vec<ArgWord>) -> Invocation {
+        Invocation {
+            program: Program::Tritonserver,
+            argv,
+            workers: Vec::new(),
+            launcher_errors: Vec::new(),
+        }
+    }
+}
+
 /// The argv after `tritonserver`, if `words` (command and args together) start it.
 pub fn find_tritonserver(
     words: &[ArgWord],
     env: &BTreeMap<String, Option<String>>,
 ) -> Option<Vec<ArgWord>> {
+    find_invocation(words, env).map(|i| i.argv)
+}
+
+/// How `words` (command and args together) start Triton, if they do.
+pub fn find_invocation(
+    words: &[ArgWord],
+    env: &BTreeMap<String, Option<String>>,
+) -> Option<Invocation> {
     let mut rest = words;
     loop {
         let first = rest.first()?;
         let name = basename(&first.text);
         if is_tritonserver(&first.text) {
-            return Some(rest[1..].to_vec());
+            return Some(Invocation::tritonserver(rest[1..].to_vec()));
         }
         if SHELLS.contains(&name) {
             return from_shell(&rest[1..], env);
+        }
+        if launchers::MPI_LAUNCHERS.contains(&name) {
+            return from_mpi(&rest[1..], env);
         }
         if WRAPPERS.contains(&name)
             || name.contains('=') && name != "=" && !first.text.starts_with('-')
@@ -59,21 +105,123 @@ pub fn find_tritonserver(
             }
             continue;
         }
+        // A launcher script (`python3 .../launch_triton_server.py ...`) builds the command.
+        if let Some(at) = rest
+            .iter()
+            .position(|w| basename(&w.text) == launchers::LAUNCH_SCRIPT)
+        {
+            let launch = launchers::launch_script(&rest[at], &rest[at + 1..]);
+            return Some(Invocation {
+                program: Program::Tritonserver,
+                argv: launch.argv,
+                workers: launch.workers,
+                launcher_errors: launch.errors,
+            });
+        }
+        if let Some(at) = rest
+            .iter()
+            .position(|w| openai_frontend::is_frontend(&w.text))
+        {
+            return Some(Invocation {
+                program: Program::OpenAiFrontend,
+                argv: rest[at + 1..].to_vec(),
+                workers: Vec::new(),
+                launcher_errors: Vec::new(),
+            });
+        }
         // Anything else (a script, another program) may still pass through to tritonserver
         // later on its command line.
         let at = rest.iter().position(|w| is_tritonserver(&w.text))?;
-        return Some(rest[at + 1..].to_vec());
+        return Some(Invocation::tritonserver(rest[at + 1..].to_vec()));
     }
 }
 
+/// `mpirun ... : ...`: rank 0's tritonserver is the launch; the other segments that run
+/// tritonserver are its workers.
+fn from_mpi(args: &[ArgWord], env: &BTreeMap<String, Option<String>>) -> Option<Invocation> {
+    let mut found: Option<Invocation> = None;
+    for (rank, segment) in launchers::mpi_segments(args) {
+        let start = segment
+            .iter()
+            .position(|w| !w.text.starts_with('-') && !is_mpi_option_value(&segment, w));
+        let Some(invocation) = start.and_then(|s| find_invocation(&segment[s..], env)) else {
+            continue;
+        };
+        match &mut found {
+            None => found = Some(invocation),
+            Some(main) => {
+                main.workers.push(Worker {
+                    rank,
+                    argv: invocation.argv,
+                });
+                main.workers.extend(invocation.workers);
+                main.launcher_errors.extend(invocation.launcher_errors);
+            }
+        }
+    }
+    found
+}
+
+/// Whether `word` is the value of the mpirun option before it (`-n 1`, `-x VAR`).
+fn is_mpi_option_value(segment: &[ArgWord], word: &ArgWord) -> bool {
+    let Some(at) = segment.iter().position(|w| std::ptr::eq(w, word)) else {
+        return false;
+    };
+    at.checked_sub(1)
+        .and_then(|p| segment.get(p))
+        .is_some_and(|prev| MPI_VALUE_OPTIONS.contains(&prev.text.as_str()))
+        || at
+            .checked_sub(2)
+            .and_then(|p| segment.get(p))
+            .is_some_and(|prev| MPI_TWO_VALUE_OPTIONS.contains(&prev.text.as_str()))
+}
+
+/// Open MPI and MPICH (Hydra) options that take a value.
+const MPI_VALUE_OPTIONS: &[&str] = &[
+    "-n",
+    "-np",
+    "--np",
+    "--n",
+    "-c",
+    "-N",
+    "-H",
+    "-host",
+    "--host",
+    "-hosts",
+    "--hostfile",
+    "-hostfile",
+    "--machinefile",
+    "-machinefile",
+    "-f",
+    "-x",
+    "--map-by",
+    "-map-by",
+    "--bind-to",
+    "-bind-to",
+    "--rank-by",
+    "-wdir",
+    "--wdir",
+    "-path",
+    "--path",
+    "--prefix",
+    "--output-filename",
+    "-output-filename",
+    "-ppn",
+    "-envlist",
+    "--tag-output-format",
+];
+
+/// Options that take two values (`--mca name value`, `-genv NAME value`).
+const MPI_TWO_VALUE_OPTIONS: &[&str] = &["--mca", "-mca", "--gmca", "-gmca", "-genv", "-env"];
+
 /// `sh [-opts] -c SCRIPT`: the tritonserver command inside SCRIPT.
-fn from_shell(args: &[ArgWord], env: &BTreeMap<String, Option<String>>) -> Option<Vec<ArgWord>> {
+fn from_shell(args: &[ArgWord], env: &BTreeMap<String, Option<String>>) -> Option<Invocation> {
     let mut i = 0;
     while let Some(arg) = args.get(i) {
         let t = arg.text.as_str();
         if t.starts_with('-') && !t.starts_with("--") && t.contains('c') {
             let script = args.get(i + 1)?;
-            return script_invocation(script, env);
+            return script_command_invocation(script, env);
         }
         if t.starts_with('-') {
             i += 1;
@@ -92,9 +240,16 @@ pub fn script_invocation(
     script: &ArgWord,
     env: &BTreeMap<String, Option<String>>,
 ) -> Option<Vec<ArgWord>> {
+    script_command_invocation(script, env).map(|i| i.argv)
+}
+
+fn script_command_invocation(
+    script: &ArgWord,
+    env: &BTreeMap<String, Option<String>>,
+) -> Option<Invocation> {
     script_commands(script, env)
         .into_iter()
-        .find_map(|command| find_tritonserver(&command, env))
+        .find_map(|command| find_invocation(&command, env))
 }
 
 /// The simple commands of a script (split at `;`, `&&`, `||`, `|`, `&` and line ends), each

@@ -30,32 +30,42 @@ pub fn split(line: &ArgWord) -> Option<Vec<ArgWord>> {
     let mut buf = String::new();
     let mut parts: Vec<std::ops::Range<usize>> = Vec::new();
     let mut got = false;
+    // The word's first character was escaped with `\`.
+    let mut escaped_first = false;
     let (mut escaped, mut double, mut single, mut backtick, mut dollar) =
         (false, false, false, false, false);
-    let mut emit = |buf: &mut String, parts: &mut Vec<std::ops::Range<usize>>| {
-        let word_parts: Vec<Word> = match &base {
-            Some(word) => parts.iter().map(|r| word.slice(r.clone())).collect(),
-            None => Vec::new(),
+    let mut emit =
+        |buf: &mut String, parts: &mut Vec<std::ops::Range<usize>>, escaped_first: bool| {
+            let note = escaped_first
+                .then(|| escape_note(buf, parts.first().map(|r| r.start), base.as_ref()))
+                .flatten();
+            let word_parts: Vec<Word> = match &base {
+                Some(word) => parts.iter().map(|r| word.slice(r.clone())).collect(),
+                None => Vec::new(),
+            };
+            let span = match (parts.first(), parts.last(), &base) {
+                (Some(first), Some(last), Some(word)) => Some(
+                    word.subspan(first.start..first.end)
+                        .join(word.subspan(last.clone())),
+                ),
+                _ => line.span,
+            };
+            let mut arg = match (&base, span) {
+                (Some(_), Some(span)) => ArgWord::from(&Word::concat(&word_parts, span)),
+                _ => ArgWord::new(buf.clone(), line.span),
+            };
+            arg.text = std::mem::take(buf);
+            arg.unresolved |= line.unresolved;
+            arg.note = note;
+            parts.clear();
+            args.push(arg);
         };
-        let span = match (parts.first(), parts.last(), &base) {
-            (Some(first), Some(last), Some(word)) => Some(
-                word.subspan(first.start..first.end)
-                    .join(word.subspan(last.clone())),
-            ),
-            _ => line.span,
-        };
-        let mut arg = match (&base, span) {
-            (Some(_), Some(span)) => ArgWord::from(&Word::concat(&word_parts, span)),
-            _ => ArgWord::new(buf.clone(), line.span),
-        };
-        arg.text = std::mem::take(buf);
-        arg.unresolved |= line.unresolved;
-        parts.clear();
-        args.push(arg);
-    };
     for (i, c) in text.char_indices() {
         let here = i..i + c.len_utf8();
         if escaped {
+            if buf.is_empty() {
+                escaped_first = true;
+            }
             buf.push(c);
             parts.push(here);
             escaped = false;
@@ -75,8 +85,9 @@ pub fn split(line: &ArgWord) -> Option<Vec<ArgWord>> {
                 buf.push(c);
                 parts.push(here);
             } else if got {
-                emit(&mut buf, &mut parts);
+                emit(&mut buf, &mut parts, escaped_first);
                 got = false;
+                escaped_first = false;
             }
             continue;
         }
@@ -123,10 +134,32 @@ pub fn split(line: &ArgWord) -> Option<Vec<ArgWord>> {
         return None;
     }
     if got {
-        emit(&mut buf, &mut parts);
+        emit(&mut buf, &mut parts, escaped_first);
     }
     // Adjacent byte ranges of one word are merged by the word map itself.
     Some(args)
+}
+
+/// Why an argument that starts with an escaped blank has it.
+fn escape_note(text: &str, first: Option<usize>, base: Option<&Word>) -> Option<String> {
+    match text.chars().next()? {
+        '\n' => Some(
+            "compose keeps the line end after `\\` as a character of the argument: its \
+             command splitting has no line continuation"
+                .to_string(),
+        ),
+        ' ' if first
+            .zip(base)
+            .is_some_and(|(at, word)| word.is_produced_at(at)) =>
+        {
+            Some(
+                "a folded YAML scalar turned the line end after `\\` into a space, which the `\\` \
+             escapes: the argument starts with a space"
+                    .to_string(),
+            )
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]

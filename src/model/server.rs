@@ -541,6 +541,11 @@ fn build_server(
         ..endpoint_without_api()
     };
 
+    // tritonserver has no OpenAI endpoint: the OpenAI frontend is a program of its own.
+    let openai = Endpoint {
+        enabled: Fact::known(false, anchor),
+        ..endpoint_without_api()
+    };
     let trace_level = trace_level(&s);
     let mut flags_map: BTreeMap<String, Vec<Fact<String>>> = BTreeMap::new();
     for u in &uses {
@@ -600,6 +605,7 @@ fn build_server(
         metrics,
         sagemaker,
         vertex_ai,
+        openai,
         log: Logging {
             file: s.string("log-file", None),
             verbose: log_verbose,
