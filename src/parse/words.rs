@@ -373,6 +373,12 @@ impl Word {
         Word::single(text, span, Origin::Exact(start))
     }
 
+    /// A word whose text was produced by the source at `span` (a variable's value, pointing
+    /// at the assignment that gave it), with no expansions of its own.
+    pub fn literal_at(text: impl Into<String>, span: Span) -> Word {
+        Word::single(text.into(), span, Origin::Cover(span.start, span.end))
+    }
+
     /// A word that is not written anywhere (Docker's implicit `/bin/sh -c`); all of it maps to
     /// `span`, the place that implies it.
     pub fn synthetic(text: impl Into<String>, span: Span) -> Word {
