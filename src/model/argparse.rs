@@ -68,8 +68,9 @@ pub fn parse(
                     continue;
                 }
                 Err(message) => {
+                    // argparse exits at its first error of this kind.
                     errors.push(error(word, program, message));
-                    continue;
+                    return (given, errors);
                 }
             }
         } else if let Some(o) = opts.iter().find(|o| o.short == Some(name)) {
@@ -97,7 +98,7 @@ pub fn parse(
                     inline.unwrap_or_default()
                 ),
             ));
-            continue;
+            return (given, errors);
         }
         while values.len() < opt.nargs {
             match args.get(i) {
@@ -119,7 +120,7 @@ pub fn parse(
                 program,
                 format!("argument --{}: {expected}", opt.name),
             ));
-            continue;
+            return (given, errors);
         }
         let span = values
             .iter()
@@ -238,7 +239,11 @@ mod tests {
         assert_eq!(given[0].name, "model-repository");
         assert_eq!(given[0].values[0].text, "/m");
         assert_eq!(given[2].values.len(), 3);
-        assert_eq!(errors.len(), 1, "--model is ambiguous");
+        assert_eq!(
+            errors.len(),
+            1,
+            "--model is ambiguous, and argparse stops there"
+        );
         let message = errors[0]
             .value
             .as_ref()

@@ -247,9 +247,43 @@ fn script_command_invocation(
     script: &ArgWord,
     env: &BTreeMap<String, Option<String>>,
 ) -> Option<Invocation> {
-    script_commands(script, env)
-        .into_iter()
-        .find_map(|command| find_invocation(&command, env))
+    let commands = script_commands(script, env);
+    let (at, mut invocation) = commands
+        .iter()
+        .enumerate()
+        .find_map(|(i, command)| find_invocation(&command.words, env).map(|inv| (i, inv)))?;
+    // Flags on the next line after a command that ended at its line end are a command of
+    // their own: tritonserver starts without them.
+    // (Unless the command's last word already explains why it ended: one cause, one finding.)
+    if invocation.program == Program::Tritonserver
+        && commands[at].ended_by_line_break
+        && commands[at].words.last().is_some_and(|w| w.note.is_none())
+        && let Some(next) = commands.get(at + 1).and_then(|c| c.words.first())
+        && next.text.starts_with("--")
+    {
+        let last = commands[at].words.last().map_or("", |w| w.text.as_str());
+        invocation.launcher_errors.push(Fact::known(
+            InvalidFlag {
+                arg: next.text.clone(),
+                reason: "split-command".to_string(),
+                message: format!(
+                    "the tritonserver command ends at the line end after `{last}`: `{}` on the \
+                     next line runs as a command of its own, and tritonserver starts without it",
+                    next.text.trim()
+                ),
+                suggestion: None,
+            },
+            next.span,
+        ));
+    }
+    Some(invocation)
+}
+
+/// One simple command of a script.
+pub struct ScriptCommand {
+    pub words: Vec<ArgWord>,
+    /// The command ended at a line end (not at `;`, `&&`, `|`...).
+    pub ended_by_line_break: bool,
 }
 
 /// The simple commands of a script (split at `;`, `&&`, `||`, `|`, `&` and line ends), each
@@ -257,7 +291,7 @@ fn script_command_invocation(
 pub fn script_commands(
     script: &ArgWord,
     env: &BTreeMap<String, Option<String>>,
-) -> Vec<Vec<ArgWord>> {
+) -> Vec<ScriptCommand> {
     let source_word = script
         .to_word()
         .unwrap_or_else(|| Word::synthetic(script.text.clone(), Span::new(FileId(0), 0, 0)));
@@ -268,7 +302,7 @@ pub fn script_commands(
             .map(crate::parse::words::VarValue::new)
     });
     let mut lexer = Lexer::with_map(&script.text, source_word.source_map(), SplitOptions::SHELL);
-    let mut commands: Vec<Vec<ArgWord>> = Vec::new();
+    let mut commands: Vec<ScriptCommand> = Vec::new();
     let mut current: Vec<Word> = Vec::new();
     let mut redirect_target = false;
     let mut finish = |current: &mut Vec<Word>, ended_by_line_break: bool| {
@@ -291,7 +325,10 @@ pub fn script_commands(
                 word
             })
             .collect();
-        commands.push(argv);
+        commands.push(ScriptCommand {
+            words: argv,
+            ended_by_line_break,
+        });
     };
     while let Some(item) = lexer.next_word(&lookup) {
         match item {
@@ -464,7 +501,7 @@ mod tests {
             Some(Span::new(FileId(0), 0, 0)),
         );
         let commands = script_commands(&script, &e);
-        let words = &commands[0];
+        let words = &commands[0].words;
         assert_eq!(words[1].text, "--model-control-mode=explicit");
         assert!(!words[1].unresolved);
         assert_eq!(words[2].text, "--x=dflt");
@@ -477,12 +514,12 @@ mod tests {
         let source = "tritonserver \\\n  --a=1 \\ \n  --b=2";
         let script = ArgWord::literal(source, Span::new(FileId(0), 0, source.len()));
         let commands = script_commands(&script, &env(&[]));
-        assert_eq!(texts(&commands[0]), ["tritonserver", "--a=1", " "]);
+        assert_eq!(texts(&commands[0].words), ["tritonserver", "--a=1", " "]);
         assert!(
-            commands[0][2].note.is_some(),
+            commands[0].words[2].note.is_some(),
             "the escaped space is explained"
         );
-        assert_eq!(texts(&commands[1]), ["--b=2"]);
+        assert_eq!(texts(&commands[1].words), ["--b=2"]);
     }
 
     #[test]

@@ -312,6 +312,8 @@ mod tests {
             None,
         );
         let launch = launch_script(&script, &words("--log_file=/tmp/x --world"));
+        // argparse stops at the option without its value; unrecognized ones are only
+        // reported when parsing got to the end.
         assert_eq!(
             launch.argv[0].text,
             "--model-repository=/opt/tensorrtllm_backend/all_models/gpt"
@@ -321,9 +323,18 @@ mod tests {
             .iter()
             .filter_map(|e| e.value.as_ref().map(|f| f.message.clone()))
             .collect();
-        assert_eq!(messages.len(), 2, "{messages:?}");
-        assert!(messages[0].contains("expected one argument"));
-        assert!(messages[1].contains("unrecognized arguments: --log_file=/tmp/x"));
+        assert_eq!(messages.len(), 1, "{messages:?}");
+        assert!(messages[0].contains("argument --world_size: expected one argument"));
+        let launch = launch_script(&script, &words("--log_file=/tmp/x --force"));
+        let messages: Vec<String> = launch
+            .errors
+            .iter()
+            .filter_map(|e| e.value.as_ref().map(|f| f.message.clone()))
+            .collect();
+        assert_eq!(
+            messages,
+            ["launch_triton_server.py: error: unrecognized arguments: --log_file=/tmp/x"]
+        );
         let relative = launch_script(&ArgWord::new("scripts/launch_triton_server.py", None), &[]);
         assert!(
             relative.argv[0].unresolved,
