@@ -177,7 +177,7 @@ pub fn launch_script(script: &ArgWord, args: &[ArgWord]) -> ScriptLaunch {
         if let Some(g) = last("exit_timeout")
             && g.values
                 .first()
-                .is_some_and(|v| v.text.trim().parse::<i64>().map_or(true, |n| n != 0))
+                .is_some_and(|v| v.text.trim().parse::<i64>() != Ok(0))
         {
             argv.push(flag(
                 "exit_timeout",

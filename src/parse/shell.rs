@@ -206,6 +206,12 @@ impl<'t, E: Env> Scanner<'t, E> {
     }
 
     fn command(&mut self, words: Vec<Word>) {
+        // `then IMG=x`, `else IMG=y`, `do X=1`: the command starts after the reserved word.
+        let reserved = words
+            .iter()
+            .take_while(|w| w.is_plain() && matches!(w.text.as_str(), "then" | "else" | "do" | "{"))
+            .count();
+        let words: Vec<Word> = words.into_iter().skip(reserved).collect();
         if words.is_empty() {
             return;
         }

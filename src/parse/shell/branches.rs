@@ -22,6 +22,8 @@ struct Frame {
     current: HashMap<String, VarValue>,
     /// An `else` or a `*)` pattern: one branch always runs.
     exhaustive: bool,
+    /// In a `case`, between a pattern's `)` and its `;;` (or `esac`).
+    in_pattern_branch: bool,
 }
 
 /// The open `if`/`case` blocks and the candidates found so far.
@@ -64,11 +66,15 @@ impl Branches {
         };
         match op {
             Some(Operator::CloseParen) => {
+                frame.in_pattern_branch = true;
                 if last.is_some_and(|w| w.text.trim_start_matches('(') == "*") {
                     frame.exhaustive = true;
                 }
             }
-            Some(Operator::CaseEnd) => self.close_branch(),
+            Some(Operator::CaseEnd) => {
+                frame.in_pattern_branch = false;
+                self.close_branch();
+            }
             _ => {}
         }
     }
@@ -112,7 +118,14 @@ impl Branches {
     /// Ends the innermost block: each variable it assigned gets its candidates. Returns what
     /// the enclosing block must record as assigned in its own current branch.
     fn end(&mut self) -> Option<Ended> {
-        self.close_branch();
+        // A `case` branch is closed by its `;;`; only a last one without `;;` is open at `esac`.
+        if self
+            .frames
+            .last()
+            .is_some_and(|f| !f.is_case || f.in_pattern_branch)
+        {
+            self.close_branch();
+        }
         let frame = self.frames.pop()?;
         let mut ended = Ended::default();
         for (name, prior) in &frame.prior {
