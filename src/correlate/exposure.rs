@@ -106,6 +106,7 @@ pub fn apply(launch: &mut Launch, pod: &PodFacts, index: &ScanIndex<'_>, store: 
         ("metrics", &server.metrics),
         ("sagemaker", &server.sagemaker),
         ("vertex_ai", &server.vertex_ai),
+        ("openai", &server.openai),
     ];
     let mut rate_limits = Vec::new();
     for (name, endpoint) in ports {
@@ -128,6 +129,7 @@ pub fn apply(launch: &mut Launch, pod: &PodFacts, index: &ScanIndex<'_>, store: 
             "grpc" => launch.exposure.grpc = exposure,
             "metrics" => launch.exposure.metrics = exposure,
             "sagemaker" => launch.exposure.sagemaker = exposure,
+            "openai" => launch.exposure.openai = exposure,
             _ => launch.exposure.vertex_ai = exposure,
         }
     }

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::argv::split_script;
 use crate::model::docker::{self, ImageDefaults, Published, RunSpec};
 use crate::model::launch::{At, Fact, Launch, Mount};
 use crate::model::quantity;
@@ -91,6 +90,7 @@ fn word(node: &Node, source: &str, env: &BTreeMap<String, String>) -> ArgWord {
     let (text, unresolved) = interpolate(&w.text, env);
     if text != w.text {
         w.pieces.clear();
+        w.origin = None;
         w.text = text;
     }
     w.unresolved |= unresolved;
@@ -119,25 +119,14 @@ fn words(node: &Node, source: &str, env: &BTreeMap<String, String>) -> Vec<ArgWo
         Value::Null => Vec::new(),
         _ => {
             let line = word(node, source, env);
-            let no_env = BTreeMap::new();
-            split_script(&line.text, &no_env)
-                .into_iter()
-                .flatten()
-                .map(|w| {
-                    let span = line.subspan(w.raw.start, w.raw.end);
-                    ArgWord {
-                        pieces: if w.literal && !line.pieces.is_empty() && span != line.span {
-                            span.map(|s| vec![(0, s)]).unwrap_or_default()
-                        } else {
-                            Vec::new()
-                        },
-                        text: w.text,
-                        span,
-                        unresolved: w.unresolved || line.unresolved,
-                        origin: None,
-                    }
-                })
-                .collect()
+            // A string compose refuses to split leaves the command unknown.
+            crate::model::compose_command::split(&line).unwrap_or_else(|| {
+                vec![ArgWord {
+                    text: String::new(),
+                    unresolved: true,
+                    ..line
+                }]
+            })
         }
     }
 }

@@ -162,8 +162,11 @@ pub fn run_spec(run: &ContainerRun, display: &str, ordinal: usize, format: &str)
     let anchor = Some(run.program.span.join(run.subcommand_span));
     let image = run.image.as_ref().map(ArgWord::from);
     let name = run.name().map(|n| n.text.clone());
-    let identity = name
+    // The candidate runs of one command (an image chosen in a branch) share one identity.
+    let identity = run
+        .identity
         .clone()
+        .or_else(|| name.clone())
         .or_else(|| image.as_ref().map(|i| i.text.clone()))
         .unwrap_or_default();
     let command: Vec<ArgWord> = run.args.iter().map(ArgWord::from).collect();

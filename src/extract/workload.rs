@@ -10,8 +10,9 @@ use crate::model::launch::{
     At, Capabilities, Container, Fact, Launch, LaunchSource, ModelRepository, Mount, Resources,
     Server,
 };
+use crate::model::launchers;
 use crate::model::quantity;
-use crate::model::server::{ArgWord, parse_server_args};
+use crate::model::server::ArgWord;
 use crate::model::yaml_words::arg_word;
 use crate::source::Span;
 use crate::tree::Node;
@@ -291,6 +292,7 @@ fn container_launch(
             let (expanded, unresolved) = expand_k8s_refs(&word.text, &env);
             if expanded != word.text {
                 word.pieces.clear();
+                word.origin = None;
                 word.text = expanded;
             }
             word.unresolved |= unresolved;
@@ -307,15 +309,15 @@ fn container_launch(
         .filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v)))
         .collect();
 
-    let invocation = argv::find_tritonserver(&words, &env).or_else(|| {
+    let invocation = argv::find_invocation(&words, &env).or_else(|| {
         // A Triton image whose args are only flags: an entrypoint that runs tritonserver.
         let flags_only = command.is_none()
             && !words.is_empty()
             && words.first().is_some_and(|w| w.text.starts_with("--"));
-        (image.is_triton && flags_only).then(|| words.clone())
+        (image.is_triton && flags_only).then(|| argv::Invocation::tritonserver(words.clone()))
     });
     let server = match invocation {
-        Some(argv) => parse_server_args(&argv, argv_anchor, &literal_env),
+        Some(invocation) => launchers::server_settings(&invocation, argv_anchor, &literal_env),
         // A Triton image that runs something else (an init container copying models).
         None if image.is_triton && words.is_empty() && !init => Server::default(),
         None => return None,

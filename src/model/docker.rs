@@ -10,7 +10,8 @@ use crate::model::launch::{
     At, AuthEvidence, Capabilities, Container, Fact, Image, Launch, LaunchSource, Mount,
     PortExposure, Reach, Resources, Route, Server,
 };
-use crate::model::server::{ArgWord, parse_server_args};
+use crate::model::launchers;
+use crate::model::server::ArgWord;
 use crate::source::{SourceStore, Span};
 
 /// A published port: `-p [host_ip:]host_port:container_port[/proto]`.
@@ -145,23 +146,24 @@ pub fn launch(spec: &RunSpec, defaults: &ImageDefaults, store: &SourceStore) -> 
         .command_anchor
         .or_else(|| argv::argv_anchor(&command))
         .or(spec.anchor);
-    let invocation = argv::find_tritonserver(&words, &env_values).or_else(|| {
+    let invocation = argv::find_invocation(&words, &env_values).or_else(|| {
         let flags_only =
             spec.command.is_some() && command.first().is_some_and(|w| w.text.starts_with("--"));
-        (image.is_triton && flags_only).then(|| command.clone())
+        (image.is_triton && flags_only).then(|| argv::Invocation::tritonserver(command.clone()))
     });
     let mut server = match invocation {
-        Some(mut argv) => {
+        Some(mut invocation) => {
             if let Some(opaque) = spec.opaque {
-                argv.push(ArgWord {
+                invocation.argv.push(ArgWord {
                     text: String::new(),
                     span: Some(opaque),
                     unresolved: true,
                     pieces: Vec::new(),
                     origin: None,
+                    note: None,
                 });
             }
-            parse_server_args(&argv, anchor, &literal_env)
+            launchers::server_settings(&invocation, anchor, &literal_env)
         }
         None if image.is_triton => Server::default(),
         None => return None,
@@ -435,10 +437,12 @@ fn apply_exposure(
     launch.exposure.metrics = exposure_for("metrics", &server.metrics);
     launch.exposure.sagemaker = exposure_for("sagemaker", &server.sagemaker);
     launch.exposure.vertex_ai = exposure_for("vertex_ai", &server.vertex_ai);
+    launch.exposure.openai = exposure_for("openai", &server.openai);
     launch.auth.evidence = server_auth_evidence(&server);
     for (name, exposure) in [
         ("http", &mut launch.exposure.http),
         ("grpc", &mut launch.exposure.grpc),
+        ("openai", &mut launch.exposure.openai),
     ] {
         let protected = launch
             .auth
@@ -453,7 +457,11 @@ fn apply_exposure(
 /// mutual TLS.
 pub fn server_auth_evidence(server: &Server) -> Vec<At<AuthEvidence>> {
     let mut evidence = Vec::new();
-    for (name, endpoint) in [("http", &server.http), ("grpc", &server.grpc)] {
+    for (name, endpoint) in [
+        ("http", &server.http),
+        ("grpc", &server.grpc),
+        ("openai", &server.openai),
+    ] {
         if let Some(api) = endpoint
             .restricted_apis
             .iter()

@@ -36,14 +36,16 @@ pub fn parse_image(reference: &str, span: Option<Span>) -> Image {
         _ => (None, None),
     };
     let triton_version = release.as_deref().and_then(triton_version_for_release);
-    let client_only = variant.as_deref().is_some_and(|v| v.ends_with("-sdk"));
+    // `-sdk` images hold the clients and `-min` images are the build base: neither contains a
+    // server, so only a tritonserver command run in them makes them a Triton launch.
+    let no_server = variant.as_deref().is_some_and(contains_no_server);
     Image {
         reference: Fact::known(reference.to_string(), span),
         registry,
         repository: Some(repository),
         tag,
         digest,
-        is_triton: is_triton && !client_only,
+        is_triton: is_triton && !no_server,
         release,
         triton_version,
         variant,
@@ -52,6 +54,14 @@ pub fn parse_image(reference: &str, span: Option<Span>) -> Image {
         // NGC images create a `triton-server` user but set no USER (deploy guide).
         default_user_root: if stock { Some(true) } else { None },
     }
+}
+
+/// NGC tag variants that ship no tritonserver: `py3-sdk`, `py3-igpu-sdk`, `py3-min`.
+fn contains_no_server(variant: &str) -> bool {
+    variant
+        .rsplit('-')
+        .next()
+        .is_some_and(|last| matches!(last, "sdk" | "min"))
 }
 
 /// `24.10-py3` → (`24.10`, `py3`); tags that do not start with a YY.MM release give nothing.
@@ -151,6 +161,13 @@ mod tests {
         assert_eq!(image.gpu_capable, None);
         let sdk = parse_image("nvcr.io/nvidia/tritonserver:24.10-py3-sdk", None);
         assert!(!sdk.is_triton, "the SDK image holds clients, not a server");
+        for tag in ["24.10-py3-min", "24.10-py3-igpu-sdk", "24.10-py3-igpu-min"] {
+            let image = parse_image(&format!("nvcr.io/nvidia/tritonserver:{tag}"), None);
+            assert!(!image.is_triton, "{tag} holds no server");
+            assert_eq!(image.release.as_deref(), Some("24.10"));
+        }
+        let full = parse_image("nvcr.io/nvidia/tritonserver:24.10-trtllm-python-py3", None);
+        assert!(full.is_triton);
         let other = parse_image("nginx:1.27", None);
         assert!(!other.is_triton);
         assert_eq!(other.repository.as_deref(), Some("nginx"));

@@ -1,12 +1,16 @@
 //! Format-independent facts: the Launch, its values, and the pure builders that fill it
 //! (tritonserver argv resolution, images, quantities, Kubernetes objects).
 
+pub mod argparse;
 pub mod argv;
+pub mod compose_command;
 pub mod docker;
 pub mod flags;
 pub mod image;
 pub mod k8s;
 pub mod launch;
+pub mod launchers;
+pub mod openai_frontend;
 pub mod quantity;
 pub mod server;
 pub mod yaml_words;
