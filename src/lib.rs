@@ -12,6 +12,7 @@ pub mod finding;
 pub mod model;
 pub mod parse;
 pub mod policy;
+pub mod probe;
 pub mod repo;
 pub mod report;
 pub mod scan;

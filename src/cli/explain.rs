@@ -61,6 +61,11 @@ fn example(policy: &Policy, bad: bool) -> Option<(String, String, &'static str)>
             TestInput::Repo(fixture) => {
                 Some(("A model repository:".to_string(), fixture.listing(), "text"))
             }
+            TestInput::Probe(fixture) => Some((
+                "A server that answers:".to_string(),
+                fixture.listing(),
+                "text",
+            )),
             TestInput::File(_) => None,
         }
     })
