@@ -367,11 +367,16 @@ fn probe_metrics(
     *asked += 1;
     let reply = match client.get(&url) {
         Ok(reply) => reply,
-        Err(HttpError::Connect(why)) if !given => {
-            notes.push(format!(
-                "no metrics endpoint at {url} (Triton's default port): {why}; give --metrics-url \
-                 if it listens elsewhere"
-            ));
+        // Nothing listening is an answer: the endpoint is not reachable from here.
+        Err(HttpError::Connect(why)) => {
+            notes.push(if given {
+                format!("no metrics endpoint reachable at {url}: {why}")
+            } else {
+                format!(
+                    "no metrics endpoint reachable at {url} (Triton's default port): {why}; give \
+                     --metrics-url if it listens elsewhere"
+                )
+            });
             return Ok(Metrics::Unreachable { url, why });
         }
         Err(source) => return Err(ProbeError::Http { url, source }),
@@ -432,10 +437,16 @@ fn probe_grpc(
         .collect();
     let replies = match grpc::call_all(&addr, &options.headers, options.timeout, &calls) {
         Ok(replies) => replies,
-        Err(e @ grpc::GrpcError::Connect { .. }) if !given => {
-            notes.push(format!(
-                "gRPC not probed: {e} (Triton's default port); give --grpc if it listens elsewhere"
-            ));
+        // Nothing listening is an answer: gRPC is not reachable from here.
+        Err(e @ grpc::GrpcError::Connect { .. }) => {
+            notes.push(if given {
+                format!("gRPC not reachable: {e}")
+            } else {
+                format!(
+                    "gRPC not reachable: {e} (Triton's default port); give --grpc if it listens \
+                     elsewhere"
+                )
+            });
             return Ok(Some(Grpc::Unreachable {
                 addr,
                 why: e.to_string(),
