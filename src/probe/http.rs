@@ -138,7 +138,7 @@ impl HttpClient {
         for (k, v) in &self.headers {
             request = request.header(k, v);
         }
-        self.finish(request.call())
+        self.finish(request.call(), url.starts_with("https://"))
     }
 
     /// A POST with a JSON body (only ever one that reads or that Triton rejects).
@@ -150,14 +150,21 @@ impl HttpClient {
         for (k, v) in &self.headers {
             request = request.header(k, v);
         }
-        self.finish(request.send(body))
+        self.finish(request.send(body), url.starts_with("https://"))
     }
 
     fn finish(
         &self,
         result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+        https: bool,
     ) -> Result<Reply, HttpError> {
-        let mut response = result.map_err(|e| self.error(e))?;
+        let mut response = result.map_err(|e| match self.error(e) {
+            // A broken exchange on https:// is most often a server that does not speak TLS.
+            HttpError::Protocol(why) if https => {
+                HttpError::Tls(format!("{why} (does the server speak TLS on this port?)"))
+            }
+            other => other,
+        })?;
         let status = response.status().as_u16();
         if (300..400).contains(&status) {
             let location = response
