@@ -41,17 +41,19 @@ pub const UNKNOWN_MODEL: &str = "tritonguard probe: no such model";
 /// Most models whose metadata and configuration are asked for.
 pub const MAX_MODELS: usize = 64;
 
-/// Where the gRPC endpoint is.
+/// Where the gRPC endpoint is. Nothing listening there is a note either way (not
+/// reachable from here); an answer that is not gRPC is an error.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum GrpcTarget {
-    /// Triton's default (same host, port 8001): unreachable is a note, not an error.
+    /// Triton's default (same host, port 8001).
     Default(String),
-    /// Given with `--grpc`: unreachable is an error.
+    /// Given with `--grpc`.
     Given(String),
     Off,
 }
 
-/// Where the metrics endpoint is.
+/// Where the metrics endpoint is. Nothing listening there is a note; a page that is not
+/// Prometheus text at a given URL is an error.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MetricsTarget {
     Default(String),
