@@ -77,6 +77,12 @@ fn is_repository_rule(policy: &Policy) -> bool {
         && policy.spec.tags.iter().any(|t| t == "repository")
 }
 
+/// Rules of `probe` (built-in rules tagged `probe`).
+fn is_probe_rule(policy: &Policy) -> bool {
+    policy.spec.subject == crate::policy::spec::Subject::Builtin
+        && policy.spec.tags.iter().any(|t| t == "probe")
+}
+
 fn fence(path: &str) -> &'static str {
     let lower = path.to_ascii_lowercase();
     if lower.ends_with(".yaml") || lower.ends_with(".yml") {
@@ -104,6 +110,8 @@ pub fn markdown(policy: &Policy) -> String {
             crate::policy::spec::Subject::Pbtxt => "model configuration",
             crate::policy::spec::Subject::Builtin if is_repository_rule(policy) =>
                 "model repository (`tritonguard repo audit`)",
+            crate::policy::spec::Subject::Builtin if is_probe_rule(policy) =>
+                "running server (`tritonguard probe`)",
             crate::policy::spec::Subject::Builtin => "scanned file",
         }
     ));
@@ -125,7 +133,13 @@ pub fn markdown(policy: &Policy) -> String {
     out.push_str("## How to fix\n\n");
     out.push_str(spec.remediation.trim());
     out.push_str("\n\n## How to suppress\n\n");
-    if is_repository_rule(policy) {
+    if is_probe_rule(policy) {
+        out.push_str(&format!(
+            "A running server has no place for a comment: skip the rule with `--ignore {id}` \
+             (`--select` runs only the rules named).\n",
+            id = spec.id
+        ));
+    } else if is_repository_rule(policy) {
         out.push_str(&format!(
             "Model files have no place for a comment: disable the rule in `.tritonguard.yaml`, \
              or skip it with `--ignore {id}` (`--select` runs only the rules named).\n",
