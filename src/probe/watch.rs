@@ -214,6 +214,108 @@ pub fn rfc3339(unix_seconds: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::probe::facts::{Access, Model, Observation};
+    use crate::probe::rules::Place;
+
+    fn observation(endpoint: &str) -> Observation {
+        Observation {
+            endpoint: endpoint.to_string(),
+            access: Access::Open,
+        }
+    }
+
+    fn facts(models: &[&str], failures: &[(&str, f64)]) -> Facts {
+        Facts {
+            url: "http://t:8000".into(),
+            server_metadata: observation("GET /v2"),
+            server_name: Some("triton".into()),
+            version: Some("2.51.0".into()),
+            version_seen_at: Some("GET /v2".into()),
+            extensions: Vec::new(),
+            repository_index: observation("POST /v2/repository/index"),
+            index_models: Vec::new(),
+            statistics: observation("GET /v2/models/stats"),
+            logging: observation("GET /v2/logging"),
+            trace: observation("GET /v2/trace/setting"),
+            system_shared_memory: observation("GET /v2/systemsharedmemory/status"),
+            cuda_shared_memory: observation("GET /v2/cudasharedmemory/status"),
+            model_metadata: observation("GET /v2/models/{model}"),
+            inference: observation("POST /v2/models/{model}/infer"),
+            models: models
+                .iter()
+                .map(|m| Model {
+                    name: m.to_string(),
+                    loaded: true,
+                    ..Model::default()
+                })
+                .collect(),
+            metrics: Metrics::Open {
+                url: "http://t:8002/metrics".into(),
+                models: models.iter().map(|m| m.to_string()).collect(),
+                failures: failures.iter().map(|(m, n)| (m.to_string(), *n)).collect(),
+            },
+            grpc: None,
+            endpoints: 10,
+            notes: Vec::new(),
+        }
+    }
+
+    fn finding(rule: &'static str, endpoint: &str) -> ProbeFinding {
+        ProbeFinding {
+            rule,
+            place: Place {
+                url: "http://t:8000".into(),
+                endpoint: endpoint.into(),
+            },
+            message: "open".into(),
+            identity: "http".into(),
+            label: String::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn models_failures_and_apis_that_change_are_events() {
+        let before = facts(&["a", "b"], &[("a", 5.0), ("b", 0.0)]);
+        let after = facts(&["a", "c"], &[("a", 30.0), ("c", 3.0)]);
+        let old = Verdicts {
+            findings: vec![finding(ids::LOGGING_API_OPEN, "GET /v2/logging")],
+            passed: Vec::new(),
+        };
+        let new = Verdicts {
+            findings: vec![
+                finding(ids::REPOSITORY_API_OPEN, "POST /v2/repository/index"),
+                finding(ids::PICKLE_MODEL_LOADED, "GET /v2/models/c/config"),
+            ],
+            passed: Vec::new(),
+        };
+        let events = diff((&before, &old), (&after, &new), 10.0);
+        let kinds: Vec<(&str, Option<&str>)> = events
+            .iter()
+            .map(|e| (e.event, e.model.as_deref().or(e.rule)))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("model-loaded", Some("c")),
+                ("model-unloaded", Some("b")),
+                ("failures-rising", Some("a")),
+                ("api-opened", Some("TG702")),
+                ("api-closed", Some("TG704")),
+            ]
+        );
+        assert_eq!(events[2].count, Some(25.0));
+        assert!(diff((&after, &new), (&after, &new), 0.0).is_empty());
+        let line = serde_json::to_string(&events[0]).unwrap_or_default();
+        assert!(
+            line.contains("\"event\":\"model-loaded\"") && !line.contains("count"),
+            "{line}"
+        );
+        assert_eq!(
+            events[3].human(),
+            "api-opened http://t:8000 POST /v2/repository/index [TG702]: open"
+        );
+    }
 
     #[test]
     fn times_are_rfc3339_utc() {
