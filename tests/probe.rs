@@ -431,3 +431,62 @@ fn metrics_off_or_elsewhere_are_not_reported_where_nothing_listens() {
             .contains("'identity_py'")
     );
 }
+
+/// The one place static and live views differ by construction (docs/probe.md): TG302 counts
+/// an `inference` restriction as authentication, while the live server still answers model
+/// and server metadata, which TG701 reports. Pinned here so a change on either side shows.
+#[test]
+fn an_inference_only_restriction_still_answers_metadata() {
+    let Some(triton) = Triton::from_env() else {
+        return;
+    };
+    let repo = ModelRepo::new();
+    repo.add_identity_py("identity_py");
+    let flag = "--http-restricted-api=inference:k=v";
+    let server = start(
+        &triton,
+        ServerOptions::new(&repo).args(&[flag, "--grpc-restricted-protocol=inference:k=v"]),
+    );
+    let (_, report) = probe_json(&server, &["--select", "TG701"]);
+    let findings = report["findings"].as_array().unwrap();
+    let endpoints: BTreeSet<&str> = findings
+        .iter()
+        .map(|f| f["location"]["endpoint"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        endpoints,
+        BTreeSet::from([
+            "GET /v2/models/{model}",
+            "inference.GRPCInferenceService/ModelMetadata"
+        ]),
+        "{report:#}"
+    );
+    assert!(notes(&report).contains("inference: POST /v2/models/{model}/infer restricted"));
+
+    // The static side: the same flags published on every address are "authenticated".
+    let script = format!(
+        "docker run -p 8000:8000 -p 8001:8001 nvcr.io/nvidia/tritonserver:24.10-py3 \\\n  \
+         tritonserver --model-repository=/models {flag} --grpc-restricted-protocol=inference:k=v\n"
+    );
+    let run = support::cli::tritonguard_in(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")),
+        &[
+            "check",
+            "-",
+            "--stdin-filename",
+            "run.sh",
+            "--select",
+            "TG302",
+            "--format",
+            "json",
+            "--no-config",
+        ],
+        Some(&script),
+    );
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["summary"]["launches"], 1, "{report:#}");
+    assert!(
+        report["findings"].as_array().unwrap().is_empty(),
+        "{report:#}"
+    );
+}

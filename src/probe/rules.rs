@@ -183,10 +183,10 @@ fn inference(j: &mut Judge<'_>) {
             ),
             "http",
         );
-    } else {
-        j.pass("inference", &facts.inference);
-        j.pass("model metadata", &facts.model_metadata);
     }
+    // Each restricted one is noted, also when the other is open.
+    j.pass("inference", &facts.inference);
+    j.pass("model metadata", &facts.model_metadata);
     if let Some(Grpc::Probed {
         addr,
         model_metadata,
@@ -210,9 +210,9 @@ fn inference(j: &mut Judge<'_>) {
                 format!("gRPC {what} take requests without credentials; {models}"),
                 "grpc",
             );
-        } else {
-            j.pass("gRPC inference", infer);
         }
+        j.pass("gRPC inference", infer);
+        j.pass("gRPC model metadata", model_metadata);
     }
 }
 
