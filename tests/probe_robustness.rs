@@ -253,3 +253,101 @@ fn the_probe_sends_only_reads_and_requests_about_a_model_that_does_not_exist() {
         "{report:#}"
     );
 }
+
+/// A TLS server (a test CA's certificate for 127.0.0.1) answering `GET /v2` like Triton
+/// and 404 to anything else; returns its address and the CA certificate in PEM.
+fn tls_server() -> (std::net::SocketAddr, String) {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::Arc;
+
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
+    let leaf_key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&leaf_key, &*ca)
+        .unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into());
+    let config = Arc::new(
+        // The one crypto provider built in (ring) is the default.
+        rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(vec![leaf.der().clone()], key)
+            .unwrap(),
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let config = Arc::clone(&config);
+            std::thread::spawn(move || {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                let conn = rustls::ServerConnection::new(config).unwrap();
+                let mut reader = BufReader::new(rustls::StreamOwned::new(conn, stream));
+                let mut first = String::new();
+                if reader.read_line(&mut first).unwrap_or(0) == 0 {
+                    return;
+                }
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = line.split_once(':')
+                        && k.eq_ignore_ascii_case("content-length")
+                    {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                // Read the body: closing with unread bytes would reset the connection.
+                let mut body = vec![0u8; length];
+                let _ = std::io::Read::read_exact(&mut reader, &mut body);
+                let (status, body) = if first.starts_with("GET /v2 ") {
+                    ("200 OK", V2)
+                } else {
+                    ("404 Not Found", r#"{"error":"Not Found"}"#)
+                };
+                let tls = reader.get_mut();
+                let _ = write!(
+                    tls,
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tls.flush();
+                tls.conn.send_close_notify();
+                let _ = tls.flush();
+            });
+        }
+    });
+    (addr, ca.pem())
+}
+
+#[test]
+fn https_with_the_servers_ca_or_insecure() {
+    let (addr, ca_pem) = tls_server();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, ca_pem).unwrap();
+    let url = format!("https://{addr}");
+    let trusted = probe(
+        &url,
+        &["--ca", ca.to_str().unwrap(), "--format", "json"],
+        QUICK,
+    );
+    assert_eq!(trusted.code, 1, "{}", trusted.stderr);
+    let report: serde_json::Value = serde_json::from_str(&trusted.stdout).unwrap();
+    let rules: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["TG707"], "{report:#}");
+    assert_eq!(report["findings"][0]["location"]["file"], url.as_str());
+    // An unknown issuer without --ca; no verification with --insecure.
+    fails_with(&probe(&url, &[], QUICK), "TLS");
+    assert_eq!(probe(&url, &["--insecure"], QUICK).code, 1);
+}
