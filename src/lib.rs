@@ -20,6 +20,7 @@ pub mod finding;
 pub mod load;
 pub mod model;
 pub mod parse;
+pub mod probe;
 pub mod repo;
 pub mod report;
 pub mod scan;

@@ -78,6 +78,9 @@ pub struct ScanStats {
     /// Model directories, for a model repository audit (the summary counts these instead
     /// of launches).
     pub models: Option<usize>,
+    /// Endpoints asked, for a `probe` of a running server (the summary counts these instead
+    /// of files and launches).
+    pub endpoints: Option<usize>,
     pub duration: Duration,
 }
 
@@ -602,6 +605,7 @@ fn extract_and_evaluate(
             .filter(|r| !context_files.contains(&r.file))
             .count(),
         models: None,
+        endpoints: None,
         duration: Duration::default(),
     };
     let annotations = objects.iter().filter_map(annotation_ignore).collect();

@@ -141,8 +141,8 @@ fn yaml_shell_scripts_agree_with_bash_and_the_real_server() {
     std::os::unix::fs::symlink(&triton.bin, bin_dir.path().join("tritonserver")).unwrap();
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/accuracy/continuations");
-    let catalogue =
-        tritonguard::policy::Catalogue::load(&[], true).unwrap_or_else(|_| panic!("policies load"));
+    let catalogue = tritonguard::evaluate::policy::Catalogue::load(&[], true)
+        .unwrap_or_else(|_| panic!("policies load"));
     let mut disagreements = Vec::new();
     for name in [
         "literal-block.yaml",

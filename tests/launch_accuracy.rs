@@ -13,7 +13,7 @@
 
 use std::path::Path;
 
-use tritonguard::policy::Catalogue;
+use tritonguard::evaluate::policy::Catalogue;
 use tritonguard::scan::{ScanRequest, scan};
 
 /// The rules these items are about; container hardening rules are checked elsewhere.

@@ -81,6 +81,10 @@ fn each_rule_renders_its_bad_example_at_the_offending_span() {
             TestInput::Inline(files) => scan_texts(&catalogue, files, &all),
             TestInput::Repo(fixture) => audit_fixture(&catalogue, fixture, &all)
                 .unwrap_or_else(|e| panic!("{}: {e}", policy.spec.id)),
+            TestInput::Probe(fixture) => {
+                tritonguard::probe::fixture::run_fixture(&catalogue, fixture, &all)
+                    .unwrap_or_else(|e| panic!("{}: {e}", policy.spec.id))
+            }
             TestInput::File(_) => continue,
         };
         let config = tritonguard::filter::config::Config {
@@ -112,6 +116,8 @@ fn each_rule_renders_its_bad_example_at_the_offending_span() {
             snapshot_path => "../snapshots",
             prepend_module_to_snapshot => false,
             description => format!("{} {}: {}", policy.spec.id, policy.spec.name, test.name),
+            // The probe rules' canned server listens on a free port.
+            filters => vec![(r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]")],
         }, {
             insta::assert_snapshot!(format!("rule_{}", policy.spec.id), rendered.join("\n"));
         });

@@ -61,6 +61,11 @@ fn example(policy: &Policy, bad: bool) -> Option<(String, String, &'static str)>
             TestInput::Repo(fixture) => {
                 Some(("A model repository:".to_string(), fixture.listing(), "text"))
             }
+            TestInput::Probe(fixture) => Some((
+                "A server that answers:".to_string(),
+                fixture.listing(),
+                "text",
+            )),
             TestInput::File(_) => None,
         }
     })
@@ -70,6 +75,12 @@ fn example(policy: &Policy, bad: bool) -> Option<(String, String, &'static str)>
 fn is_repository_rule(policy: &Policy) -> bool {
     policy.spec.subject == crate::evaluate::policy::spec::Subject::Builtin
         && policy.spec.tags.iter().any(|t| t == "repository")
+}
+
+/// Rules of `probe` (built-in rules tagged `probe`).
+fn is_probe_rule(policy: &Policy) -> bool {
+    policy.spec.subject == crate::evaluate::policy::spec::Subject::Builtin
+        && policy.spec.tags.iter().any(|t| t == "probe")
 }
 
 fn fence(path: &str) -> &'static str {
@@ -99,6 +110,8 @@ pub fn markdown(policy: &Policy) -> String {
             crate::evaluate::policy::spec::Subject::Pbtxt => "model configuration",
             crate::evaluate::policy::spec::Subject::Builtin if is_repository_rule(policy) =>
                 "model repository (`tritonguard repo audit`)",
+            crate::evaluate::policy::spec::Subject::Builtin if is_probe_rule(policy) =>
+                "running server (`tritonguard probe`)",
             crate::evaluate::policy::spec::Subject::Builtin => "scanned file",
         }
     ));
@@ -120,7 +133,13 @@ pub fn markdown(policy: &Policy) -> String {
     out.push_str("## How to fix\n\n");
     out.push_str(spec.remediation.trim());
     out.push_str("\n\n## How to suppress\n\n");
-    if is_repository_rule(policy) {
+    if is_probe_rule(policy) {
+        out.push_str(&format!(
+            "A running server has no place for a comment: skip the rule with `--ignore {id}` \
+             (`--select` runs only the rules named).\n",
+            id = spec.id
+        ));
+    } else if is_repository_rule(policy) {
         out.push_str(&format!(
             "Model files have no place for a comment: disable the rule in `.tritonguard.yaml`, \
              or skip it with `--ignore {id}` (`--select` runs only the rules named).\n",

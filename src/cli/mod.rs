@@ -9,6 +9,7 @@ pub mod check;
 pub mod completions;
 pub mod explain;
 pub mod inspect;
+pub mod probe;
 pub mod repo;
 pub mod rules;
 pub mod test;
@@ -64,6 +65,8 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     /// Audit a model repository on disk, or write its lock file of hashes.
     Repo(repo::RepoArgs),
+    /// Ask a running Triton server what it exposes (without changing it), or watch it.
+    Probe(probe::ProbeArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(completions::CompletionsArgs),
     /// Print the manual page (roff), or write one per command with --dir.
@@ -147,6 +150,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Test(args) => test::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Repo(args) => repo::run(args),
+        Command::Probe(args) => probe::run(args),
         Command::Completions(args) => completions::run_completions(args),
         Command::Man(args) => completions::run_man(args),
     }

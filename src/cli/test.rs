@@ -164,6 +164,7 @@ fn run_test(catalogue: &Catalogue, policy: &Policy, test: &PolicyTest) -> Result
             scan(catalogue, &request, &all)
         }
         TestInput::Repo(fixture) => crate::audit::audit_fixture(catalogue, fixture, &all)?,
+        TestInput::Probe(fixture) => crate::probe::fixture::run_fixture(catalogue, fixture, &all)?,
     };
     let config = Config {
         inline_ignores: true,

@@ -105,6 +105,31 @@ pub fn triton_version_for_release(release: &str) -> Option<String> {
     })
 }
 
+/// The NGC release that ships a Triton server version: the inverse of
+/// [`triton_version_for_release`] (`2.51.0` → `24.10`, `2.59.1` → `25.07`), for a version a
+/// running server reports. Patch versions other than 2.59.1 map to their minor's release.
+pub fn release_for_triton_version(version: &str) -> Option<String> {
+    let mut parts = version.trim().split('.');
+    let (Some("2"), Some(minor), patch) = (parts.next(), parts.next(), parts.next()) else {
+        return None;
+    };
+    let minor: i64 = minor.parse().ok()?;
+    let patch: i64 = patch
+        .map(|p| p.split(|c: char| !c.is_ascii_digit()).next().unwrap_or(""))
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    let months = match (minor, patch) {
+        (59, 1) => (25 - 22) * 12 + 6,
+        (m, _) if m <= 59 => m - 18,
+        (m, _) => m - 17,
+    };
+    if months < -1 {
+        return None;
+    }
+    let total = 22 * 12 + months;
+    Some(format!("{:02}.{:02}", total / 12, total % 12 + 1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +166,27 @@ mod tests {
             );
         }
         assert_eq!(triton_version_for_release("20.01"), None);
+    }
+
+    #[test]
+    fn server_versions_map_back_to_their_release() {
+        for release in [
+            "21.12", "22.01", "23.05", "24.04", "24.10", "25.06", "25.07", "25.08", "26.07",
+        ] {
+            let version = triton_version_for_release(release).unwrap();
+            assert_eq!(
+                release_for_triton_version(&version).as_deref(),
+                Some(release),
+                "{version}"
+            );
+        }
+        assert_eq!(
+            release_for_triton_version("2.51.0dev").as_deref(),
+            Some("24.10")
+        );
+        assert_eq!(release_for_triton_version("2.16.0"), None);
+        assert_eq!(release_for_triton_version("3.0.0"), None);
+        assert_eq!(release_for_triton_version("garbage"), None);
     }
 
     #[test]

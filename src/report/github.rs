@@ -55,6 +55,13 @@ pub fn render(report: &Report<'_>) -> String {
         };
         let (start, end) = report.store.range(f.primary.span);
         let mut message = f.message.clone();
+        if let Some(remote) = report
+            .store
+            .get(f.primary.span.file)
+            .and_then(|file| file.remote.as_ref())
+        {
+            message.push_str(&format!(" [{}]", remote.endpoint));
+        }
         if let Some(help) = &f.help {
             message.push_str(&format!("\n\nFix: {help}"));
         }

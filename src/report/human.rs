@@ -162,7 +162,13 @@ pub fn textless(store: &SourceStore, file: FileId) -> bool {
 
 /// `at <path> <label>`: a place in a textless file.
 fn place(store: &SourceStore, location: &Location) -> String {
-    let display = store.display(location.span.file);
+    let display = match store
+        .get(location.span.file)
+        .and_then(|f| f.remote.as_ref())
+    {
+        Some(remote) => format!("{} {}", remote.url, remote.endpoint),
+        None => store.display(location.span.file).to_string(),
+    };
     if location.label.is_empty() {
         format!("at {display}")
     } else {
@@ -329,13 +335,23 @@ pub fn summary_line(report: &Report<'_>) -> String {
         Some(models) => plural(models, "model"),
         None => plural(stats.launches, "Triton launch").replace("launchs", "launches"),
     };
-    let mut line = format!(
-        "{}: {}, {}, {}",
-        report.scanned,
-        plural(stats.files, "file"),
-        subjects,
-        plural(total, "finding"),
-    );
+    let mut line = match stats.endpoints {
+        // A probe: endpoints asked and models seen.
+        Some(endpoints) => format!(
+            "{}: {}, {}, {}",
+            report.scanned,
+            plural(endpoints, "endpoint"),
+            plural(stats.models.unwrap_or(0), "model"),
+            plural(total, "finding"),
+        ),
+        None => format!(
+            "{}: {}, {}, {}",
+            report.scanned,
+            plural(stats.files, "file"),
+            subjects,
+            plural(total, "finding"),
+        ),
+    };
     if !counts.is_empty() {
         line.push_str(&format!(" ({counts})"));
     }

@@ -20,9 +20,10 @@ use std::path::Path;
 
 use serde_json::json;
 use serde_sarif::sarif::{
-    ArtifactLocation, Invocation, Location, Message, MultiformatMessageString, Notification,
-    PhysicalLocation, PropertyBag, Region, ReportingConfiguration, ReportingDescriptor,
-    Result as SarifResult, Run, RunAutomationDetails, Sarif, Suppression, Tool, ToolComponent,
+    ArtifactLocation, Invocation, Location, LogicalLocation, Message, MultiformatMessageString,
+    Notification, PhysicalLocation, PropertyBag, Region, ReportingConfiguration,
+    ReportingDescriptor, Result as SarifResult, Run, RunAutomationDetails, Sarif, Suppression,
+    Tool, ToolComponent,
 };
 
 use crate::evaluate::policy::Policy;
@@ -164,7 +165,14 @@ impl Artifacts {
             report
                 .store
                 .files()
-                .map(|(_, file)| artifact_location(&file.display, file.path.as_deref(), base))
+                .map(|(_, file)| match &file.remote {
+                    // A probed server: its URL is absolute, not under %SRCROOT%.
+                    Some(remote) => ArtifactLocation {
+                        uri: Some(remote.url.clone()),
+                        ..ArtifactLocation::default()
+                    },
+                    None => artifact_location(&file.display, file.path.as_deref(), base),
+                })
                 .collect(),
         )
     }
@@ -243,6 +251,17 @@ fn physical(artifacts: &Artifacts, store: &SourceStore, span: Span) -> PhysicalL
     }
 }
 
+/// The endpoint of a probed server, as a logical location of kind `resource`.
+fn logical(store: &SourceStore, span: Span) -> Option<Vec<LogicalLocation>> {
+    let remote = store.get(span.file)?.remote.as_ref()?;
+    Some(vec![LogicalLocation {
+        name: Some(remote.endpoint.clone()),
+        fully_qualified_name: Some(format!("{} {}", remote.url, remote.endpoint)),
+        kind: Some("resource".to_string()),
+        ..LogicalLocation::default()
+    }])
+}
+
 fn result(
     report: &Report<'_>,
     artifacts: &Artifacts,
@@ -297,6 +316,7 @@ fn result(
         level: Some(level_enum(finding.severity)),
         locations: Some(vec![Location {
             physical_location: Some(physical(artifacts, report.store, finding.primary.span)),
+            logical_locations: logical(report.store, finding.primary.span),
             message: (!finding.primary.label.is_empty())
                 .then(|| text(finding.primary.label.clone())),
             ..Location::default()

@@ -103,6 +103,8 @@ pub enum TestInput {
     File(String),
     Inline(Vec<(String, String)>),
     Repo(super::fixture::RepoFixture),
+    /// Canned answers of a server for the probe rules (see [`crate::probe::fixture`]).
+    Probe(crate::probe::fixture::ProbeFixture),
 }
 
 #[derive(Clone, Debug)]
@@ -547,6 +549,16 @@ fn read_tests(r: &mut Reader<'_>) -> Vec<PolicyTest> {
                             None
                         }
                     }
+                } else if let Some(probe) = input.get("probe") {
+                    match crate::probe::fixture::read(probe) {
+                        Ok(fixture) => Some(TestInput::Probe(fixture)),
+                        Err(errors) => {
+                            for e in errors {
+                                r.error(e.span, e.message);
+                            }
+                            None
+                        }
+                    }
                 } else if let Some(files) = input.get("files") {
                     let mut inline = Vec::new();
                     for f in files.as_list() {
@@ -571,7 +583,7 @@ fn read_tests(r: &mut Reader<'_>) -> Vec<PolicyTest> {
                         text.to_string(),
                     )]))
                 } else {
-                    r.error(input.label_span(), "a test input is {file: PATH}, {path: NAME, text: ...}, {files: [{path, text}, ...]} or {repo: [{path, text | hex | dir | symlink, mode}, ...]}".to_string());
+                    r.error(input.label_span(), "a test input is {file: PATH}, {path: NAME, text: ...}, {files: [{path, text}, ...]} or {repo: [{path, text | hex | dir | symlink, mode}, ...]} or {probe: [{request, status, body}, ...]}".to_string());
                     None
                 }
             }
