@@ -1,6 +1,7 @@
 //! Policies: loaded from the built-in set embedded in the binary and from user directories,
 //! compiled once, kept in a catalogue of unique ids.
 
+pub mod fix;
 pub mod fixture;
 pub mod spec;
 
@@ -372,6 +373,7 @@ impl Catalogue {
             .iter()
             .map(|c| &c.path)
             .chain(spec.related.iter().map(|r| &r.at))
+            .chain(&spec.secrets)
         {
             paths.push((path, spec.each.is_some()));
         }

@@ -1,9 +1,15 @@
 //! Reporters: they format findings and never decide anything. One file per format.
 
+pub mod concise;
+pub mod excerpt;
 pub mod github;
 pub mod human;
 pub mod json;
+pub mod look;
+pub mod redact;
 pub mod sarif;
+pub mod statistics;
+pub mod wrap;
 
 use crate::discover::DiscoveryNote;
 use crate::engine::evaluate::EvalError;
@@ -16,6 +22,9 @@ use crate::source::SourceStore;
 pub enum Format {
     /// Diagnostics with the offending text underlined (the default).
     Human,
+    /// One line per finding: `path:line:col: TG101 [high] message`, as editors and CI log
+    /// matchers read them.
+    Concise,
     /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
     Sarif,
     /// tritonguard's own JSON (schema/report.schema.json).
@@ -62,6 +71,7 @@ impl Report<'_> {
 pub fn render(format: Format, report: &Report<'_>, options: &human::HumanOptions) -> String {
     match format {
         Format::Human => human::render(report, options),
+        Format::Concise => concise::render(report, options),
         Format::Sarif => sarif::render(report),
         Format::Json => json::render(report),
         Format::Github => github::render(report),
