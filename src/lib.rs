@@ -7,6 +7,7 @@ pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod discover;
+pub mod docs;
 pub mod engine;
 pub mod finding;
 pub mod model;

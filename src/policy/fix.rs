@@ -58,6 +58,13 @@ impl Fixes {
         self.0.is_empty()
     }
 
+    /// A markdown list: `- Kubernetes: <fix>`, one item per format.
+    pub fn markdown(&self) -> String {
+        self.described()
+            .map(|(name, text)| format!("- {name}: {text}\n"))
+            .collect()
+    }
+
     /// Each entry with the name documentation uses for its format.
     pub fn described(&self) -> impl Iterator<Item = (&'static str, &str)> {
         self.0.iter().map(|(key, text)| {
@@ -153,6 +160,31 @@ mod tests {
         assert_eq!(f.for_format("kserve"), Some("ks"));
         assert_eq!(f.for_format("makefile"), Some("sh"));
         assert_eq!(f.for_format("compose"), None);
+    }
+
+    fn load(extra: &str) -> Result<(), Vec<String>> {
+        let text = format!(
+            "id: ACME9\nname: x\nseverity: low\nsubject: launch\nsummary: s\ndescription: d\n\
+             remediation: r\nassert: 'true'\n{extra}"
+        );
+        let mut catalogue = crate::policy::Catalogue::empty();
+        catalogue
+            .add("p.yaml".into(), None, None, &text, false)
+            .map_err(|errors| errors.into_iter().map(|e| e.message).collect())
+    }
+
+    #[test]
+    fn a_misspelt_format_is_a_policy_error_with_a_suggestion() {
+        assert_eq!(load("fix: {compose: Add it.}\n"), Ok(()));
+        let errors = load("fix: {compse: Add it.}\n").unwrap_err();
+        assert!(
+            errors[0].starts_with("unknown format 'compse' in 'fix' (did you mean 'compose'?)"),
+            "{errors:?}"
+        );
+        let errors = load("fix: Add it.\n").unwrap_err();
+        assert!(errors[0].starts_with("'fix' must be a map"), "{errors:?}");
+        let errors = load("secrets: config.parameters\n").unwrap_err();
+        assert!(errors[0].contains("must start with 'launch'"), "{errors:?}");
     }
 
     #[test]

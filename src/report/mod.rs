@@ -81,11 +81,16 @@ pub fn render(format: Format, report: &Report<'_>, options: &human::HumanOptions
 pub const TOOL_NAME: &str = "tritonguard";
 pub const INFORMATION_URI: &str = "https://github.com/tritonguard/tritonguard";
 
-/// Where a rule's documentation lives online.
-pub fn help_uri(rule_id: &str, rule_name: &str) -> String {
-    format!(
-        "{INFORMATION_URI}/blob/main/docs/rules.md#{}-{}",
-        rule_id.to_ascii_lowercase(),
-        rule_name
-    )
+/// Where a rule's documentation lives online: a built-in rule's page in the generated rules
+/// reference (`docs/rules/TG101.md`); a team policy's first reference, never a page of this
+/// repository (which does not document it).
+pub fn help_uri(policy: &crate::policy::Policy) -> Option<String> {
+    if policy.builtin {
+        Some(format!(
+            "{INFORMATION_URI}/blob/main/{}",
+            crate::docs::rule_page_path(&policy.spec.id)
+        ))
+    } else {
+        policy.spec.references.first().cloned()
+    }
 }

@@ -129,15 +129,20 @@ pub fn rule_descriptor(policy: &Policy) -> ReportingDescriptor {
         ))),
         help: Some(
             MultiformatMessageString::builder()
-                .text(format!(
-                    "{}\n\n{}",
-                    spec.description.trim(),
-                    spec.remediation.trim()
-                ))
+                .text(
+                    format!(
+                        "{}\n\n{}\n\n{}",
+                        spec.description.trim(),
+                        spec.remediation.trim(),
+                        spec.fix.markdown()
+                    )
+                    .trim_end()
+                    .to_string(),
+                )
                 .markdown(markdown)
                 .build(),
         ),
-        help_uri: Some(help_uri(&spec.id, &spec.name)),
+        help_uri: help_uri(policy),
         default_configuration: Some(ReportingConfiguration {
             level: Some(level(spec.severity)),
             ..ReportingConfiguration::default()
