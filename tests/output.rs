@@ -450,6 +450,26 @@ fn secrets_are_masked_in_every_format() {
             assert!(!text.contains("hf_Test"), "{format} {stream}:\n{text}");
         }
     }
+    // A policy whose message and label quote the value: masked there too.
+    for format in ["human", "concise", "json", "sarif", "github"] {
+        let run = tritonguard(&[
+            "check",
+            SECRET,
+            "--policy-dir",
+            "tests/fixtures/output/quoting-policy",
+            "--select",
+            "ACME010",
+            "--format",
+            format,
+        ]);
+        assert_eq!(run.code, 1, "{format}: {}", run.stderr);
+        assert!(
+            run.stdout.contains("holds ********"),
+            "{format}: {}",
+            run.stdout
+        );
+        assert!(!run.stdout.contains("hf_Test"), "{format}:\n{}", run.stdout);
+    }
     let human = tritonguard(&["check", SECRET]);
     assert!(
         human.stdout.contains("string_value: \"********\""),

@@ -53,6 +53,35 @@ impl Redactor {
         self.spans.get(&file).map(Vec::as_slice).unwrap_or(&[])
     }
 
+    /// `finding` with every secret masked in its texts (message, labels, notes, help,
+    /// suppression reason); borrowed when there is nothing to mask.
+    pub fn finding<'a>(&self, finding: &'a Finding) -> Cow<'a, Finding> {
+        if self.texts.is_empty() {
+            return Cow::Borrowed(finding);
+        }
+        let mut f = finding.clone();
+        let mask = |text: &mut String| {
+            if let Cow::Owned(masked) = self.text(text) {
+                *text = masked;
+            }
+        };
+        mask(&mut f.message);
+        mask(&mut f.primary.label);
+        f.related.iter_mut().for_each(|r| mask(&mut r.label));
+        f.notes.iter_mut().for_each(mask);
+        if let Some(help) = &mut f.help {
+            mask(help);
+        }
+        if let Some(s) = &mut f.suppression {
+            mask(&mut s.justification);
+        }
+        if f == *finding {
+            Cow::Borrowed(finding)
+        } else {
+            Cow::Owned(f)
+        }
+    }
+
     /// `text` with every secret it quotes replaced by [`MASK`].
     pub fn text<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let mut out = Cow::Borrowed(text);

@@ -362,15 +362,18 @@ pub fn build_limited(report: &Report<'_>, max_results: usize) -> Sarif {
     let rules: Vec<&Policy> = report.catalogue.sorted();
     let artifacts = Artifacts::new(report);
     let kept = keep_most_severe(report.findings, max_results);
+    // Secrets are masked in every text of the report.
+    let redactor = super::redact::Redactor::new(report.store, report.findings);
     let results = kept
         .iter()
         .filter_map(|&i| report.findings.get(i))
+        .map(|f| redactor.finding(f))
         .map(|f| {
             let rule = rules
                 .iter()
                 .position(|p| p.spec.id == f.rule_id)
                 .and_then(|i| Some((i, *rules.get(i)?)));
-            result(report, &artifacts, f, rule)
+            result(report, &artifacts, &f, rule)
         })
         .collect();
     let mut notifications: Vec<Notification> = report
