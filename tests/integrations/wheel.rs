@@ -6,10 +6,14 @@
 //!
 //! The wheel is built from the binary this test run already built (the same target folder
 //! and profile: cargo finds it fresh and compiles nothing), and pip installs only from the
-//! built wheel and the pinned wheelhouse of scripts/tools.sh (no index).
+//! built wheel and the pinned wheelhouse of scripts/tools.sh (no index). `cargo package`
+//! (packaging.rs) verifies its build in the same target folder, which leaves the
+//! workspace's tritonguard stale for cargo; so the wheel is built once, before that test
+//! packages (see [`built_wheel`]).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 use super::common::repo_root;
 use super::pre_commit::{Sandbox, Setup};
@@ -41,6 +45,21 @@ fn output(cmd: &mut Command) -> (bool, String) {
     )
 }
 
+/// The wheel, built once per test process into the target folder's tmp directory;
+/// `None` when maturin is not available.
+pub(super) fn built_wheel() -> Option<&'static Path> {
+    static WHEEL: OnceLock<Option<PathBuf>> = OnceLock::new();
+    WHEEL
+        .get_or_init(|| {
+            let maturin = require_tool(MATURIN)?;
+            let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wheel");
+            let _ = std::fs::remove_dir_all(&out);
+            std::fs::create_dir_all(&out).unwrap();
+            Some(build_wheel(&maturin, &out))
+        })
+        .as_deref()
+}
+
 /// Builds the wheel into `out` and returns its path.
 fn build_wheel(maturin: &Path, out: &Path) -> PathBuf {
     let (target, profile) = target_and_profile();
@@ -70,7 +89,7 @@ fn python_of(tool: &Path) -> PathBuf {
 
 #[test]
 fn the_wheel_installs_a_working_tritonguard_and_the_python_hook_uses_it() {
-    let Some(maturin) = require_tool(MATURIN) else {
+    let Some(wheel) = built_wheel() else {
         return;
     };
     let Some(wheelhouse) = require_tool(PYPI_WHEELHOUSE) else {
@@ -80,9 +99,7 @@ fn the_wheel_installs_a_working_tritonguard_and_the_python_hook_uses_it() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let wheels = dir.path().join("wheels");
-    std::fs::create_dir_all(&wheels).unwrap();
-    let wheel = build_wheel(&maturin, &wheels);
+    let wheels = wheel.parent().unwrap();
     let name = wheel.file_name().unwrap().to_string_lossy().into_owned();
     let version = env!("CARGO_PKG_VERSION");
     assert!(
@@ -108,7 +125,7 @@ fn the_wheel_installs_a_working_tritonguard_and_the_python_hook_uses_it() {
                 "--no-index",
                 "--disable-pip-version-check",
             ])
-            .arg(&wheel),
+            .arg(wheel),
     );
     assert!(ok, "{log}");
     let installed = venv.join("bin/tritonguard");
