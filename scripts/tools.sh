@@ -10,6 +10,8 @@
 #   pytools/   venv: helm-python-sdk (Helm v4 SDK as a C library), pyyaml, jsonschema,
 #              check-jsonschema (SchemaStore's GitHub workflow/action schemas, vendored)
 #   precommit/ venv: pre-commit
+#   maturin/   venv: maturin (builds the tritonguard wheel), and wheelhouse/: the setuptools
+#              wheel that installing the pre-commit shim needs when pip may not use an index
 #   sarif/     npm prefix: @microsoft/sarif-multitool (+ its linux binary package)
 #
 # Each tool folder holds a `.installed` marker holding a fingerprint of what was asked
@@ -23,6 +25,8 @@ TG_PIN_PYTRITON="nvidia-pytriton==0.7.0"
 TG_PIN_NUMPY="numpy==1.26.4" # pytriton 0.7.0 requires numpy<2
 TG_PIN_PYTOOLS="helm-python-sdk==0.2.2 pyyaml==6.0.3 jsonschema==4.26.0 check-jsonschema==0.39.0"
 TG_PIN_PRECOMMIT="pre-commit==4.7.0"
+TG_PIN_MATURIN="maturin==1.16.0"
+TG_PIN_WHEELHOUSE="setuptools==84.2.1"
 TG_PIN_SARIF="@microsoft/sarif-multitool@5.7.0 @microsoft/sarif-multitool-linux@5.7.0"
 
 # Exact versions of the venvs' transitive dependencies.
@@ -139,6 +143,21 @@ tg_tools_install_precommit() {
     tg_tools_install_venv pre-commit "$dir" "$TG_PIN_PRECOMMIT" "$dir/bin/pre-commit" --version
 }
 
+tg_tools_install_maturin() {
+    local dir="$TG_TOOLS_DIR/maturin"
+    # The wheelhouse pin is part of the venv pins so that changing it reinstalls both.
+    tg_tools_install_venv maturin "$dir" "$TG_PIN_MATURIN $TG_PIN_WHEELHOUSE" \
+        tg_tools_wheelhouse "$dir"
+}
+
+# tg_tools_wheelhouse DIR: downloads the pinned wheels into DIR/wheelhouse, then checks maturin.
+tg_tools_wheelhouse() {
+    # shellcheck disable=SC2086
+    "$1/bin/python" -m pip download --quiet --disable-pip-version-check --retries 5 \
+        --no-deps --only-binary=:all: -d "$1/wheelhouse" $TG_PIN_WHEELHOUSE || return 1
+    "$1/bin/maturin" --version
+}
+
 tg_tools_install_sarif() {
     local dir="$TG_TOOLS_DIR/sarif" fp
     fp="$TG_PIN_SARIF"
@@ -174,6 +193,8 @@ tg_tools_export() {
     export TG_HELM_PYTHON="$TG_TOOLS_DIR/pytools/bin/python"
     export TG_JSONSCHEMA_PYTHON="$TG_TOOLS_DIR/pytools/bin/python"
     export TG_PRE_COMMIT="$TG_TOOLS_DIR/precommit/bin/pre-commit"
+    export TG_MATURIN="$TG_TOOLS_DIR/maturin/bin/maturin"
+    export TG_PYPI_WHEELHOUSE="$TG_TOOLS_DIR/maturin/wheelhouse"
     # The native binary, not node_modules/.bin/sarif-multitool: that wrapper re-runs the
     # command through a shell (spawnSync with shell: true), which re-splits arguments.
     export TG_SARIF_MULTITOOL="$TG_TOOLS_DIR/sarif/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool"
@@ -189,7 +210,7 @@ tg_tools_main() {
     exec {tg_lock_fd}>"$TG_TOOLS_DIR/.lock"
     flock "$tg_lock_fd"
     tg_tools_install_triton && tg_tools_install_pytools &&
-        tg_tools_install_precommit && tg_tools_install_sarif || rc=$?
+        tg_tools_install_precommit && tg_tools_install_maturin && tg_tools_install_sarif || rc=$?
     flock -u "$tg_lock_fd"
     exec {tg_lock_fd}>&-
     if [ "$rc" -ne 0 ]; then
@@ -204,6 +225,8 @@ tg_tools_main() {
     tg_tools_log "TG_HELM_PYTHON=$TG_HELM_PYTHON"
     tg_tools_log "TG_JSONSCHEMA_PYTHON=$TG_JSONSCHEMA_PYTHON"
     tg_tools_log "TG_PRE_COMMIT=$TG_PRE_COMMIT"
+    tg_tools_log "TG_MATURIN=$TG_MATURIN"
+    tg_tools_log "TG_PYPI_WHEELHOUSE=$TG_PYPI_WHEELHOUSE"
     tg_tools_log "TG_SARIF_MULTITOOL=$TG_SARIF_MULTITOOL"
 }
 
@@ -212,7 +235,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     set -u
     tg_tools_main || exit $?
     for v in TG_TRITONSERVER TG_TRITON_BACKENDS TG_TRITON_VENV_BIN TG_HELM_PYTHON \
-        TG_JSONSCHEMA_PYTHON TG_PRE_COMMIT TG_SARIF_MULTITOOL; do
+        TG_JSONSCHEMA_PYTHON TG_PRE_COMMIT TG_MATURIN TG_PYPI_WHEELHOUSE TG_SARIF_MULTITOOL; do
         printf 'export %s=%q\n' "$v" "${!v}"
     done
 else

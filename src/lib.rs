@@ -13,6 +13,7 @@
 pub mod audit;
 pub mod cli;
 pub mod correlate;
+pub mod docs;
 pub mod evaluate;
 pub mod extract;
 pub mod filter;

@@ -6,7 +6,7 @@ use tritonguard::audit::audit_fixture;
 use tritonguard::cli::test::test_policy;
 use tritonguard::evaluate::policy::Catalogue;
 use tritonguard::evaluate::policy::spec::TestInput;
-use tritonguard::report::human::{HumanOptions, diagnostic, render_diagnostic};
+use tritonguard::report::human::{HumanOptions, render_finding};
 use tritonguard::scan::scan_texts;
 
 fn catalogue() -> Catalogue {
@@ -104,7 +104,7 @@ fn each_rule_renders_its_bad_example_at_the_offending_span() {
             .findings
             .iter()
             .filter(|f| f.rule_id == policy.spec.id)
-            .map(|f| render_diagnostic(&diagnostic(&result.store, f), &options))
+            .map(|f| render_finding(&result.store, f, &options))
             .collect();
         assert!(
             !rendered.is_empty(),

@@ -17,7 +17,7 @@ use crate::filter::config::{self, Config, ConfigDiagnostic};
 use crate::filter::{baseline, suppress};
 use crate::finding::Severity;
 use crate::report::Report;
-use crate::report::human::{HumanOptions, render_diagnostic};
+use crate::report::human::render_diagnostic;
 use crate::scan::{ScanRequest, ScanResult, scan};
 
 #[derive(Args, Debug)]
@@ -63,10 +63,7 @@ pub struct CheckArgs {
 
 /// Prints config errors with the config text they point into.
 fn print_config_errors(errors: &[config::ConfigError], color: bool) {
-    let options = HumanOptions {
-        color,
-        ..HumanOptions::default()
-    };
+    let options = crate::cli::terminal::options(crate::cli::terminal::Stream::Stderr, color);
     let mut stderr = std::io::stderr().lock();
     for e in errors {
         let _ = write!(

@@ -96,6 +96,22 @@ fn fence(path: &str) -> &'static str {
     }
 }
 
+/// What a rule checks, in words: `Triton launch`, `model configuration`, ...
+pub fn checks(policy: &Policy) -> &'static str {
+    match policy.spec.subject {
+        crate::evaluate::policy::spec::Subject::Launch => "Triton launch",
+        crate::evaluate::policy::spec::Subject::K8s => "Kubernetes object",
+        crate::evaluate::policy::spec::Subject::Pbtxt => "model configuration",
+        crate::evaluate::policy::spec::Subject::Builtin if is_repository_rule(policy) => {
+            "model repository (`tritonguard repo audit`)"
+        }
+        crate::evaluate::policy::spec::Subject::Builtin if is_probe_rule(policy) => {
+            "running server (`tritonguard probe`)"
+        }
+        crate::evaluate::policy::spec::Subject::Builtin => "scanned file",
+    }
+}
+
 /// The rule's documentation in markdown sections.
 pub fn markdown(policy: &Policy) -> String {
     let spec = &policy.spec;
@@ -104,16 +120,7 @@ pub fn markdown(policy: &Policy) -> String {
         "**{}** · severity {} · checks each {}\n\n",
         spec.summary,
         spec.severity,
-        match spec.subject {
-            crate::evaluate::policy::spec::Subject::Launch => "Triton launch",
-            crate::evaluate::policy::spec::Subject::K8s => "Kubernetes object",
-            crate::evaluate::policy::spec::Subject::Pbtxt => "model configuration",
-            crate::evaluate::policy::spec::Subject::Builtin if is_repository_rule(policy) =>
-                "model repository (`tritonguard repo audit`)",
-            crate::evaluate::policy::spec::Subject::Builtin if is_probe_rule(policy) =>
-                "running server (`tritonguard probe`)",
-            crate::evaluate::policy::spec::Subject::Builtin => "scanned file",
-        }
+        checks(policy)
     ));
     out.push_str("## Why it matters\n\n");
     out.push_str(spec.description.trim());
@@ -132,6 +139,10 @@ pub fn markdown(policy: &Policy) -> String {
     }
     out.push_str("## How to fix\n\n");
     out.push_str(spec.remediation.trim());
+    if !spec.fix.is_empty() {
+        out.push_str("\n\nIn each format:\n\n");
+        out.push_str(spec.fix.markdown().trim_end());
+    }
     out.push_str("\n\n## How to suppress\n\n");
     if is_probe_rule(policy) {
         out.push_str(&format!(

@@ -12,6 +12,7 @@ pub mod inspect;
 pub mod probe;
 pub mod repo;
 pub mod rules;
+pub mod terminal;
 pub mod test;
 
 use std::io::{IsTerminal, Write};
@@ -92,10 +93,7 @@ pub fn load_catalogue(
 ) -> Result<Catalogue, ExitCode> {
     let mut dirs = extra_dirs.to_vec();
     dirs.extend(args.policy_dirs.iter().cloned());
-    let options = HumanOptions {
-        color,
-        ..HumanOptions::default()
-    };
+    let options = terminal::options(terminal::Stream::Stderr, color);
     match Catalogue::load(&dirs, !args.no_builtin_policies) {
         Ok(catalogue) => Ok(catalogue),
         Err(errors) => {
@@ -217,9 +215,13 @@ pub struct ReportArgs {
     /// Show suppressed findings in the human report too (SARIF and JSON always carry them).
     #[arg(long)]
     pub show_suppressed: bool,
-    /// Print only the summary line (human format).
+    /// Print only the summary line (human and concise formats).
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Print how many findings each rule has, most first, instead of the findings (a table,
+    /// or JSON with --format json).
+    #[arg(long)]
+    pub statistics: bool,
     /// Colour the human report.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
@@ -241,16 +243,39 @@ impl ReportArgs {
     /// finding is at or above `--fail-on`, 0 otherwise, 2 when the report cannot be written.
     pub fn emit(&self, report: &Report<'_>) -> ExitCode {
         let terminal = self.output.is_none() && std::io::stdout().is_terminal();
-        let text = render(
-            self.format,
-            report,
-            &HumanOptions {
-                color: use_color(self.color, terminal),
-                quiet: self.quiet,
-                show_suppressed: self.show_suppressed,
-                ..HumanOptions::default()
+        let options = HumanOptions {
+            color: use_color(self.color, terminal),
+            quiet: self.quiet,
+            show_suppressed: self.show_suppressed,
+            width: if self.output.is_none() {
+                terminal::width(terminal::Stream::Stdout)
+            } else {
+                std::env::var("COLUMNS")
+                    .ok()
+                    .and_then(|c| c.trim().parse().ok())
+                    .unwrap_or(terminal::DEFAULT_WIDTH)
             },
-        );
+            ascii: terminal::ascii_only(),
+        };
+        let text = if self.statistics {
+            match self.format {
+                Format::Human | Format::Concise => crate::report::statistics::render_text(report),
+                Format::Json => crate::report::statistics::render_json(report),
+                Format::Sarif | Format::Github => {
+                    eprintln!(
+                        "error: --statistics prints a table (human, concise) or JSON, not {}",
+                        if self.format == Format::Sarif {
+                            "SARIF"
+                        } else {
+                            "GitHub annotations"
+                        }
+                    );
+                    return ExitCode::from(EXIT_ERROR);
+                }
+            }
+        } else {
+            render(self.format, report, &options)
+        };
         let written = match &self.output {
             Some(path) => std::fs::write(path, &text)
                 .map_err(|e| format!("cannot write {}: {e}", path.display())),
@@ -262,6 +287,14 @@ impl ReportArgs {
         if let Err(e) = written {
             eprintln!("error: {e}");
             return ExitCode::from(EXIT_ERROR);
+        }
+        if let Some(path) = &self.output {
+            // The report went to a file: the log still says what was found.
+            eprintln!(
+                "{} (report written to {})",
+                crate::report::human::summary_line(report),
+                path.display()
+            );
         }
         let failing = report
             .findings

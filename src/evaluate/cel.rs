@@ -378,7 +378,7 @@ fn make_finding(
         },
         related,
         notes: subject.notes.clone(),
-        help: first_paragraph(&spec.remediation),
+        help: help_for(spec, &subject.file_value),
         fingerprint: fingerprint(&[
             &spec.id,
             store.display(subject.file),
@@ -388,7 +388,44 @@ fn make_finding(
         ]),
         suppression: None,
         subject_extent: subject.extent,
+        secrets: secret_spans(spec, subject, item_node, store),
     }
+}
+
+/// The help line: the policy's fix for the subject's file format, else the first paragraph
+/// of its remediation.
+fn help_for(spec: &crate::evaluate::policy::spec::PolicySpec, file_value: &Node) -> Option<String> {
+    let format = file_value
+        .get("format")
+        .and_then(Node::as_str)
+        .unwrap_or("");
+    spec.fix
+        .for_format(format)
+        .map(str::to_string)
+        .or_else(|| first_paragraph(&spec.remediation))
+}
+
+/// The spans of the values the policy's `secrets:` paths name (inside their quotes).
+fn secret_spans(
+    spec: &crate::evaluate::policy::spec::PolicySpec,
+    subject: &SubjectRecord,
+    item: Option<&Node>,
+    store: &SourceStore,
+) -> Vec<Span> {
+    let mut spans: Vec<Span> = spec
+        .secrets
+        .iter()
+        .flat_map(|path| related_nodes(&path.segments, subject, item))
+        .filter_map(|node| node.span)
+        .map(|span| {
+            let text = store.get(span.file).map(|f| f.text.as_ref()).unwrap_or("");
+            crate::evaluate::policy::spec::secret_span(text, span)
+        })
+        .filter(|span| !span.is_empty())
+        .collect();
+    spans.sort();
+    spans.dedup();
+    spans
 }
 
 /// A finding of a built-in rule (parse errors and the like).
@@ -416,6 +453,7 @@ pub fn builtin_finding(
         fingerprint: fingerprint(&[&policy.spec.id, store.display(span.file), identity]),
         suppression: None,
         subject_extent: None,
+        secrets: Vec::new(),
     })
 }
 

@@ -47,7 +47,10 @@ fn cut_chars(s: &str, max: usize) -> String {
 
 pub fn render(report: &Report<'_>) -> String {
     let mut out = String::new();
+    // Secrets are masked in every text of the report.
+    let redactor = super::redact::Redactor::new(report.store, report.findings);
     for f in report.active() {
+        let f = redactor.finding(f);
         let command = match f.severity {
             Severity::Critical | Severity::High => "error",
             Severity::Medium => "warning",

@@ -132,6 +132,13 @@ fn finding<'a>(store: &SourceStore, f: &'a Finding) -> JsonFinding<'a> {
 }
 
 pub fn render(report: &Report<'_>) -> String {
+    // Secrets are masked in every text of the report.
+    let redactor = super::redact::Redactor::new(report.store, report.findings);
+    let masked: Vec<_> = report
+        .findings
+        .iter()
+        .map(|f| redactor.finding(f))
+        .collect();
     let by_severity = report
         .counts()
         .into_iter()
@@ -175,11 +182,7 @@ pub fn render(report: &Report<'_>) -> String {
             fail_on: report.fail_on.as_str(),
             duration_ms: report.stats.duration.as_millis(),
         },
-        findings: report
-            .findings
-            .iter()
-            .map(|f| finding(report.store, f))
-            .collect(),
+        findings: masked.iter().map(|f| finding(report.store, f)).collect(),
         errors,
     };
     let mut text =

@@ -1,9 +1,15 @@
 //! Reporters: they format findings and never decide anything. One file per format.
 
+pub mod concise;
+pub mod excerpt;
 pub mod github;
 pub mod human;
 pub mod json;
+pub mod look;
+pub mod redact;
 pub mod sarif;
+pub mod statistics;
+pub mod wrap;
 
 use crate::evaluate::cel::EvalError;
 use crate::evaluate::policy::Catalogue;
@@ -16,6 +22,9 @@ use crate::source::SourceStore;
 pub enum Format {
     /// Diagnostics with the offending text underlined (the default).
     Human,
+    /// One line per finding: `path:line:col: TG101 [high] message`, as editors and CI log
+    /// matchers read them.
+    Concise,
     /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
     Sarif,
     /// tritonguard's own JSON (schema/report.schema.json).
@@ -62,6 +71,7 @@ impl Report<'_> {
 pub fn render(format: Format, report: &Report<'_>, options: &human::HumanOptions) -> String {
     match format {
         Format::Human => human::render(report, options),
+        Format::Concise => concise::render(report, options),
         Format::Sarif => sarif::render(report),
         Format::Json => json::render(report),
         Format::Github => github::render(report),
@@ -71,11 +81,16 @@ pub fn render(format: Format, report: &Report<'_>, options: &human::HumanOptions
 pub const TOOL_NAME: &str = "tritonguard";
 pub const INFORMATION_URI: &str = "https://github.com/tritonguard/tritonguard";
 
-/// Where a rule's documentation lives online.
-pub fn help_uri(rule_id: &str, rule_name: &str) -> String {
-    format!(
-        "{INFORMATION_URI}/blob/main/docs/rules.md#{}-{}",
-        rule_id.to_ascii_lowercase(),
-        rule_name
-    )
+/// Where a rule's documentation lives online: a built-in rule's page in the generated rules
+/// reference (`docs/rules/TG101.md`); a team policy's first reference, never a page of this
+/// repository (which does not document it).
+pub fn help_uri(policy: &crate::evaluate::policy::Policy) -> Option<String> {
+    if policy.builtin {
+        Some(format!(
+            "{INFORMATION_URI}/blob/main/{}",
+            crate::docs::rule_page_path(&policy.spec.id)
+        ))
+    } else {
+        policy.spec.references.first().cloned()
+    }
 }

@@ -130,15 +130,20 @@ pub fn rule_descriptor(policy: &Policy) -> ReportingDescriptor {
         ))),
         help: Some(
             MultiformatMessageString::builder()
-                .text(format!(
-                    "{}\n\n{}",
-                    spec.description.trim(),
-                    spec.remediation.trim()
-                ))
+                .text(
+                    format!(
+                        "{}\n\n{}\n\n{}",
+                        spec.description.trim(),
+                        spec.remediation.trim(),
+                        spec.fix.markdown()
+                    )
+                    .trim_end()
+                    .to_string(),
+                )
                 .markdown(markdown)
                 .build(),
         ),
-        help_uri: Some(help_uri(&spec.id, &spec.name)),
+        help_uri: help_uri(policy),
         default_configuration: Some(ReportingConfiguration {
             level: Some(level(spec.severity)),
             ..ReportingConfiguration::default()
@@ -377,15 +382,18 @@ pub fn build_limited(report: &Report<'_>, max_results: usize) -> Sarif {
     let rules: Vec<&Policy> = report.catalogue.sorted();
     let artifacts = Artifacts::new(report);
     let kept = keep_most_severe(report.findings, max_results);
+    // Secrets are masked in every text of the report.
+    let redactor = super::redact::Redactor::new(report.store, report.findings);
     let results = kept
         .iter()
         .filter_map(|&i| report.findings.get(i))
+        .map(|f| redactor.finding(f))
         .map(|f| {
             let rule = rules
                 .iter()
                 .position(|p| p.spec.id == f.rule_id)
                 .and_then(|i| Some((i, *rules.get(i)?)));
-            result(report, &artifacts, f, rule)
+            result(report, &artifacts, &f, rule)
         })
         .collect();
     let mut notifications: Vec<Notification> = report

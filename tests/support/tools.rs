@@ -29,9 +29,14 @@ pub const JSONSCHEMA_PYTHON: &str = "TG_JSONSCHEMA_PYTHON";
 pub const PRE_COMMIT: &str = "TG_PRE_COMMIT";
 /// The `sarif-multitool` executable (the native binary, not the npm shell wrapper).
 pub const SARIF_MULTITOOL: &str = "TG_SARIF_MULTITOOL";
+/// The `maturin` executable, which builds the tritonguard wheel.
+pub const MATURIN: &str = "TG_MATURIN";
+/// A folder of wheels pip may install from without an index (setuptools, for the
+/// pre-commit shim's build).
+pub const PYPI_WHEELHOUSE: &str = "TG_PYPI_WHEELHOUSE";
 
 /// Every variable of the contract, for diagnostics.
-pub const ALL: [&str; 7] = [
+pub const ALL: [&str; 9] = [
     TRITONSERVER,
     TRITON_BACKENDS,
     TRITON_VENV_BIN,
@@ -39,6 +44,8 @@ pub const ALL: [&str; 7] = [
     JSONSCHEMA_PYTHON,
     PRE_COMMIT,
     SARIF_MULTITOOL,
+    MATURIN,
+    PYPI_WHEELHOUSE,
 ];
 
 /// True when running in CI, where a missing tool must fail rather than skip.

@@ -1,6 +1,8 @@
 //! Policies: loaded from the built-in set embedded in the binary and from user directories,
 //! compiled once, kept in a catalogue of unique ids.
 
+pub mod cel_errors;
+pub mod fix;
 pub mod fixture;
 pub mod spec;
 
@@ -372,6 +374,7 @@ impl Catalogue {
             .iter()
             .map(|c| &c.path)
             .chain(spec.related.iter().map(|r| &r.at))
+            .chain(&spec.secrets)
         {
             paths.push((path, spec.each.is_some()));
         }
@@ -461,7 +464,7 @@ impl Catalogue {
 /// Compiles an expression, checking that it only uses the subject's variables, and maps a
 /// syntax error's line and column back into the policy file.
 fn compile_expr(
-    env: &Env,
+    env: &Arc<Env>,
     expr: &ExprText,
     vars: &[&str],
     sources: &SourceStore,
@@ -472,12 +475,24 @@ fn compile_expr(
         let message = first
             .map(|e| e.msg.clone())
             .unwrap_or_else(|| errors.to_string());
+        let syntax = cel_errors::syntax(&expr.text, &message);
+        let (line, column) = syntax.position.unwrap_or((line, column));
         PolicyError::new(
             expr_position(expr, sources, line, column),
-            format!("CEL syntax error: {message}"),
-            "here",
+            format!("CEL syntax error: {}", syntax.message),
+            &syntax.label,
         )
     })?;
+    if let Some(unknown) = cel_errors::unknown_functions(env, &program)
+        .into_iter()
+        .next()
+    {
+        return Err(PolicyError::new(
+            find_in_expr_any(expr, sources, &unknown.name).unwrap_or(expr.span),
+            unknown.message(&expr.text),
+            "not a CEL function",
+        ));
+    }
     let references = program.references();
     let bound = comprehension_variables(&expr.text);
     for var in references.variables() {
@@ -485,7 +500,10 @@ fn compile_expr(
             return Err(PolicyError::new(
                 find_in_expr(expr, sources, var).unwrap_or(expr.span),
                 format!(
-                    "unknown variable '{var}' (this policy's expressions can use: {})",
+                    "unknown variable '{var}'{} (this policy's expressions can use: {})",
+                    cel_errors::closest(var, vars.iter().copied())
+                        .map(|v| format!(", did you mean '{v}'?"))
+                        .unwrap_or_default(),
                     vars.join(", ")
                 ),
                 "not defined here",
@@ -553,10 +571,17 @@ fn check_against_sample(
             cel::ExecutionError::UndeclaredReference(name) => (name.to_string(), "no variable"),
             _ => continue,
         };
+        let mut roots = vec![("launch", &sample)];
+        if let Some(item) = &item {
+            roots.push(("item", item));
+        }
+        let suggestion = cel_errors::field_suggestion(&expr.text, &name, &roots)
+            .map(|s| format!(" (did you mean '{s}'?)"))
+            .unwrap_or_default();
         errors.push(PolicyError::new(
             find_in_expr_any(expr, sources, &name).unwrap_or(expr.span),
             format!(
-                "{what} '{name}' here (`tritonguard inspect FILE` shows the fields a launch has)"
+                "{what} '{name}' here{suggestion}; `tritonguard inspect FILE` shows the fields a launch has"
             ),
             "unknown",
         ));

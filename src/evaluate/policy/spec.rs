@@ -142,6 +142,11 @@ pub struct PolicySpec {
     pub label: Option<ExprText>,
     pub at: Vec<AtChoice>,
     pub related: Vec<RelatedSpec>,
+    /// The fix for each input format (`fix:`), shown as the help line of a finding in a
+    /// file of that format.
+    pub fix: super::fix::Fixes,
+    /// Paths whose values are credentials (`secrets:`): every report masks their text.
+    pub secrets: Vec<PathText>,
     pub tests: Vec<PolicyTest>,
     /// Spans of the `id:` value and of the whole file, for diagnostics.
     pub id_span: Span,
@@ -171,6 +176,8 @@ const KNOWN_KEYS: &[&str] = &[
     "label",
     "at",
     "related",
+    "fix",
+    "secrets",
     "tests",
 ];
 
@@ -349,6 +356,14 @@ pub fn read_policy(root: &Node, file_span: Span) -> Result<PolicySpec, Vec<SpecE
     let each = root.get("each").cloned().and_then(|n| r.path(&n, "each"));
     let at = read_at(&mut r);
     let related = read_related(&mut r);
+    let fix = match root.get("fix") {
+        Some(node) => super::fix::read(node).unwrap_or_else(|errors| {
+            r.errors.extend(errors);
+            super::fix::Fixes::default()
+        }),
+        None => super::fix::Fixes::default(),
+    };
+    let secrets = read_secrets(&mut r);
     let tests = read_tests(&mut r);
     if subject.is_some_and(|s| s != Subject::Builtin)
         && assert.is_none()
@@ -362,7 +377,9 @@ pub fn read_policy(root: &Node, file_span: Span) -> Result<PolicySpec, Vec<SpecE
         r.error(first_key, "missing required field 'assert' (a CEL expression that is true when the subject is compliant)".to_string());
     }
     if subject == Some(Subject::Builtin) {
-        for key in ["match", "each", "assert", "at", "related", "label"] {
+        for key in [
+            "match", "each", "assert", "at", "related", "label", "secrets",
+        ] {
             if let Some(n) = root.get(key) {
                 r.error(
                     n.key_span,
@@ -408,6 +425,8 @@ pub fn read_policy(root: &Node, file_span: Span) -> Result<PolicySpec, Vec<SpecE
             label,
             at,
             related,
+            fix,
+            secrets,
             tests,
             id_span,
         }),
@@ -514,6 +533,34 @@ fn read_related(r: &mut Reader<'_>) -> Vec<RelatedSpec> {
         }
     }
     out
+}
+
+/// `secrets: [item.string_value]`: paths (or one path) whose values are credentials.
+fn read_secrets(r: &mut Reader<'_>) -> Vec<PathText> {
+    let Some(node) = r.root.get("secrets").cloned() else {
+        return Vec::new();
+    };
+    let items: Vec<Node> = match &node.value {
+        Value::List(items) => items.clone(),
+        _ => vec![node.clone()],
+    };
+    items
+        .iter()
+        .filter_map(|item| r.path(item, "secrets"))
+        .collect()
+}
+
+/// The span of a secret value to mask: the text inside the quotes of a quoted scalar.
+pub fn secret_span(text: &str, span: Span) -> Span {
+    let slice = text.get(span.start..span.end).unwrap_or("");
+    let quoted = slice.len() >= 2
+        && (slice.starts_with('"') && slice.ends_with('"')
+            || slice.starts_with('\'') && slice.ends_with('\''));
+    if quoted {
+        Span::new(span.file, span.start + 1, span.end - 1)
+    } else {
+        span
+    }
 }
 
 fn read_tests(r: &mut Reader<'_>) -> Vec<PolicyTest> {
