@@ -9,6 +9,7 @@ pub mod config;
 pub mod discover;
 pub mod engine;
 pub mod finding;
+pub mod helm;
 pub mod model;
 pub mod parse;
 pub mod policy;
