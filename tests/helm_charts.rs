@@ -311,6 +311,159 @@ fn a_chart_that_does_not_render_is_one_positioned_finding_and_the_scan_goes_on()
 }
 
 #[test]
+fn failures_point_at_the_values_file_or_the_missing_dependency() {
+    let Some(helm) = helm_dir() else { return };
+    let repo = fixture_repo();
+    let dir = repo.path();
+    // A values file of the failing chart that still leaves the bucket out.
+    std::fs::write(
+        dir.join("charts/model-store/values-eu.yaml"),
+        "# Europe\nimage: amazon/aws-cli:2.17.1\n",
+    )
+    .unwrap();
+    // A chart whose dependency was never vendored into charts/.
+    let chart = dir.join("charts/with-dependency");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: with-dependency\nversion: 0.1.0\ndependencies:\n  - name: redis\n    version: 19.0.0\n    repository: https://charts.example.com\n",
+    )
+    .unwrap();
+    std::fs::write(
+        chart.join("templates/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n",
+    )
+    .unwrap();
+    let report = json_report(dir, &["--select", "TG000"], &helm);
+    let failures: Vec<String> = findings(&report)
+        .into_iter()
+        .map(|f| {
+            format!(
+                "{} | {}",
+                shown(dir, &f["location"]),
+                f["message"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(failures.len(), 3, "{failures:#?}");
+    assert!(
+        failures.contains(
+            &"charts/model-store/values-eu.yaml:2: image: amazon/aws-cli:2.17.1 | the chart does \
+              not render with values-eu.yaml: execution error at \
+              (model-store/templates/job.yaml:15:17): bucket is required: the S3 bucket that \
+              holds the models"
+                .to_string()
+        ),
+        "{failures:#?}"
+    );
+    let dependency = failures
+        .iter()
+        .find(|f| f.starts_with("charts/with-dependency/Chart.yaml:5: - name: redis |"))
+        .unwrap_or_else(|| panic!("{failures:#?}"));
+    assert!(
+        dependency.contains("missing in charts/ directory: redis"),
+        "{dependency}"
+    );
+}
+
+/// Runs the test tools' `helm` as a user would.
+fn helm_cmd(helm: &Path, dir: &Path, args: &[&str]) -> Run {
+    Command::new(helm)
+        .args(args)
+        .current_dir(dir)
+        .env("PATH", "/usr/bin:/bin")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+        .into()
+}
+
+#[test]
+fn the_test_helm_behaves_like_helm_template() {
+    let Some(helm) = require_tool(HELM) else {
+        return;
+    };
+    let repo = fixture_repo();
+    let dir = repo.path();
+    let version = helm_cmd(&helm, dir, &["version", "--short"]);
+    assert!(version.stdout.starts_with("v4."), "{}", version.stdout);
+
+    // Helm's own output: install order (Services before the Deployment), `# Source:`.
+    let out = helm_cmd(
+        &helm,
+        dir,
+        &[
+            "template",
+            "tg",
+            "charts/triton-server",
+            "-f",
+            "charts/triton-server/values-prod.yaml",
+            "--set",
+            "replicas=3",
+            "--namespace",
+            "inference",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let sources: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("# Source: "))
+        .collect();
+    assert_eq!(
+        sources,
+        [
+            "triton-server/templates/metrics-service.yaml",
+            "triton-server/templates/service.yaml",
+            "triton-server/templates/deployment.yaml"
+        ]
+    );
+    assert!(out.stdout.starts_with("---\n# Source: "), "{}", out.stdout);
+    for expected in [
+        "replicas: 3",
+        "--model-control-mode=none",
+        "name: tg-triton-server",
+        "readOnly: true",
+    ] {
+        assert!(out.stdout.contains(expected), "{expected}: {}", out.stdout);
+    }
+    assert!(
+        !out.stdout.contains("Triton is deployed"),
+        "NOTES.txt is not printed"
+    );
+
+    // A failed render: exit 1 and Helm's message.
+    let failed = helm_cmd(&helm, dir, &["template", "charts/model-store"]);
+    assert_eq!(failed.code, 1);
+    assert_eq!(
+        failed.stderr.trim(),
+        "Error: execution error at (model-store/templates/job.yaml:15:17): bucket is required: \
+         the S3 bucket that holds the models"
+    );
+    // Nothing is ever fetched: a chart reference that is not a local chart is refused.
+    let remote = helm_cmd(
+        &helm,
+        dir,
+        &["template", "x", "oci://registry.example.com/charts/triton"],
+    );
+    assert_eq!(remote.code, 1);
+    assert!(
+        remote.stderr.contains("never downloads"),
+        "{}",
+        remote.stderr
+    );
+    let unknown = helm_cmd(
+        &helm,
+        dir,
+        &["template", "charts/triton-server", "--dry-run"],
+    );
+    assert_eq!(
+        (unknown.code, unknown.stderr.trim()),
+        (1, "Error: unknown flag: --dry-run")
+    );
+}
+
+#[test]
 fn library_charts_are_skipped_silently_and_rendered_charts_lose_their_note() {
     let Some(helm) = helm_dir() else { return };
     let repo = fixture_repo();

@@ -25,7 +25,7 @@ use super::command::Helm;
 use super::prove::{Outcome, group_test};
 use super::render::Render;
 use super::rendered::{NodeAt, Rendered};
-use super::template::locate_line;
+use super::template::{Aligned, align_document};
 use super::values::{Leaf, Values, change};
 
 /// A finding of a render checked on its own (the render as one deployment unit).
@@ -42,6 +42,8 @@ pub type Recheck<'a> = &'a (dyn Fn(&str) -> Vec<Checked> + Sync);
 
 /// Re-renders allowed per render for proving values keys.
 pub const PROBE_BUDGET: usize = 40;
+/// Wall time allowed for re-renders per render; later probes count as inconclusive.
+const PROBE_TIME: std::time::Duration = std::time::Duration::from_secs(60);
 /// Candidate keys tried per finding (the longest values first).
 const MAX_CANDIDATES: usize = 24;
 
@@ -151,9 +153,13 @@ pub fn locate(
     let workdir = tempfile::tempdir().ok();
     let mut cache: HashMap<Vec<usize>, Option<Rc<Probe>>> = HashMap::new();
     let mut probes_run = 0usize;
+    let started = std::time::Instant::now();
     let mut probe = |keys: &[usize]| -> Option<Rc<Probe>> {
         if let Some(hit) = cache.get(keys) {
             return hit.clone();
+        }
+        if started.elapsed() > PROBE_TIME {
+            return None;
         }
         let dir = workdir.as_ref()?;
         let changed: Vec<(&Leaf, serde_json::Value)> = keys
@@ -304,6 +310,7 @@ pub fn locate(
             proof,
         })
     };
+    let mut aligned: Alignments<'_> = HashMap::new();
     let locations = findings
         .iter()
         .enumerate()
@@ -324,11 +331,11 @@ pub fn locate(
             SourceLocation {
                 values: origins.next(),
                 also: origins.collect(),
-                template: template_place(&rendered, &files, &finding.primary),
+                template: template_place(&rendered, &files, &mut aligned, &finding.primary),
                 related: finding
                     .related
                     .iter()
-                    .map(|r| template_place(&rendered, &files, r))
+                    .map(|r| template_place(&rendered, &files, &mut aligned, r))
                     .collect(),
             }
         })
@@ -366,8 +373,16 @@ fn named_by(value: &str, message: &str) -> usize {
     words(value).iter().filter(|w| said.contains(*w)).count()
 }
 
+/// Rendered documents aligned with their templates, by the document's start offset.
+type Alignments<'a> = HashMap<usize, Aligned<'a>>;
+
 /// The template place that printed a span of the render.
-fn template_place(rendered: &Rendered, files: &ChartFiles, span: &Range<usize>) -> Option<Place> {
+fn template_place<'a>(
+    rendered: &'a Rendered,
+    files: &'a ChartFiles,
+    aligned: &mut Alignments<'a>,
+    span: &Range<usize>,
+) -> Option<Place> {
     let (key, extent) = rendered.document_at(span.start)?;
     let doc = rendered.text.get(extent.clone())?;
     let offset = span.start - extent.start;
@@ -375,16 +390,19 @@ fn template_place(rendered: &Rendered, files: &ChartFiles, span: &Range<usize>) 
     let line_start = doc[..offset].rfind('\n').map_or(0, |i| i + 1);
     let line_end = doc[offset..].find('\n').map_or(doc.len(), |i| offset + i);
     let end = (span.end - extent.start).clamp(offset, line_end);
-    let own = files.template(&key.source)?;
-    let mut texts: Vec<&str> = vec![own.1.as_str()];
-    let mut paths: Vec<&Path> = vec![own.0.as_path()];
+    let (own_path, own) = files.template(&key.source)?;
+    let mut texts: Vec<&str> = vec![own.as_str()];
+    let mut paths: Vec<&Path> = vec![own_path.as_path()];
     for (path, text) in &files.helpers {
-        if path != &own.0 {
+        if path != own_path {
             texts.push(text);
             paths.push(path);
         }
     }
-    let spot = locate_line(doc, line, offset - line_start..end - line_start, &texts)?;
+    let alignment = aligned
+        .entry(extent.start)
+        .or_insert_with(|| align_document(doc, own));
+    let spot = alignment.locate(line, offset - line_start..end - line_start, &texts)?;
     Some(Place {
         file: paths.get(spot.file)?.to_path_buf(),
         range: spot.range,
@@ -454,10 +472,9 @@ impl ChartFiles {
 
     /// The file of a `# Source:` path: `<chart name>/templates/x.yaml` (or
     /// `<chart>/charts/<dependency>/templates/x.yaml`) inside the chart directory.
-    fn template(&self, source: &str) -> Option<(PathBuf, &String)> {
+    fn template(&self, source: &str) -> Option<(&PathBuf, &String)> {
         let (_, inside) = source.split_once('/')?;
-        let path = self.dir.join(inside);
-        self.templates.get(&path).map(|t| (path, t))
+        self.templates.get_key_value(&self.dir.join(inside))
     }
 }
 

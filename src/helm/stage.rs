@@ -511,7 +511,10 @@ fn helm_position(message: &str, plan: &super::plan::RenderPlan) -> Option<Place>
         .map(str::len)
         .sum::<usize>();
     let line_len = text[start..].find('\n').unwrap_or(text.len() - start);
-    let at = start + column.saturating_sub(1).min(line_len);
+    let mut at = start + column.saturating_sub(1).min(line_len);
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
     let end = start + line_len;
     Some(Place {
         file,

@@ -80,11 +80,15 @@ fn actions(text: &str) -> Vec<Range<usize>> {
         let mut end = text.len();
         while j < bytes.len() {
             let b = bytes[j];
+            let at = &bytes[j..];
             if comment {
-                if text[j..].starts_with("*/") {
-                    let rest = text[j + 2..].trim_start_matches([' ', '-']);
-                    if rest.starts_with("}}") {
-                        end = text.len() - rest.len() + 2;
+                if at.starts_with(b"*/") {
+                    let mut k = j + 2;
+                    while bytes.get(k).is_some_and(|c| *c == b' ' || *c == b'-') {
+                        k += 1;
+                    }
+                    if bytes[k.min(bytes.len())..].starts_with(b"}}") {
+                        end = k + 2;
                         break;
                     }
                 }
@@ -96,7 +100,7 @@ fn actions(text: &str) -> Vec<Range<usize>> {
                 }
             } else if b == b'"' || b == b'`' {
                 quote = Some(b);
-            } else if text[j..].starts_with("}}") {
+            } else if at.starts_with(b"}}") {
                 end = j + 2;
                 break;
             }
@@ -224,7 +228,15 @@ fn glob(text: &str, line: &Line, rendered: &str, loose: bool) -> Option<Vec<usiz
         last.0 = last.0.trim_end();
     }
     let mut positions = Vec::with_capacity(pieces.len());
-    let found = match_from(&pieces, rendered, 0, trailing_action, &mut positions);
+    let mut failed = std::collections::HashSet::new();
+    let found = match_from(
+        &pieces,
+        rendered,
+        0,
+        trailing_action,
+        &mut positions,
+        &mut failed,
+    );
     if !found {
         return None;
     }
@@ -232,16 +244,22 @@ fn glob(text: &str, line: &Line, rendered: &str, loose: bool) -> Option<Vec<usiz
     Some(positions.into_iter().map(|p| p + offset).collect())
 }
 
+/// Places the literals from `from` on, leftmost first with backtracking; `failed` remembers
+/// (pieces left, offset) pairs that cannot match, so the search stays polynomial.
 fn match_from(
     pieces: &[(&str, bool)],
     rendered: &str,
     from: usize,
     trailing_action: bool,
     positions: &mut Vec<usize>,
+    failed: &mut std::collections::HashSet<(usize, usize)>,
 ) -> bool {
     let Some(((lit, after_action), rest)) = pieces.split_first() else {
         return trailing_action || from == rendered.len();
     };
+    if failed.contains(&(pieces.len(), from)) {
+        return false;
+    }
     let last = rest.is_empty();
     let candidates: Vec<usize> = if *after_action {
         rendered
@@ -259,11 +277,12 @@ fn match_from(
             continue;
         }
         positions.push(at);
-        if match_from(rest, rendered, next, trailing_action, positions) {
+        if match_from(rest, rendered, next, trailing_action, positions, failed) {
             return true;
         }
         positions.pop();
     }
+    failed.insert((pieces.len(), from));
     false
 }
 
@@ -385,6 +404,27 @@ fn map_columns(
     }
 }
 
+/// A rendered document aligned with its template, to locate several of its lines.
+pub struct Aligned<'a> {
+    template: &'a str,
+    tlines: Vec<Line>,
+    rendered: Vec<&'a str>,
+    matched: Vec<Option<usize>>,
+}
+
+/// Aligns a rendered document (from the `# Source:` comment on) with its template.
+pub fn align_document<'a>(doc: &'a str, template: &'a str) -> Aligned<'a> {
+    let rendered: Vec<&str> = doc.lines().collect();
+    let tlines = lines(template);
+    let matched = align(template, &tlines, &rendered);
+    Aligned {
+        template,
+        tlines,
+        rendered,
+        matched,
+    }
+}
+
 /// The template spot that produced line `line` (0-based) of a rendered document, for the
 /// byte columns `columns` of that line. `files[0]` is the document's template; the others
 /// are the chart's helper files (searched for `define` blocks).
@@ -394,54 +434,62 @@ pub fn locate_line(
     columns: Range<usize>,
     files: &[&str],
 ) -> Option<TemplateSpot> {
-    let template = *files.first()?;
-    let rendered: Vec<&str> = doc.lines().collect();
-    let target = *rendered.get(line)?;
-    let tlines = lines(template);
-    let matched = align(template, &tlines, &rendered);
-    let spot = |t: usize, loose: bool| -> Option<TemplateSpot> {
-        let positions = glob(template, &tlines[t], target, loose)?;
-        Some(TemplateSpot {
-            file: 0,
-            range: map_columns(template, &tlines[t], &positions, columns.clone()),
-        })
-    };
-    if let Some(t) = matched[line] {
-        return spot(t, false);
-    }
-    let before = matched[..line].iter().rev().find_map(|m| *m);
-    let after = matched[line + 1..].iter().find_map(|m| *m);
-    let lo = before.map(|t| t + 1).unwrap_or(0);
-    let hi = after.unwrap_or(tlines.len()).max(lo);
-    // A matching line between the neighbours' template lines.
-    if let Some(found) = (lo..hi)
-        .filter(|t| tlines[*t].literal_weight(template) > 0)
-        .find_map(|t| spot(t, false))
-    {
-        return Some(found);
-    }
-    // The action between them that printed it.
-    if let Some(t) =
-        (lo..hi).find(|t| tlines[*t].prints() && tlines[*t].literal_weight(template) == 0)
-    {
-        for action in tlines[t].actions(template) {
-            if let Some(found) = in_helper(action, target, columns.clone(), files) {
-                return Some(found);
-            }
+    align_document(doc, files.first()?).locate(line, columns, files)
+}
+
+impl Aligned<'_> {
+    /// See [`locate_line`]; `files[0]` must be the template this was aligned with.
+    pub fn locate(
+        &self,
+        line: usize,
+        columns: Range<usize>,
+        files: &[&str],
+    ) -> Option<TemplateSpot> {
+        let (template, tlines, matched) = (self.template, &self.tlines, &self.matched);
+        let target = *self.rendered.get(line)?;
+        let spot = |t: usize, loose: bool| -> Option<TemplateSpot> {
+            let positions = glob(template, &tlines[t], target, loose)?;
+            Some(TemplateSpot {
+                file: 0,
+                range: map_columns(template, &tlines[t], &positions, columns.clone()),
+            })
+        };
+        if let Some(t) = matched[line] {
+            return spot(t, false);
         }
-        let l = &tlines[t];
-        let first = l.segs.iter().find_map(|s| match s {
-            Seg::Act(r, true) => Some(r.clone()),
-            _ => None,
-        });
-        return first.map(|range| TemplateSpot { file: 0, range });
+        let before = matched[..line].iter().rev().find_map(|m| *m);
+        let after = matched[line + 1..].iter().find_map(|m| *m);
+        let lo = before.map(|t| t + 1).unwrap_or(0);
+        let hi = after.unwrap_or(tlines.len()).max(lo);
+        // A matching line between the neighbours' template lines.
+        if let Some(found) = (lo..hi)
+            .filter(|t| tlines[*t].literal_weight(template) > 0)
+            .find_map(|t| spot(t, false))
+        {
+            return Some(found);
+        }
+        // The action between them that printed it.
+        if let Some(t) =
+            (lo..hi).find(|t| tlines[*t].prints() && tlines[*t].literal_weight(template) == 0)
+        {
+            for action in tlines[t].actions(template) {
+                if let Some(found) = in_helper(action, target, columns.clone(), files) {
+                    return Some(found);
+                }
+            }
+            let first = tlines[t].segs.iter().find_map(|s| match s {
+                Seg::Act(r, true) => Some(r.clone()),
+                _ => None,
+            });
+            return first.map(|range| TemplateSpot { file: 0, range });
+        }
+        // A line elsewhere that matches (a later iteration of a loop), nearest before `hi`.
+        (0..tlines.len())
+            .filter(|t| tlines[*t].literal_weight(template) > 0)
+            .filter_map(|t| spot(t, false).map(|s| (t, s)))
+            .min_by_key(|(t, _)| if *t < hi { hi - t } else { usize::MAX / 2 + t })
+            .map(|(_, s)| s)
     }
-    // A line elsewhere that matches (a later iteration of a loop), nearest before `hi`.
-    (0..tlines.len())
-        .filter(|t| tlines[*t].literal_weight(template) > 0)
-        .filter_map(|t| spot(t, false).map(|s| (t, s)))
-        .min_by_key(|(t, _)| if *t < hi { hi - t } else { usize::MAX / 2 + t })
-        .map(|(_, s)| s)
 }
 
 /// The line of the `define` block that `include "NAME"` / `template "NAME"` names, in the
@@ -591,6 +639,21 @@ mod tests {
             "readOnly: {{ .readOnly }}"
         );
         assert_eq!(spot_text("name: cache", 0).2, "- name: {{ .name }}");
+    }
+
+    #[test]
+    fn odd_templates_neither_panic_nor_take_long() {
+        let unicode = "name: {{ \"é😀\" }} — {{/* ü */}} x\n  {{- if . }}ä{{ end }}\n";
+        for rendered in ["name: é😀 — x", "äää", ""] {
+            let _ = locate_line(rendered, 0, 0..rendered.len(), &[unicode]);
+        }
+        let many = "{{ .a }}-".repeat(40) + "\n";
+        let dashes = "-".repeat(2000);
+        let started = std::time::Instant::now();
+        let _ = locate_line(&dashes, 0, 0..3, &[&many]);
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        let unclosed = "a: {{ .Values.x \nb: c\n";
+        assert_eq!(actions(unclosed), vec![3..unclosed.len()]);
     }
 
     #[test]
