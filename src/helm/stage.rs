@@ -236,7 +236,7 @@ pub fn attach(
                 finding,
                 &location,
                 render,
-                result_store(&mut files, &mut result.store, &mut result.kinds),
+                store_access(&mut files, &mut result.store, &mut result.kinds),
             );
         }
     }
@@ -316,7 +316,7 @@ struct StoreAccess<'a> {
     kinds: &'a mut Vec<(FileId, FileKind)>,
 }
 
-fn result_store<'a>(
+fn store_access<'a>(
     files: &'a mut StoreFiles,
     store: &'a mut SourceStore,
     kinds: &'a mut Vec<(FileId, FileKind)>,
@@ -441,7 +441,7 @@ fn failure_finding(
             meta.name.map(|(_, at)| at).unwrap_or(0..0),
         ),
     };
-    let mut access = result_store(files, &mut result.store, &mut result.kinds);
+    let mut access = store_access(files, &mut result.store, &mut result.kinds);
     let span = access.span(&Place { file, range })?;
     let with = if plan.values.is_empty() {
         "its default values".to_string()
