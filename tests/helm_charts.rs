@@ -781,3 +781,63 @@ fn render_costs_stay_small() {
         "{templates} helm template runs"
     );
 }
+
+#[test]
+fn values_reach_findings_through_helpers_lists_and_to_yaml() {
+    // The richer chart of tests/fixtures/helm: args built by an `include`d helper, extra
+    // args from a values list, security settings written with `toYaml`, and an image tag
+    // that defaults to the chart's appVersion.
+    let Some(helm) = helm_dir() else { return };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let report = json_report_at(root, "tests/fixtures/helm/triton", &helm);
+    let insecure = "helm template release-name tests/fixtures/helm/triton -f \
+                    tests/fixtures/helm/triton/values-insecure.yaml";
+    let values = "tests/fixtures/helm/triton/values-insecure.yaml";
+    for (rule, line) in [
+        ("TG101", format!("{values}:14: modelControlMode: explicit")),
+        ("TG303", format!("{values}:24: - --allow-sagemaker=true")),
+        (
+            "TG106",
+            format!("{values}:25: - --http-header-forward-pattern=.*"),
+        ),
+        (
+            "TG204",
+            format!("{values}:40: allowPrivilegeEscalation: true"),
+        ),
+        ("TG401", format!("{values}:6: tag: \"23.05-py3\"")),
+        ("TG301", format!("{values}:46: type: LoadBalancer")),
+    ] {
+        let mut places = located(root, &report, rule, insecure);
+        places.dedup();
+        assert_eq!(places, [line], "{rule}");
+    }
+    let tg101 = findings(&report)
+        .into_iter()
+        .find(|f| f["rule_id"] == "TG101")
+        .unwrap();
+    assert_eq!(
+        shown(root, &tg101["related"][0]),
+        "tests/fixtures/helm/triton/templates/_helpers.tpl:70: \
+         - --model-control-mode={{ $s.modelControlMode }}",
+        "the helper line the include printed"
+    );
+    // With the default values the version comes from Chart.yaml's appVersion: the image
+    // repository is rendered into the same text, but the finding stays on the template.
+    let default = "helm template release-name tests/fixtures/helm/triton";
+    assert_eq!(
+        located(root, &report, "TG401", default),
+        ["tests/fixtures/helm/triton/templates/deployment.yaml:37: \
+          image: {{ include \"triton.image\" . | quote }}"]
+    );
+}
+
+fn json_report_at(dir: &Path, target: &str, path: &Path) -> Value {
+    let run = tritonguard(dir, &["check", target, "--format", "json"], path);
+    assert!(
+        run.code == 0 || run.code == 1,
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout))
+}

@@ -27,6 +27,7 @@ use super::render::Render;
 use super::rendered::{NodeAt, Rendered};
 use super::template::{Aligned, align_document};
 use super::values::{Leaf, Values, change};
+use crate::tree::PathSegment;
 
 /// A finding of a render checked on its own (the render as one deployment unit).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,11 +104,34 @@ pub struct Located {
     pub probes: usize,
 }
 
+/// The findings of a render checked alone: by (rule, place), and by (rule, the document
+/// of the object they are about).
+#[derive(Default)]
+struct Found {
+    at: BTreeSet<(String, NodeAt)>,
+    about: BTreeSet<(String, super::rendered::DocKey)>,
+}
+
+impl Found {
+    fn new(r: &Rendered, checked: &[Checked]) -> Found {
+        let mut found = Found::default();
+        for c in checked {
+            if let Some(at) = r.locate(&c.primary) {
+                found.at.insert((c.rule_id.clone(), at));
+            }
+            if let Some((doc, _)) = c.subject.as_ref().and_then(|s| r.document_at(s.start)) {
+                found.about.insert((c.rule_id.clone(), doc.clone()));
+            }
+        }
+        found
+    }
+}
+
 /// A re-render with some keys changed.
 struct Probe {
     rendered: Rendered,
-    /// Its findings by (rule, place), computed on first use.
-    findings: OnceCell<BTreeSet<(String, NodeAt)>>,
+    /// Its findings, computed on first use.
+    findings: OnceCell<Found>,
 }
 
 /// Where each finding of `render` comes from. `recheck` enables the second kind of proof.
@@ -139,9 +163,11 @@ pub fn locate(
         let mut keys: Vec<usize> = (0..values.leaves.len())
             .filter(|k| changes[*k].is_some() && !exclude.contains(k))
             .filter(|k| {
-                texts[*k]
-                    .as_deref()
-                    .is_some_and(|t| hay.iter().any(|h| appears(h, t)))
+                let leaf = &values.leaves[*k];
+                texts[*k].as_deref().is_some_and(|t| {
+                    hay.iter()
+                        .any(|h| appears(h, t) && (distinctive(leaf) || names_key(h, &leaf.path)))
+                })
             })
             .collect();
         keys.sort_by_key(|k| std::cmp::Reverse(texts[*k].as_ref().map_or(0, String::len)));
@@ -224,42 +250,36 @@ pub fn locate(
     // Tier 2: keys in the settings of the objects around the place; the finding must go
     // away with them while its object's other findings stay.
     if let Some(recheck) = recheck {
-        let places = |r: &Rendered, found: &[Checked]| -> BTreeSet<(String, NodeAt)> {
-            found
-                .iter()
-                .filter_map(|c| Some((c.rule_id.clone(), r.locate(&c.primary)?)))
-                .collect()
-        };
-        // The render checked alone: which findings it has, and which are about one object.
+        // The render checked alone: each finding's rule, place and object.
         let alone = recheck(&render.text);
-        let by_subject: Vec<(String, NodeAt, Option<Range<usize>>)> = alone
-            .iter()
-            .filter_map(|c| {
-                Some((
-                    c.rule_id.clone(),
-                    rendered.locate(&c.primary)?,
-                    c.subject.clone(),
-                ))
-            })
-            .collect();
         let key_of = |f: usize| ats[f].clone().map(|at| (findings[f].rule_id.clone(), at));
-        let siblings: Vec<Vec<(String, NodeAt)>> = (0..findings.len())
+        // For each finding, the other rules that fire on its object: they must all still
+        // fire after a change that is to be called the cause of this one finding.
+        let siblings: Vec<Vec<(String, super::rendered::DocKey)>> = (0..findings.len())
             .map(|f| {
                 let Some((rule, at)) = key_of(f) else {
                     return Vec::new();
                 };
-                let Some(subject) = by_subject
+                let Some(subject) = alone
                     .iter()
-                    .find(|(r, a, _)| *r == rule && *a == at)
-                    .and_then(|(_, _, s)| s.clone())
+                    .find(|c| {
+                        c.rule_id == rule && rendered.locate(&c.primary).as_ref() == Some(&at)
+                    })
+                    .and_then(|c| c.subject.clone())
                 else {
                     return Vec::new();
                 };
-                by_subject
+                let Some((doc, _)) = rendered.document_at(subject.start) else {
+                    return Vec::new();
+                };
+                let mut rules: Vec<(String, super::rendered::DocKey)> = alone
                     .iter()
-                    .filter(|(r, a, s)| s.as_ref() == Some(&subject) && !(*r == rule && *a == at))
-                    .map(|(r, a, _)| (r.clone(), a.clone()))
-                    .collect()
+                    .filter(|c| c.subject.as_ref() == Some(&subject) && c.rule_id != rule)
+                    .map(|c| (c.rule_id.clone(), doc.clone()))
+                    .collect();
+                rules.sort();
+                rules.dedup();
+                rules
             })
             .collect();
         let second: Vec<Vec<usize>> = (0..findings.len())
@@ -279,10 +299,10 @@ pub fn locate(
             };
             let found = p
                 .findings
-                .get_or_init(|| places(&p.rendered, &recheck(&p.rendered.text)));
-            if found.contains(&key) {
+                .get_or_init(|| Found::new(&p.rendered, &recheck(&p.rendered.text)));
+            if found.at.contains(&key) {
                 Outcome::Unaffected
-            } else if siblings[f].iter().all(|s| found.contains(s)) {
+            } else if siblings[f].iter().all(|s| found.about.contains(s)) {
                 // Only this finding went: the key is its cause, not a precondition of the
                 // whole object (an image that is no longer Triton's takes every finding).
                 Outcome::Affected
@@ -327,11 +347,31 @@ pub fn locate(
                     *k,
                 )
             });
+            let template = template_place(&rendered, &files, &mut aligned, &finding.primary);
+            // The keys wrote only part of the text; if the message names words of the rest
+            // that the template line does not write either (a version that comes from the
+            // chart's appVersion beside an image repository from the values), the keys are
+            // not what the finding is about: the template stays first.
+            let span_text = render.text.get(finding.primary.clone()).unwrap_or("");
+            let key_texts: Vec<&str> = ranked.iter().filter_map(|k| texts[*k].as_deref()).collect();
+            // Words the template line writes, and the keys' own names (`toYaml` of a values
+            // mapping writes those too).
+            let mut written = template
+                .as_ref()
+                .and_then(|t| files.line_at(t))
+                .unwrap_or("")
+                .to_string();
+            for k in keys {
+                written.push(' ');
+                written.push_str(&values.leaves[*k].key());
+            }
+            let secondary = *proof == Proof::RenderedText
+                && names_other_words(span_text, &key_texts, &written, &finding.message);
             let mut origins = ranked.into_iter().filter_map(|k| origin(k, *proof));
             SourceLocation {
-                values: origins.next(),
+                values: if secondary { None } else { origins.next() },
                 also: origins.collect(),
-                template: template_place(&rendered, &files, &mut aligned, &finding.primary),
+                template,
                 related: finding
                     .related
                     .iter()
@@ -361,14 +401,59 @@ fn appears(hay: &str, needle: &str) -> bool {
     })
 }
 
-/// How many words of a value the message names (`24.08-py3` in "tritonserver 24.08 ...").
-fn named_by(value: &str, message: &str) -> usize {
-    let words = |t: &str| -> BTreeSet<String> {
-        t.split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .map(str::to_ascii_lowercase)
+/// A value distinctive enough to be looked for on its own: text of 4 bytes or more that is
+/// not a boolean. `true`, `1` or `80` occur everywhere; they are candidates only where the
+/// text also names their key.
+fn distinctive(leaf: &Leaf) -> bool {
+    match &leaf.value {
+        crate::tree::Value::Bool(_) => false,
+        _ => leaf.text().is_some_and(|t| t.len() >= 4),
+    }
+}
+
+/// Whether `hay` names one of the key's segments (letters and digits compared without
+/// case: `readOnly: false` names `models.readOnly`, `--allow-metrics=true` names
+/// `metrics.enabled`).
+fn names_key(hay: &str, path: &[PathSegment]) -> bool {
+    let squash = |t: &str| -> String {
+        t.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
             .collect()
     };
+    let hay = squash(hay);
+    path.iter().any(|seg| match seg {
+        PathSegment::Key(k) => {
+            let k = squash(k);
+            k.len() >= 3 && hay.contains(&k)
+        }
+        PathSegment::Index(_) => false,
+    })
+}
+
+/// Whether the message names a word of `span` that none of `values` wrote and that is not
+/// among the `written` words (the template line's, the keys' names).
+fn names_other_words(span: &str, values: &[&str], written: &str, message: &str) -> bool {
+    let mut rest = span.to_string();
+    for v in values {
+        rest = rest.replace(v, " ");
+    }
+    let said = words(message);
+    let written = words(written);
+    words(&rest)
+        .iter()
+        .any(|w| said.contains(w) && !written.contains(w))
+}
+
+fn words(text: &str) -> BTreeSet<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect()
+}
+
+/// How many words of a value the message names (`24.08-py3` in "tritonserver 24.08 ...").
+fn named_by(value: &str, message: &str) -> usize {
     let said = words(message);
     words(value).iter().filter(|w| said.contains(*w)).count()
 }
@@ -470,6 +555,17 @@ impl ChartFiles {
         }
     }
 
+    /// The text of the template line a place starts on.
+    fn line_at(&self, place: &Place) -> Option<&str> {
+        let text = self.templates.get(&place.file)?;
+        let start = text
+            .get(..place.range.start)?
+            .rfind('\n')
+            .map_or(0, |i| i + 1);
+        let end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+        text.get(start..end)
+    }
+
     /// The file of a `# Source:` path: `<chart name>/templates/x.yaml` (or
     /// `<chart>/charts/<dependency>/templates/x.yaml`) inside the chart directory.
     fn template(&self, source: &str) -> Option<(&PathBuf, &String)> {
@@ -489,6 +585,43 @@ mod tests {
         assert!(!appears("--http-port=8001", "1"));
         assert!(appears("readOnly: false", "false"));
         assert!(!appears("x", ""));
+    }
+
+    #[test]
+    fn booleans_and_short_values_need_their_key_named() {
+        let key = |p: &[&str]| -> Vec<PathSegment> {
+            p.iter().map(|k| PathSegment::Key(k.to_string())).collect()
+        };
+        assert!(names_key("readOnly: false", &key(&["models", "readOnly"])));
+        assert!(names_key(
+            "- --allow-metrics=true",
+            &key(&["metrics", "enabled"])
+        ));
+        assert!(!names_key(
+            "readOnly: false",
+            &key(&["restrictedApis", "enabled"])
+        ));
+        assert!(!names_key("replicas: 1", &key(&["a", "b"])));
+    }
+
+    #[test]
+    fn a_key_that_wrote_only_an_unnamed_part_of_the_text_is_not_shown_first() {
+        let message = "tritonserver 24.10 (server 2.50.0) has published vulnerabilities";
+        let span = "image: \"nvcr.io/nvidia/tritonserver:24.10-py3\"";
+        let line = "image: {{ include \"triton.image\" . | quote }} image.repository";
+        let repository = ["nvcr.io/nvidia/tritonserver"];
+        assert!(names_other_words(span, &repository, line, message));
+        let both = ["nvcr.io/nvidia/tritonserver", "24.10-py3"];
+        assert!(!names_other_words(span, &both, line, message));
+        let line = "- --model-control-mode={{ .Values.mode }} server.mode";
+        let message = "explicit mode lets any client load models";
+        let span = "--model-control-mode=explicit";
+        assert!(!names_other_words(span, &["explicit"], line, message));
+        // `toYaml` of a values mapping writes the key's name too.
+        let line = "{{- toYaml . | nindent 12 }} securityContext.allowPrivilegeEscalation";
+        let message = "privilege escalation is allowed allowPrivilegeEscalation is not false";
+        let span = "allowPrivilegeEscalation: true";
+        assert!(!names_other_words(span, &["true"], line, message));
     }
 
     #[test]

@@ -114,7 +114,7 @@ impl Rendered {
         self.text.get(range)
     }
 
-    /// The texts of the scalars beside the node and beside each of its ancestors: the
+    /// The scalars beside the node and beside each of its ancestors, as `key: value`: the
     /// settings of the objects that hold it (a Service's `type` for one of its ports).
     pub fn context_texts(&self, at: &NodeAt) -> Vec<String> {
         let Some(i) = self.keys.iter().position(|k| *k == at.doc) else {
@@ -124,9 +124,9 @@ impl Rendered {
         let mut node = &self.stream.documents[i].root;
         for depth in 0..=at.path.len() {
             if let Value::Map(entries) = &node.value {
-                for (_, v) in entries {
+                for (k, v) in entries {
                     if let Some(t) = v.as_scalar_text() {
-                        out.push(t);
+                        out.push(format!("{k}: {t}"));
                     }
                 }
             }
@@ -198,8 +198,11 @@ mod tests {
         );
         assert_eq!(rendered.text_at(&at), Some("name: metrics"));
         let context = rendered.context_texts(&at);
-        assert!(context.contains(&"LoadBalancer".to_string()), "{context:?}");
-        assert!(context.contains(&"8002".to_string()), "{context:?}");
+        assert!(
+            context.contains(&"type: LoadBalancer".to_string()),
+            "{context:?}"
+        );
+        assert!(context.contains(&"port: 8002".to_string()), "{context:?}");
         let second = STREAM.rfind("type: ClusterIP").unwrap_or(0);
         let at = rendered
             .locate(&(second..second + 4))

@@ -359,14 +359,6 @@ fn move_finding(
                     label: "the template writes the value here".to_string(),
                 });
             }
-            for also in &location.also {
-                if let Some(s) = store.span(&also.place) {
-                    related.push(Location {
-                        span: s,
-                        label: format!("{} is rendered into the same text", also.key),
-                    });
-                }
-            }
             finding.notes.push(match origin.proof {
                 Proof::RenderedText => format!(
                     "set by the Helm values key {}: re-rendering with it changed changes the rendered text",
@@ -380,13 +372,25 @@ fn move_finding(
             *span
         }
         (None, Some(t)) => {
-            finding.notes.push(
-                "written in the template: no values key was found to produce this text".to_string(),
-            );
+            finding.notes.push(if location.also.is_empty() {
+                "written in the template: no values key was found to produce this text".to_string()
+            } else {
+                "written in the template: the values keys rendered into this text do not write \
+                 the part the finding is about"
+                    .to_string()
+            });
             t
         }
         (None, None) => return,
     };
+    for also in &location.also {
+        if let Some(s) = store.span(&also.place) {
+            related.push(Location {
+                span: s,
+                label: format!("{} is rendered into the same text", also.key),
+            });
+        }
+    }
     finding.primary.span = primary_span;
     related.push(Location {
         span: rendered.span,
