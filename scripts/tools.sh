@@ -9,6 +9,8 @@
 #   triton/    venv: nvidia-pytriton (bundles tritonserver 2.51.0 + python backend) + numpy
 #   pytools/   venv: helm-python-sdk (Helm v4 SDK as a C library), pyyaml, jsonschema,
 #              check-jsonschema (SchemaStore's GitHub workflow/action schemas, vendored)
+#   helm/      bin/helm: scripts/helm_shim.py run by the pytools python (a `helm template`
+#              command on the Helm v4 SDK; no helm binary is installable here)
 #   precommit/ venv: pre-commit
 #   maturin/   venv: maturin (builds the tritonguard wheel), and wheelhouse/: the setuptools
 #              wheel that installing the pre-commit shim needs when pip may not use an index
@@ -138,6 +140,34 @@ tg_tools_install_pytools() {
         "$dir/bin/python" -c 'import helm_python, yaml, jsonschema, check_jsonschema'
 }
 
+# The `helm` command of the tests: scripts/helm_shim.py with the pytools python as its
+# interpreter. Copied (not linked) so that worktrees sharing the cache folder do not depend
+# on each other; reinstalled when the script changes.
+tg_tools_install_helm() {
+    local dir="$TG_TOOLS_DIR/helm" shim fp
+    shim="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/helm_shim.py"
+    fp="$(sha256sum "$shim" | cut -c1-12) $(cat "$TG_TOOLS_DIR/pytools/.installed")"
+    if tg_tools_fresh "$dir" "$fp"; then
+        tg_tools_log "helm: cached ($dir)"
+        return 0
+    fi
+    tg_tools_log "helm: installing scripts/helm_shim.py into $dir"
+    rm -rf "$dir"
+    mkdir -p "$dir/bin" || return 1
+    {
+        printf '#!%s\n' "$TG_TOOLS_DIR/pytools/bin/python"
+        tail -n +2 "$shim"
+    } >"$dir/bin/helm" || return 1
+    chmod 755 "$dir/bin/helm" || return 1
+    local version
+    version=$("$dir/bin/helm" version --short) || return 1
+    if [[ "$version" != v4.* ]]; then
+        tg_tools_log "helm: 'helm version --short' printed '$version'"
+        return 1
+    fi
+    tg_tools_mark "$dir" "$fp"
+}
+
 tg_tools_install_precommit() {
     local dir="$TG_TOOLS_DIR/precommit"
     tg_tools_install_venv pre-commit "$dir" "$TG_PIN_PRECOMMIT" "$dir/bin/pre-commit" --version
@@ -191,6 +221,7 @@ tg_tools_export() {
     export TG_TRITON_BACKENDS="$pkg/backends"
     export TG_TRITON_VENV_BIN="$TG_TOOLS_DIR/triton/bin"
     export TG_HELM_PYTHON="$TG_TOOLS_DIR/pytools/bin/python"
+    export TG_HELM="$TG_TOOLS_DIR/helm/bin/helm"
     export TG_JSONSCHEMA_PYTHON="$TG_TOOLS_DIR/pytools/bin/python"
     export TG_PRE_COMMIT="$TG_TOOLS_DIR/precommit/bin/pre-commit"
     export TG_MATURIN="$TG_TOOLS_DIR/maturin/bin/maturin"
@@ -209,7 +240,7 @@ tg_tools_main() {
     # One installer at a time per cache folder; a second concurrent run waits here.
     exec {tg_lock_fd}>"$TG_TOOLS_DIR/.lock"
     flock "$tg_lock_fd"
-    tg_tools_install_triton && tg_tools_install_pytools &&
+    tg_tools_install_triton && tg_tools_install_pytools && tg_tools_install_helm &&
         tg_tools_install_precommit && tg_tools_install_maturin && tg_tools_install_sarif || rc=$?
     flock -u "$tg_lock_fd"
     exec {tg_lock_fd}>&-
@@ -223,6 +254,7 @@ tg_tools_main() {
     tg_tools_log "TG_TRITON_BACKENDS=$TG_TRITON_BACKENDS"
     tg_tools_log "TG_TRITON_VENV_BIN=$TG_TRITON_VENV_BIN"
     tg_tools_log "TG_HELM_PYTHON=$TG_HELM_PYTHON"
+    tg_tools_log "TG_HELM=$TG_HELM"
     tg_tools_log "TG_JSONSCHEMA_PYTHON=$TG_JSONSCHEMA_PYTHON"
     tg_tools_log "TG_PRE_COMMIT=$TG_PRE_COMMIT"
     tg_tools_log "TG_MATURIN=$TG_MATURIN"
@@ -234,7 +266,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     # Executed, not sourced: install, then print the exports for `eval "$(bash scripts/tools.sh)"`.
     set -u
     tg_tools_main || exit $?
-    for v in TG_TRITONSERVER TG_TRITON_BACKENDS TG_TRITON_VENV_BIN TG_HELM_PYTHON \
+    for v in TG_TRITONSERVER TG_TRITON_BACKENDS TG_TRITON_VENV_BIN TG_HELM_PYTHON TG_HELM \
         TG_JSONSCHEMA_PYTHON TG_PRE_COMMIT TG_MATURIN TG_PYPI_WHEELHOUSE TG_SARIF_MULTITOOL; do
         printf 'export %s=%q\n' "$v" "${!v}"
     done

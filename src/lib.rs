@@ -18,6 +18,7 @@ pub mod evaluate;
 pub mod extract;
 pub mod filter;
 pub mod finding;
+pub mod helm;
 pub mod load;
 pub mod model;
 pub mod parse;

@@ -34,6 +34,17 @@ pub struct ScanRequest {
     pub base: PathBuf,
     pub exclude: globset::GlobSet,
     pub max_file_bytes: u64,
+    /// Texts that are not files on disk (Helm renders), scanned after stdin.
+    pub sources: Vec<MemorySource>,
+}
+
+/// A text to scan that no file on disk holds, such as the output of `helm template`.
+#[derive(Clone, Debug)]
+pub struct MemorySource {
+    /// The name reports show (and fingerprints use), unique in the scan.
+    pub display: String,
+    pub text: String,
+    pub kind: FileKind,
 }
 
 impl ScanRequest {
@@ -45,6 +56,7 @@ impl ScanRequest {
             base: std::env::current_dir().unwrap_or_default(),
             exclude: globset::GlobSet::empty(),
             max_file_bytes: discover::DEFAULT_MAX_FILE_BYTES,
+            sources: Vec::new(),
         }
     }
 }
@@ -116,11 +128,24 @@ pub fn scan(
         },
     );
     let mut candidates = discovery.candidates.clone();
-    if let Some((name, _)) = &request.stdin {
+    // Candidate index → text, for the candidates that are not files.
+    let mut in_memory: BTreeMap<usize, &str> = BTreeMap::new();
+    if let Some((name, text)) = &request.stdin {
+        in_memory.insert(candidates.len(), text);
         candidates.push(Candidate {
             display: name.clone(),
             path: None,
             kind: crate::load::classify::classify_name(name).unwrap_or(FileKind::Yaml),
+            explicit: true,
+            context: false,
+        });
+    }
+    for source in &request.sources {
+        in_memory.insert(candidates.len(), &source.text);
+        candidates.push(Candidate {
+            display: source.display.clone(),
+            path: None,
+            kind: source.kind,
             explicit: true,
             context: false,
         });
@@ -158,11 +183,7 @@ pub fn scan(
             let id = FileId(u32::try_from(i).unwrap_or(u32::MAX));
             let text = match &c.path {
                 Some(path) => discover::read_text(path, request.max_file_bytes),
-                None => Ok(request
-                    .stdin
-                    .as_ref()
-                    .map(|(_, t)| t.clone())
-                    .unwrap_or_default()),
+                None => Ok(in_memory.get(&i).map(|t| t.to_string()).unwrap_or_default()),
             };
             match text {
                 Ok(text) => {

@@ -56,6 +56,12 @@ pub struct CheckArgs {
     /// Record the current findings as a baseline in FILE, and exit 0.
     #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
     pub write_baseline: Option<PathBuf>,
+    /// The `helm` to render Helm charts with (default: `helm` on PATH).
+    #[arg(long, value_name = "PATH", conflicts_with = "no_helm")]
+    pub helm: Option<PathBuf>,
+    /// Do not render Helm charts (they are noted with the `helm template` command to run).
+    #[arg(long)]
+    pub no_helm: bool,
     /// The name to show and classify standard input by (default: Kubernetes YAML).
     #[arg(long, value_name = "NAME", default_value = "<stdin>")]
     pub stdin_filename: String,
@@ -201,7 +207,35 @@ pub fn run(args: CheckArgs) -> ExitCode {
     request.stdin = stdin;
     request.context = args.context.clone();
     request.exclude = exclude_set(&config);
+    let helm = if args.no_helm {
+        None
+    } else {
+        match crate::helm::prepare(&crate::helm::HelmRequest {
+            paths: &request.paths,
+            base: &request.base,
+            exclude: &request.exclude,
+            config: &config.helm,
+            helm: args.helm.as_deref(),
+            max_output: request.max_file_bytes,
+        }) {
+            Ok(prepared) => Some(prepared),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_ERROR);
+            }
+        }
+    };
+    if let Some(crate::helm::Prepared::Rendered(stage)) = &helm {
+        request.sources = stage.sources();
+    }
     let mut result = scan(&catalogue, &request, &enabled);
+    match &helm {
+        Some(crate::helm::Prepared::Rendered(stage)) => {
+            crate::helm::attach(stage, &mut result, &catalogue, &enabled, &request.base);
+        }
+        Some(crate::helm::Prepared::Unusable(note)) => result.notes.push(note.clone()),
+        _ => {}
+    }
     if result.notes.iter().any(|n| n.error) {
         for n in result.notes.iter().filter(|n| n.error) {
             eprintln!("error: {}: {}", n.display, n.message);

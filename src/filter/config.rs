@@ -24,6 +24,31 @@ pub struct ConfigIgnore {
     pub span: Span,
 }
 
+/// `helm:` in the config file: how charts found in the scan are rendered.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HelmConfig {
+    /// Seconds one `helm template` may take.
+    pub timeout: Option<u64>,
+    pub charts: Vec<HelmChartConfig>,
+}
+
+/// One entry of `helm.charts`: renders of one chart beyond the automatic ones.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HelmChartConfig {
+    /// The chart directory (relative to the config file until [`load`] resolves it).
+    pub path: PathBuf,
+    /// Extra renders, each a list of values files given to `helm template -f` in order.
+    pub values: Vec<Vec<PathBuf>>,
+    /// Where each entry of `values` is written.
+    pub values_spans: Vec<Span>,
+    /// `--set` expressions for every render of this chart (e.g. a `required` value).
+    pub set: Vec<String>,
+    pub release: Option<String>,
+    pub namespace: Option<String>,
+    /// The entry in the config file, for errors found later (a path that is no chart).
+    pub span: Span,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Config {
     /// Where it was read from, and its text (for diagnostics).
@@ -39,6 +64,7 @@ pub struct Config {
     pub inline_ignores: bool,
     pub ignores: Vec<ConfigIgnore>,
     pub baseline: Option<PathBuf>,
+    pub helm: HelmConfig,
 }
 
 /// A mistake in the config file.
@@ -61,6 +87,7 @@ const KEYS: &[&str] = &[
     "inline-ignores",
     "ignores",
     "baseline",
+    "helm",
 ];
 
 /// The nearest `.tritonguard.yaml` in `start` or one of its parents.
@@ -103,6 +130,17 @@ pub fn load(path: &Path) -> Result<Config, Vec<ConfigError>> {
     // Paths in the config are relative to the config file.
     config.policy_dirs = config.policy_dirs.iter().map(|p| dir.join(p)).collect();
     config.baseline = config.baseline.map(|b| dir.join(b));
+    resolve_helm_paths(&mut config.helm, dir).map_err(|errors| {
+        errors
+            .into_iter()
+            .map(|(span, message)| ConfigError {
+                path: shown.clone(),
+                text: config.text.clone(),
+                span,
+                message,
+            })
+            .collect::<Vec<_>>()
+    })?;
     config.path = Some(path.to_path_buf());
     Ok(config)
 }
@@ -159,6 +197,7 @@ pub fn parse(name: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
                     "inline-ignores" => config.inline_ignores = boolean(value, key, &mut errors),
                     "baseline" => config.baseline = value.as_str().map(PathBuf::from),
                     "ignores" => config.ignores = ignores(value, &mut errors),
+                    "helm" => config.helm = helm(value, &mut errors),
                     other => {
                         let suggestion = KEYS
                             .iter()
@@ -311,6 +350,187 @@ fn ignores(node: &Node, errors: &mut Vec<(Span, String)>) -> Vec<ConfigIgnore> {
     out
 }
 
+const HELM_KEYS: [&str; 2] = ["timeout", "charts"];
+const HELM_CHART_KEYS: [&str; 5] = ["path", "values", "set", "release", "namespace"];
+
+/// `unknown key` errors for the keys of a mapping that are not in `known`.
+fn unknown_keys(node: &Node, known: &[&str], what: &str, errors: &mut Vec<(Span, String)>) {
+    for (k, v) in node.as_map() {
+        if !known.contains(&k.as_str()) {
+            let suggestion = known
+                .iter()
+                .find(|key| strsim::levenshtein(key, k) <= 2)
+                .map(|key| format!(" (did you mean '{key}'?)"))
+                .unwrap_or_default();
+            errors.push((
+                v.key_span.or(v.span).unwrap_or(Span::new(FileId(0), 0, 0)),
+                format!(
+                    "unknown key '{k}' in {what}{suggestion}; known: {}",
+                    known.join(", ")
+                ),
+            ));
+        }
+    }
+}
+
+/// `helm: {timeout: 60, charts: [{path, values, set, release, namespace}]}`.
+fn helm(node: &Node, errors: &mut Vec<(Span, String)>) -> HelmConfig {
+    let at = |n: &Node| n.span.unwrap_or(Span::new(FileId(0), 0, 0));
+    let mut config = HelmConfig::default();
+    if !matches!(node.value, Value::Map(_)) {
+        errors.push((
+            at(node),
+            "'helm' is a mapping: {timeout: 60, charts: [{path: charts/triton, values: [...], set: [...]}]}"
+                .to_string(),
+        ));
+        return config;
+    }
+    unknown_keys(node, &HELM_KEYS, "'helm'", errors);
+    if let Some(t) = node.get("timeout") {
+        match t.as_i64() {
+            Some(n) if n > 0 => config.timeout = u64::try_from(n).ok(),
+            _ => errors.push((
+                at(t),
+                "'timeout' is a number of seconds, e.g. 60".to_string(),
+            )),
+        }
+    }
+    let Some(charts) = node.get("charts") else {
+        return config;
+    };
+    if !matches!(charts.value, Value::List(_)) {
+        errors.push((
+            at(charts),
+            "'charts' is a list of {path: <chart directory>, values: [...], set: [...]}"
+                .to_string(),
+        ));
+        return config;
+    }
+    for item in charts.as_list() {
+        if !matches!(item.value, Value::Map(_)) {
+            errors.push((
+                at(item),
+                "a chart entry is a mapping with 'path'".to_string(),
+            ));
+            continue;
+        }
+        unknown_keys(item, &HELM_CHART_KEYS, "a chart entry", errors);
+        let Some(path) = item.get("path").and_then(Node::as_scalar_text) else {
+            errors.push((
+                at(item),
+                "a chart entry needs 'path' (the chart directory, relative to this file)"
+                    .to_string(),
+            ));
+            continue;
+        };
+        let mut renders = Vec::new();
+        let mut values_spans = Vec::new();
+        if let Some(values) = item.get("values") {
+            for render in values.as_list() {
+                values_spans.push(at(render));
+                match &render.value {
+                    Value::List(files) => {
+                        let layered = strings(render, "values", errors);
+                        if files.is_empty() {
+                            errors.push((at(render), "an empty list of values files".to_string()));
+                        }
+                        renders.push(layered.into_iter().map(PathBuf::from).collect());
+                    }
+                    _ => match render.as_scalar_text() {
+                        Some(file) => renders.push(vec![PathBuf::from(file)]),
+                        None => errors.push((
+                            at(render),
+                            "items of 'values' are a values file, or a list of files layered in order"
+                                .to_string(),
+                        )),
+                    },
+                }
+            }
+            if !matches!(values.value, Value::List(_)) {
+                errors.push((
+                    at(values),
+                    "'values' is a list: [values-prod.yaml, [base.yaml, overlay.yaml]]".to_string(),
+                ));
+            }
+        }
+        let mut set = Vec::new();
+        if let Some(pairs) = item.get("set") {
+            let nodes: Vec<&Node> = match &pairs.value {
+                Value::List(items) => items.iter().collect(),
+                _ => vec![pairs],
+            };
+            for node in nodes {
+                match node.as_scalar_text() {
+                    Some(pair)
+                        if pair
+                            .split_once('=')
+                            .is_some_and(|(k, _)| !k.trim().is_empty()) =>
+                    {
+                        set.push(pair)
+                    }
+                    Some(pair) => errors.push((
+                        at(node),
+                        format!("'{pair}' is not a --set pair like key.path=value"),
+                    )),
+                    None => errors.push((
+                        at(node),
+                        "items of 'set' are text like key.path=value".to_string(),
+                    )),
+                }
+            }
+        }
+        let text = |key: &str| item.get(key).and_then(Node::as_scalar_text);
+        config.charts.push(HelmChartConfig {
+            path: PathBuf::from(path),
+            values: renders,
+            values_spans,
+            set,
+            release: text("release"),
+            namespace: text("namespace"),
+            span: item.get("path").and_then(|p| p.span).unwrap_or(at(item)),
+        });
+    }
+    config
+}
+
+/// Makes the chart and values paths of `helm.charts` relative to the config file's
+/// directory, and checks that each chart has a Chart.yaml and each values file exists.
+fn resolve_helm_paths(helm: &mut HelmConfig, dir: &Path) -> Result<(), Vec<(Span, String)>> {
+    let mut errors = Vec::new();
+    for chart in &mut helm.charts {
+        chart.path = dir.join(&chart.path);
+        if !chart.path.join("Chart.yaml").is_file() {
+            errors.push((
+                chart.span,
+                format!(
+                    "{} is not a Helm chart (no Chart.yaml)",
+                    chart.path.display()
+                ),
+            ));
+        }
+        for (i, render) in chart.values.iter_mut().enumerate() {
+            let span = chart.values_spans.get(i).copied().unwrap_or(chart.span);
+            for file in render.iter_mut() {
+                *file = dir.join(&*file);
+                if !file.is_file() {
+                    errors.push((
+                        span,
+                        format!(
+                            "values file {} of this chart does not exist",
+                            file.display()
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
 /// A config error as a miette diagnostic pointing into the config file.
 pub struct ConfigDiagnostic {
     message: String,
@@ -399,6 +619,87 @@ mod tests {
         );
         assert!(
             messages.iter().any(|(_, m)| m.contains("needs 'rules'")),
+            "{messages:?}"
+        );
+    }
+
+    #[test]
+    fn helm_charts_read_with_positions() {
+        let text = "helm:\n  timeout: 90\n  charts:\n    - path: charts/triton\n      values: [values-gke.yaml, [base.yaml, env/prod.yaml]]\n      set: ['modelRepository.bucket=s3://models']\n      release: tg\n      namespace: inference\n";
+        let config = parse("c", text).unwrap_or_default();
+        assert_eq!(config.helm.timeout, Some(90));
+        let chart = &config.helm.charts[0];
+        assert_eq!(chart.path, PathBuf::from("charts/triton"));
+        assert_eq!(
+            chart.values,
+            vec![
+                vec![PathBuf::from("values-gke.yaml")],
+                vec![PathBuf::from("base.yaml"), PathBuf::from("env/prod.yaml")]
+            ]
+        );
+        assert_eq!(
+            chart.set,
+            vec!["modelRepository.bucket=s3://models".to_string()]
+        );
+        assert_eq!(
+            (chart.release.as_deref(), chart.namespace.as_deref()),
+            (Some("tg"), Some("inference"))
+        );
+        assert_eq!(&text[chart.span.start..chart.span.end], "charts/triton");
+    }
+
+    #[test]
+    fn helm_mistakes_are_positioned() {
+        let text = "helm:\n  timeout: soon\n  charts:\n    - values: [a.yaml]\n    - path: c\n      set: [novalue]\n      valuse: []\n";
+        let errors = parse("c", text).err().unwrap_or_default();
+        let messages: Vec<(&str, String)> = errors
+            .iter()
+            .map(|e| (&text[e.span.start..e.span.end], e.message.clone()))
+            .collect();
+        for (at, says) in [
+            ("soon", "number of seconds"),
+            ("values: [a.yaml]", "needs 'path'"),
+            ("novalue", "not a --set pair"),
+            ("valuse", "did you mean 'values'"),
+        ] {
+            assert!(
+                messages.iter().any(|(t, m)| *t == at && m.contains(says)),
+                "{at}: {messages:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn helm_paths_are_relative_to_the_config_file_and_must_exist() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let chart = dir.path().join("charts/t");
+        std::fs::create_dir_all(&chart).unwrap_or_default();
+        std::fs::write(chart.join("Chart.yaml"), "name: t\n").unwrap_or_default();
+        std::fs::write(chart.join("prod.yaml"), "{}\n").unwrap_or_default();
+        let file = dir.path().join(".tritonguard.yaml");
+        std::fs::write(
+            &file,
+            "helm:\n  charts:\n    - path: charts/t\n      values: [charts/t/prod.yaml]\n",
+        )
+        .unwrap_or_default();
+        let config = load(&file).unwrap_or_default();
+        assert_eq!(config.helm.charts[0].values[0][0], chart.join("prod.yaml"));
+        std::fs::write(
+            &file,
+            "helm:\n  charts:\n    - path: charts/none\n    - path: charts/t\n      values: [gone.yaml]\n",
+        )
+        .unwrap_or_default();
+        let errors = load(&file).err().unwrap_or_default();
+        let messages: Vec<(&str, &str)> = errors
+            .iter()
+            .map(|e| (&e.text[e.span.start..e.span.end], e.message.as_str()))
+            .collect();
+        assert!(
+            messages[0].0 == "charts/none" && messages[0].1.contains("not a Helm chart"),
+            "{messages:?}"
+        );
+        assert!(
+            messages[1].0 == "gone.yaml" && messages[1].1.contains("does not exist"),
             "{messages:?}"
         );
     }

@@ -165,6 +165,15 @@ fn walk_directory(root: &Path, options: &DiscoverOptions, discovery: &mut Discov
     }
 }
 
+/// The start of the note a directory walk gives each Helm chart (see [`is_helm_chart_note`]).
+const HELM_CHART_NOTE: &str = "Helm chart: its templates are not scanned";
+
+/// Whether a note is the one a walk gives a Helm chart, which the Helm stage drops for the
+/// charts it renders.
+pub fn is_helm_chart_note(note: &DiscoveryNote) -> bool {
+    note.message.starts_with(HELM_CHART_NOTE)
+}
+
 fn helm_chart_note(chart: &Path, base: &Path) -> DiscoveryNote {
     let display = crate::source::display_path(chart, base);
     let shown = if display.is_empty() {
@@ -174,8 +183,8 @@ fn helm_chart_note(chart: &Path, base: &Path) -> DiscoveryNote {
     };
     DiscoveryNote {
         message: format!(
-            "Helm chart: its templates are not scanned as they are written; check what it \
-             renders with `helm template {shown} | tritonguard check -`"
+            "{HELM_CHART_NOTE} as they are written; check what it renders with \
+             `helm template {shown} | tritonguard check -`"
         ),
         display: shown.to_string(),
         error: false,

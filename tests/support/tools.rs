@@ -23,6 +23,8 @@ pub const TRITON_BACKENDS: &str = "TG_TRITON_BACKENDS";
 pub const TRITON_VENV_BIN: &str = "TG_TRITON_VENV_BIN";
 /// A python interpreter that can `import helm_python` (and `yaml`).
 pub const HELM_PYTHON: &str = "TG_HELM_PYTHON";
+/// A `helm` command (`helm template`, `helm version`) on the Helm v4 SDK: scripts/helm_shim.py.
+pub const HELM: &str = "TG_HELM";
 /// A python interpreter that can `import jsonschema`.
 pub const JSONSCHEMA_PYTHON: &str = "TG_JSONSCHEMA_PYTHON";
 /// The `pre-commit` executable.
@@ -36,11 +38,12 @@ pub const MATURIN: &str = "TG_MATURIN";
 pub const PYPI_WHEELHOUSE: &str = "TG_PYPI_WHEELHOUSE";
 
 /// Every variable of the contract, for diagnostics.
-pub const ALL: [&str; 9] = [
+pub const ALL: [&str; 10] = [
     TRITONSERVER,
     TRITON_BACKENDS,
     TRITON_VENV_BIN,
     HELM_PYTHON,
+    HELM,
     JSONSCHEMA_PYTHON,
     PRE_COMMIT,
     SARIF_MULTITOOL,
