@@ -322,7 +322,8 @@ fn shift_node(node: &mut Node, n: usize) {
     }
 }
 
-pub use crate::evaluate::cel::builtin_finding;
+use crate::evaluate::native;
+use crate::evaluate::registry::Rule;
 
 fn extract_and_evaluate(
     catalogue: &Catalogue,
@@ -336,7 +337,7 @@ fn extract_and_evaluate(
     let mut other_launches: Vec<(Launch, Option<Span>)> = Vec::new();
     let images = ImageIndex::new(&files, &store);
     let mut kinds: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
-    let builtin_enabled = |id: &str| catalogue.get(id).is_some_and(enabled);
+    let builtin_enabled = |rule: Rule| native::runs(catalogue, rule, enabled);
 
     for file in &files {
         let text = store
@@ -347,15 +348,15 @@ fn extract_and_evaluate(
         match &file.parsed {
             Parsed::Unreadable(problem) => {
                 *kinds.entry("unreadable".to_string()).or_default() += 1;
-                if builtin_enabled("TG000") {
+                if builtin_enabled(Rule::ParseError) {
                     let at = match problem {
                         ReadProblem::NotUtf8 { offset } => *offset,
                         _ => 0,
                     };
                     let span = Span::new(file.id, at, at);
-                    findings.extend(builtin_finding(
+                    findings.extend(native::finding(
                         catalogue,
-                        "TG000",
+                        Rule::ParseError,
                         span,
                         problem.to_string(),
                         &display,
@@ -365,11 +366,11 @@ fn extract_and_evaluate(
             }
             Parsed::Pbtxt(doc) => {
                 *kinds.entry("pbtxt".to_string()).or_default() += 1;
-                if builtin_enabled("TG501") {
+                if builtin_enabled(Rule::ModelConfigInvalid) {
                     for error in &doc.errors {
-                        let mut finding = builtin_finding(
+                        let mut finding = native::finding(
                             catalogue,
-                            "TG501",
+                            Rule::ModelConfigInvalid,
                             error.span,
                             error.message.clone(),
                             &format!("{display}:{}", error.message),
@@ -388,7 +389,7 @@ fn extract_and_evaluate(
             }
             Parsed::Dockerfile(df) => {
                 *kinds.entry("dockerfile".to_string()).or_default() += 1;
-                if builtin_enabled("TG000") {
+                if builtin_enabled(Rule::ParseError) {
                     findings.extend(parse_errors(
                         catalogue,
                         &store,
@@ -413,7 +414,7 @@ fn extract_and_evaluate(
             }
             Parsed::Shell(scan) => {
                 *kinds.entry(file.kind.as_str().to_string()).or_default() += 1;
-                if builtin_enabled("TG000") {
+                if builtin_enabled(Rule::ParseError) {
                     findings.extend(parse_errors(
                         catalogue,
                         &store,
@@ -484,7 +485,7 @@ fn extract_and_evaluate(
                     "yaml"
                 };
                 *kinds.entry(label.to_string()).or_default() += 1;
-                if builtin_enabled("TG000") {
+                if builtin_enabled(Rule::ParseError) {
                     findings.extend(parse_errors(
                         catalogue,
                         &store,
@@ -937,7 +938,14 @@ fn parse_errors(
         .take(MAX_PARSE_ERRORS_PER_FILE)
         .filter_map(|(span, message)| {
             let identity = format!("{display}:{message}");
-            builtin_finding(catalogue, "TG000", *span, message.clone(), &identity, store)
+            native::finding(
+                catalogue,
+                Rule::ParseError,
+                *span,
+                message.clone(),
+                &identity,
+                store,
+            )
         })
         .collect();
     // A file that is not what its name says (a binary, or source code named like a
@@ -950,8 +958,13 @@ fn parse_errors(
             if more == 1 { "" } else { "s" }
         );
         let identity = format!("{display}:more-parse-errors");
-        findings.extend(builtin_finding(
-            catalogue, "TG000", *span, message, &identity, store,
+        findings.extend(native::finding(
+            catalogue,
+            Rule::ParseError,
+            *span,
+            message,
+            &identity,
+            store,
         ));
     }
     findings

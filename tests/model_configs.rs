@@ -102,12 +102,9 @@ fn policy_test_configs_are_valid_model_configs() {
             let TestInput::Inline(files) = &test.input else {
                 continue;
             };
-            let judged = match spec.subject {
-                Subject::Pbtxt => true,
-                // TG501's bad cases are invalid on purpose.
-                Subject::Builtin => spec.id == "TG501" && test.expect.is_empty(),
-                _ => false,
-            };
+            // TG501's bad cases are invalid on purpose.
+            let judged =
+                spec.subject == Subject::Pbtxt && (spec.id != "TG501" || test.expect.is_empty());
             if !judged || !files.iter().any(|(p, _)| p.ends_with(".pbtxt")) {
                 continue;
             }

@@ -326,7 +326,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
 }
 /// Rules about suppressions themselves run whenever suppressions are applied.
 fn is_meta_rule(id: &str) -> bool {
-    id == "TG002" || id == "TG003"
+    crate::evaluate::registry::Rule::by_id(id).is_some_and(|r| r.is_about_suppressions())
 }
 
 /// The filter stage: suppressions and baseline. Findings of rules that are not enabled (the

@@ -7,7 +7,7 @@ use clap::Args;
 
 use crate::cli::{EXIT_CLEAN, EXIT_ERROR, PolicyArgs, load_catalogue};
 use crate::evaluate::policy::Policy;
-use crate::evaluate::policy::spec::TestInput;
+use crate::evaluate::policy::spec::{Subject, TestInput};
 
 #[derive(Args, Debug)]
 pub struct ExplainArgs {
@@ -71,16 +71,12 @@ fn example(policy: &Policy, bad: bool) -> Option<(String, String, &'static str)>
     })
 }
 
-/// Rules of `repo audit` (built-in rules tagged `repository`).
 fn is_repository_rule(policy: &Policy) -> bool {
-    policy.spec.subject == crate::evaluate::policy::spec::Subject::Builtin
-        && policy.spec.tags.iter().any(|t| t == "repository")
+    policy.spec.subject == Subject::Repo
 }
 
-/// Rules of `probe` (built-in rules tagged `probe`).
 fn is_probe_rule(policy: &Policy) -> bool {
-    policy.spec.subject == crate::evaluate::policy::spec::Subject::Builtin
-        && policy.spec.tags.iter().any(|t| t == "probe")
+    policy.spec.subject == Subject::Probe
 }
 
 fn fence(path: &str) -> &'static str {
@@ -98,18 +94,7 @@ fn fence(path: &str) -> &'static str {
 
 /// What a rule checks, in words: `Triton launch`, `model configuration`, ...
 pub fn checks(policy: &Policy) -> &'static str {
-    match policy.spec.subject {
-        crate::evaluate::policy::spec::Subject::Launch => "Triton launch",
-        crate::evaluate::policy::spec::Subject::K8s => "Kubernetes object",
-        crate::evaluate::policy::spec::Subject::Pbtxt => "model configuration",
-        crate::evaluate::policy::spec::Subject::Builtin if is_repository_rule(policy) => {
-            "model repository (`tritonguard repo audit`)"
-        }
-        crate::evaluate::policy::spec::Subject::Builtin if is_probe_rule(policy) => {
-            "running server (`tritonguard probe`)"
-        }
-        crate::evaluate::policy::spec::Subject::Builtin => "scanned file",
-    }
+    policy.spec.subject.described()
 }
 
 /// The rule's documentation in markdown sections.

@@ -210,7 +210,7 @@ fn selected(
         findings: verdicts
             .findings
             .into_iter()
-            .filter(|f| catalogue.get(f.rule).is_some_and(enabled))
+            .filter(|f| crate::evaluate::native::runs(catalogue, f.rule, enabled))
             .collect(),
         passed: verdicts.passed,
     }

@@ -428,35 +428,6 @@ fn secret_spans(
     spans
 }
 
-/// A finding of a built-in rule (parse errors and the like).
-pub fn builtin_finding(
-    catalogue: &Catalogue,
-    rule_id: &str,
-    span: Span,
-    message: String,
-    identity: &str,
-    store: &SourceStore,
-) -> Option<Finding> {
-    let policy = catalogue.get(rule_id)?;
-    Some(Finding {
-        rule_id: policy.spec.id.clone(),
-        rule_name: policy.spec.name.clone(),
-        severity: policy.spec.severity,
-        message,
-        primary: Location {
-            span,
-            label: String::new(),
-        },
-        related: Vec::new(),
-        notes: Vec::new(),
-        help: first_paragraph(&policy.spec.remediation),
-        fingerprint: fingerprint(&[&policy.spec.id, store.display(span.file), identity]),
-        suppression: None,
-        subject_extent: None,
-        secrets: Vec::new(),
-    })
-}
-
 /// The first paragraph of a markdown text, on one line: the help line under a finding.
 pub fn first_paragraph(text: &str) -> Option<String> {
     let paragraph: Vec<&str> = text

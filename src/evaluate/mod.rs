@@ -3,4 +3,6 @@
 
 pub mod cel;
 pub mod cel_value;
+pub mod native;
 pub mod policy;
+pub mod registry;

@@ -7,6 +7,7 @@
 use std::collections::BTreeSet;
 
 use crate::evaluate::policy::Catalogue;
+use crate::evaluate::registry::Rule;
 use crate::filter::config::ConfigIgnore;
 use crate::finding::{Finding, Suppression, SuppressionKind};
 use crate::load::classify::FileKind;
@@ -344,7 +345,12 @@ pub fn apply(findings: &mut [Finding], input: &SuppressionInput<'_>) -> Vec<Find
             }
         }
         if let Some(problem) = &ignore.problem {
-            meta.extend(meta_finding(input, "TG003", ignore.span, problem.clone()));
+            meta.extend(meta_finding(
+                input,
+                Rule::InvalidSuppression,
+                ignore.span,
+                problem.clone(),
+            ));
             used[i] = true;
         }
     }
@@ -397,7 +403,7 @@ pub fn apply(findings: &mut [Finding], input: &SuppressionInput<'_>) -> Vec<Find
         if !used[i] && all_ran {
             meta.extend(meta_finding(
                 input,
-                "TG002",
+                Rule::UnusedSuppression,
                 ignore.span,
                 format!(
                     "this ignore of {} matches no finding; remove it",
@@ -463,19 +469,12 @@ pub fn apply(findings: &mut [Finding], input: &SuppressionInput<'_>) -> Vec<Find
 
 fn meta_finding(
     input: &SuppressionInput<'_>,
-    rule: &str,
+    rule: Rule,
     span: Span,
     message: String,
 ) -> Option<Finding> {
     let identity = input.store.slice(span).to_string();
-    crate::evaluate::cel::builtin_finding(
-        input.catalogue,
-        rule,
-        span,
-        message,
-        &identity,
-        input.store,
-    )
+    crate::evaluate::native::finding(input.catalogue, rule, span, message, &identity, input.store)
 }
 
 #[cfg(test)]

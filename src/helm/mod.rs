@@ -21,7 +21,6 @@ pub mod plan;
 pub mod prove;
 pub mod render;
 pub mod rendered;
-pub mod rules;
 pub mod stage;
 pub mod template;
 pub mod values;

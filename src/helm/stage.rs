@@ -30,7 +30,7 @@ use super::command::{DEFAULT_TIMEOUT, Helm, Unusable};
 use super::locate::{Checked, FindingSpans, Located, Place, Proof, SourceLocation, locate};
 use super::plan::plan;
 use super::render::{Render, RenderFailure, Renders, render_all};
-use super::rules::RENDER_FAILED;
+use crate::evaluate::registry::Rule;
 
 /// What the Helm stage needs to know.
 pub struct HelmRequest<'a> {
@@ -157,7 +157,7 @@ pub fn attach(
         .notes
         .retain(|n| !(discover::is_helm_chart_note(n) && quiet.contains(&n.display.as_str())));
 
-    if catalogue.get(RENDER_FAILED).is_some_and(enabled) {
+    if crate::evaluate::native::runs(catalogue, Rule::ParseError, enabled) {
         for failure in &stage.renders.failures {
             if let Some(f) = failure_finding(failure, catalogue, result, &mut files) {
                 result.findings.push(f);
@@ -452,9 +452,9 @@ fn failure_finding(
     } else {
         plan.values_label()
     };
-    let mut finding = crate::evaluate::cel::builtin_finding(
+    let mut finding = crate::evaluate::native::finding(
         catalogue,
-        RENDER_FAILED,
+        Rule::ParseError,
         span,
         format!("the chart does not render with {with}: {}", failure.message),
         &format!("helm:{}:{}", plan.chart.display, plan.values_label()),

@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use super::facts::Facts;
 use super::rules::{Place, Verdicts};
+use crate::evaluate::native;
 use crate::evaluate::policy::{Catalogue, Policy};
 use crate::finding::Finding;
 use crate::load::discover::DiscoveryNote;
-use crate::scan::{ScanStats, builtin_finding};
+use crate::scan::ScanStats;
 use crate::source::{FileId, Remote, SourceFile, SourceStore, Span};
 
 /// What a reporter needs from one probe.
@@ -35,7 +36,7 @@ pub fn build(
     let mut sorted = verdicts.findings.clone();
     sorted.sort_by(|a, b| (a.rule, &a.place, &a.identity).cmp(&(b.rule, &b.place, &b.identity)));
     for f in &sorted {
-        if !catalogue.get(f.rule).is_some_and(enabled) {
+        if !native::runs(catalogue, f.rule, enabled) {
             continue;
         }
         let file = *ids.entry(f.place.clone()).or_insert_with(|| {
@@ -45,7 +46,7 @@ pub fn build(
             }))
         });
         let identity = format!("{}\u{0}{}", f.place.endpoint, f.identity);
-        if let Some(mut finding) = builtin_finding(
+        if let Some(mut finding) = native::finding(
             catalogue,
             f.rule,
             Span::new(file, 0, 0),

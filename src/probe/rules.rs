@@ -8,19 +8,21 @@ use crate::evaluate::cel_value::to_cel;
 use crate::evaluate::policy::Catalogue;
 use crate::tree::{Node, Value};
 
-/// The probe rules' ids, in one place for the rule registry.
+/// The probe rules, by their registry names.
 pub mod ids {
-    pub const INFERENCE_UNAUTHENTICATED: &str = "TG701";
-    pub const REPOSITORY_API_OPEN: &str = "TG702";
-    pub const METRICS_EXPOSED: &str = "TG703";
-    pub const LOGGING_API_OPEN: &str = "TG704";
-    pub const SHARED_MEMORY_API_OPEN: &str = "TG705";
-    pub const TRACE_API_OPEN: &str = "TG706";
-    pub const VULNERABLE_VERSION: &str = "TG707";
-    pub const PICKLE_MODEL_LOADED: &str = "TG708";
-    pub const STATISTICS_API_OPEN: &str = "TG709";
+    use crate::evaluate::registry::Rule;
+
+    pub const INFERENCE_UNAUTHENTICATED: Rule = Rule::InferenceUnauthenticated;
+    pub const REPOSITORY_API_OPEN: Rule = Rule::RepositoryApiOpen;
+    pub const METRICS_EXPOSED: Rule = Rule::MetricsEndpointOpen;
+    pub const LOGGING_API_OPEN: Rule = Rule::LoggingApiOpen;
+    pub const SHARED_MEMORY_API_OPEN: Rule = Rule::SharedMemoryApiOpen;
+    pub const TRACE_API_OPEN: Rule = Rule::TraceApiOpen;
+    pub const VULNERABLE_VERSION: Rule = Rule::VulnerableVersion;
+    pub const PICKLE_MODEL_LOADED: Rule = Rule::PickleModelLoaded;
+    pub const STATISTICS_API_OPEN: Rule = Rule::StatisticsApiOpen;
     /// Every probe rule.
-    pub const ALL: [&str; 9] = [
+    pub const ALL: [Rule; 9] = [
         INFERENCE_UNAUTHENTICATED,
         REPOSITORY_API_OPEN,
         METRICS_EXPOSED,
@@ -32,7 +34,7 @@ pub mod ids {
         STATISTICS_API_OPEN,
     ];
     /// The static rule whose release table and threshold TG707 applies.
-    pub const STATIC_VULNERABLE_VERSION: &str = "TG401";
+    pub const STATIC_VULNERABLE_VERSION: Rule = Rule::VulnerableTritonVersion;
 }
 
 use ids::*;
@@ -47,7 +49,7 @@ pub struct Place {
 /// A finding of a probe rule, before it becomes a report [`crate::finding::Finding`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProbeFinding {
-    pub rule: &'static str,
+    pub rule: crate::evaluate::registry::Rule,
     pub place: Place,
     pub message: String,
     /// What the finding is about (a model, a protocol): with the rule and place, it is the
@@ -110,7 +112,13 @@ impl Judge<'_> {
         }
     }
 
-    fn emit(&mut self, rule: &'static str, place: Place, message: String, identity: &str) {
+    fn emit(
+        &mut self,
+        rule: crate::evaluate::registry::Rule,
+        place: Place,
+        message: String,
+        identity: &str,
+    ) {
         self.out.findings.push(ProbeFinding {
             rule,
             place,
@@ -493,7 +501,7 @@ pub fn static_verdict(
     release: &str,
 ) -> Result<Option<String>, String> {
     let policy = catalogue
-        .get(STATIC_VULNERABLE_VERSION)
+        .rule(STATIC_VULNERABLE_VERSION)
         .ok_or_else(|| format!("rule {STATIC_VULNERABLE_VERSION} is not loaded"))?;
     let image = Node::map(vec![
         ("is_triton".to_string(), Node::new(Value::Bool(true))),

@@ -42,7 +42,7 @@ impl Event {
 
     fn from_finding(event: &'static str, f: &ProbeFinding, message: String) -> Event {
         Event {
-            rule: Some(f.rule),
+            rule: Some(f.rule.id()),
             endpoint: Some(f.place.endpoint.clone()),
             ..Event::new(event, &f.place.url, message)
         }
@@ -64,7 +64,7 @@ impl Event {
 
 /// Rules whose findings are about an API being reachable; a new one is an opened API.
 /// (TG707 is about the version and TG708 about models, both reported by their own events.)
-fn is_api_rule(rule: &str) -> bool {
+fn is_api_rule(rule: crate::evaluate::registry::Rule) -> bool {
     rule != ids::VULNERABLE_VERSION && rule != ids::PICKLE_MODEL_LOADED
 }
 
@@ -260,7 +260,7 @@ mod tests {
         }
     }
 
-    fn finding(rule: &'static str, endpoint: &str) -> ProbeFinding {
+    fn finding(rule: crate::evaluate::registry::Rule, endpoint: &str) -> ProbeFinding {
         ProbeFinding {
             rule,
             place: Place {

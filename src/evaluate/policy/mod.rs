@@ -11,6 +11,8 @@ use std::sync::Arc;
 
 use cel::{Env, Program};
 
+use crate::evaluate::registry::{self, Implementation, Rule};
+
 use crate::parse::yaml::parse_stream;
 use crate::source::{SourceFile, SourceStore, Span};
 use crate::tree::PathSegment;
@@ -44,6 +46,8 @@ pub struct Policy {
     /// of the whole scan per subject, so it is bound only for such policies.
     pub uses_objects: bool,
     pub builtin: bool,
+    /// The registry row of a built-in rule (see [`crate::evaluate::registry`]).
+    pub rule: Option<Rule>,
 }
 
 /// `launch.server.x` → ("launch", [server, x]).
@@ -326,6 +330,10 @@ impl Catalogue {
                 "duplicate",
             )]);
         }
+        let rule = match registered(&spec, builtin) {
+            Ok(rule) => rule,
+            Err(e) => return Err(vec![e]),
+        };
         let mut errors = Vec::new();
         let vars = spec.subject.variables(spec.each.is_some());
         let mut compile = |expr: &Option<ExprText>, what: &str, vars: &[&str]| -> Option<Program> {
@@ -443,8 +451,14 @@ impl Catalogue {
             origin: display.to_string(),
             dir,
             builtin,
+            rule,
         });
         Ok(warnings)
+    }
+
+    /// The policy of a built-in rule.
+    pub fn rule(&self, rule: Rule) -> Option<&Policy> {
+        self.policies.iter().find(|p| p.rule == Some(rule))
     }
 
     pub fn get(&self, id: &str) -> Option<&Policy> {
@@ -458,6 +472,63 @@ impl Catalogue {
         let mut all: Vec<&Policy> = self.policies.iter().collect();
         all.sort_by(|a, b| a.spec.id.cmp(&b.spec.id));
         all
+    }
+}
+
+/// Checks a policy against the registry: a built-in policy must be the rule the table says
+/// (name, subject, severity; native rules have no `assert`, CEL rules have one), and a team
+/// policy may neither take a built-in id nor be native (there is no code behind it).
+fn registered(spec: &PolicySpec, builtin: bool) -> Result<Option<Rule>, PolicyError> {
+    let entry = registry::entry(&spec.id);
+    let native = spec.assert.is_none();
+    match (builtin, entry) {
+        (true, None) => Err(PolicyError::new(
+            spec.id_span,
+            format!("built-in policy {} is not in the rule registry", spec.id),
+            "not registered",
+        )),
+        (true, Some(e)) => {
+            let mismatch = if e.name != spec.name {
+                Some(format!("name '{}'", e.name))
+            } else if e.subject != spec.subject {
+                Some(format!("subject '{}'", e.subject.as_str()))
+            } else if e.severity != spec.severity {
+                Some(format!("severity '{}'", e.severity))
+            } else if native != (e.implementation == Implementation::Native) {
+                Some(if native {
+                    "a CEL 'assert'".to_string()
+                } else {
+                    "no 'assert' (it is native)".to_string()
+                })
+            } else {
+                None
+            };
+            match mismatch {
+                Some(what) => Err(PolicyError::new(
+                    spec.id_span,
+                    format!("the registry gives {} {what}", e.id),
+                    "differs from the registry",
+                )),
+                None => Ok(Some(e.rule)),
+            }
+        }
+        (false, Some(e)) => Err(PolicyError::new(
+            spec.id_span,
+            format!(
+                "{} is the id of the built-in rule {}; give the policy an id of its own (a prefix such as ACME001)",
+                e.id, e.name
+            ),
+            "reserved id",
+        )),
+        (false, None) if native || !spec.subject.has_cel() => Err(PolicyError::new(
+            spec.id_span,
+            format!(
+                "a policy needs an 'assert' (a CEL expression) on subject launch, k8s or pbtxt; '{}' is for built-in rules",
+                spec.subject.as_str()
+            ),
+            "no assert",
+        )),
+        (false, None) => Ok(None),
     }
 }
 
@@ -685,7 +756,7 @@ fn find_in_expr(expr: &ExprText, sources: &SourceStore, needle: &str) -> Option<
     None
 }
 
-/// Whether a subject kind has CEL expressions at all.
-pub fn evaluates(subject: Subject) -> bool {
-    subject != Subject::Builtin
+/// Whether a policy decides with CEL (native rules are decided by Rust code).
+pub fn evaluates(policy: &Policy) -> bool {
+    policy.assert_program.is_some()
 }

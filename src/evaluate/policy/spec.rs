@@ -5,8 +5,10 @@ use crate::finding::Severity;
 use crate::source::{FileId, Span};
 use crate::tree::{Node, PathSegment, Value, parse_path};
 
-/// What a policy's CEL expressions look at.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What a rule looks at. CEL policies look at launches, Kubernetes objects and model
+/// configurations; the other subjects are read by native rules only (their policy file holds
+/// the documentation and tests).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Subject {
     /// Each Triton launch; CEL variable `launch`.
     Launch,
@@ -14,18 +16,40 @@ pub enum Subject {
     K8s,
     /// Each config.pbtxt; CEL variable `config`.
     Pbtxt,
-    /// Findings emitted by tritonguard itself (parse errors, repository audit); the policy
-    /// file carries their documentation and tests.
-    Builtin,
+    /// Each scanned file (parse errors).
+    File,
+    /// Each suppression written in a scanned file or the configuration.
+    Suppression,
+    /// Each policy (evaluation errors of the policy itself).
+    Policy,
+    /// A model repository on disk (`repo audit`).
+    Repo,
+    /// A running server (`probe`).
+    Probe,
 }
 
 impl Subject {
+    pub const ALL: [Subject; 8] = [
+        Subject::Launch,
+        Subject::K8s,
+        Subject::Pbtxt,
+        Subject::File,
+        Subject::Suppression,
+        Subject::Policy,
+        Subject::Repo,
+        Subject::Probe,
+    ];
+
     pub fn parse(text: &str) -> Option<Subject> {
         match text {
             "launch" => Some(Subject::Launch),
             "k8s" | "kubernetes" => Some(Subject::K8s),
             "pbtxt" | "config" => Some(Subject::Pbtxt),
-            "builtin" => Some(Subject::Builtin),
+            "file" => Some(Subject::File),
+            "suppression" => Some(Subject::Suppression),
+            "policy" => Some(Subject::Policy),
+            "repo" => Some(Subject::Repo),
+            "probe" => Some(Subject::Probe),
             _ => None,
         }
     }
@@ -35,23 +59,46 @@ impl Subject {
             Subject::Launch => "launch",
             Subject::K8s => "k8s",
             Subject::Pbtxt => "pbtxt",
-            Subject::Builtin => "builtin",
+            Subject::File => "file",
+            Subject::Suppression => "suppression",
+            Subject::Policy => "policy",
+            Subject::Repo => "repo",
+            Subject::Probe => "probe",
         }
     }
 
-    /// The CEL variable that holds the subject.
+    /// Whether CEL policies may look at this subject.
+    pub fn has_cel(self) -> bool {
+        matches!(self, Subject::Launch | Subject::K8s | Subject::Pbtxt)
+    }
+
+    /// What the rule checks, in words.
+    pub fn described(self) -> &'static str {
+        match self {
+            Subject::Launch => "Triton launch",
+            Subject::K8s => "Kubernetes object",
+            Subject::Pbtxt => "model configuration",
+            Subject::File => "scanned file",
+            Subject::Suppression => "suppression",
+            Subject::Policy => "policy",
+            Subject::Repo => "model repository (`tritonguard repo audit`)",
+            Subject::Probe => "running server (`tritonguard probe`)",
+        }
+    }
+
+    /// The CEL variable that holds the subject (none for native-only subjects).
     pub fn variable(self) -> &'static str {
         match self {
             Subject::Launch => "launch",
             Subject::K8s => "object",
             Subject::Pbtxt => "config",
-            Subject::Builtin => "finding",
+            _ => "subject",
         }
     }
 
     /// Every variable a CEL expression of this subject may use.
     pub fn variables(self, each: bool) -> Vec<&'static str> {
-        let mut vars = vec![self.variable(), "file"];
+        let mut vars = vec![self.variable(), "file", "variables"];
         if matches!(self, Subject::Launch | Subject::K8s) {
             vars.push("objects");
         }
@@ -339,7 +386,7 @@ pub fn read_policy(root: &Node, file_span: Span) -> Result<PolicySpec, Vec<SpecE
         if s.is_none() {
             r.error(
                 Some(span),
-                format!("unknown subject '{text}' (launch, k8s, pbtxt, builtin)"),
+                format!("unknown subject '{text}' (launch, k8s, pbtxt; for native rules file, suppression, policy, repo, probe)"),
             );
         }
         s
@@ -365,7 +412,7 @@ pub fn read_policy(root: &Node, file_span: Span) -> Result<PolicySpec, Vec<SpecE
     };
     let secrets = read_secrets(&mut r);
     let tests = read_tests(&mut r);
-    if subject.is_some_and(|s| s != Subject::Builtin)
+    if subject.is_some_and(|s| s.has_cel() && s != Subject::Pbtxt)
         && assert.is_none()
         && root.get("assert").is_none()
     {
@@ -376,14 +423,17 @@ pub fn read_policy(root: &Node, file_span: Span) -> Result<PolicySpec, Vec<SpecE
             .or(root.span);
         r.error(first_key, "missing required field 'assert' (a CEL expression that is true when the subject is compliant)".to_string());
     }
-    if subject == Some(Subject::Builtin) {
+    if subject.is_some_and(|s| !s.has_cel()) {
         for key in [
             "match", "each", "assert", "at", "related", "label", "secrets",
         ] {
             if let Some(n) = root.get(key) {
                 r.error(
                     n.key_span,
-                    format!("'{key}' has no meaning for a builtin rule"),
+                    format!(
+                        "'{key}' has no meaning for a native rule (subject {})",
+                        subject.map(Subject::as_str).unwrap_or_default()
+                    ),
                 );
             }
         }
