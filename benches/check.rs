@@ -13,7 +13,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use tritonguard::evaluate::policy::Catalogue;
-use tritonguard::scan::{ScanRequest, scan, scan_texts};
+use tritonguard::load::Request as ScanRequest;
+use tritonguard::pipeline::{scan, scan_texts};
 
 fn deployment(i: usize) -> String {
     format!(

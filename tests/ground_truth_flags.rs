@@ -196,9 +196,9 @@ fn yaml_shell_scripts_agree_with_bash_and_the_real_server() {
             String::from_utf8_lossy(&out.stderr)
         );
         let server_refused = refused_arguments(&output);
-        let mut request = tritonguard::scan::ScanRequest::new(vec![path.clone()]);
+        let mut request = tritonguard::load::Request::new(vec![path.clone()]);
         request.base = root.clone();
-        let result = tritonguard::scan::scan(&catalogue, &request, &|_| true);
+        let result = tritonguard::pipeline::scan(&catalogue, &request, &|_| true);
         let tg103 = result.findings.iter().any(|f| f.rule_id == "TG103");
         if server_refused != tg103 {
             disagreements.push(format!(

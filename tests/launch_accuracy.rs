@@ -14,7 +14,8 @@
 use std::path::Path;
 
 use tritonguard::evaluate::policy::Catalogue;
-use tritonguard::scan::{ScanRequest, scan};
+use tritonguard::load::Request as ScanRequest;
+use tritonguard::pipeline::scan;
 
 /// The rules these items are about; container hardening rules are checked elsewhere.
 const RULES: &[&str] = &["TG101", "TG103", "TG104", "TG302", "TG401"];
@@ -288,11 +289,11 @@ fn each_fixture_gives_exactly_its_findings() {
                     .iter()
                     .any(|(r, l, m)| r == rule && l == line && m.contains(words))
             });
-        if !matches || result.launches.len() != case.launches {
+        if !matches || result.stats.launches != case.launches {
             failures.push(format!(
                 "{}: {} launches (expected {}), findings:\n{}",
                 case.path,
-                result.launches.len(),
+                result.stats.launches,
                 case.launches,
                 found
                     .iter()
@@ -312,8 +313,15 @@ fn the_launch_script_and_the_openai_frontend_give_triton_settings() {
     let launch = |path: &str| {
         let mut request = ScanRequest::new(vec![root.join(path)]);
         request.base = root.clone();
-        let mut result = scan(&catalogue, &request, &|_| true);
-        result.launches.remove(0)
+        let all = |_: &tritonguard::evaluate::policy::Policy| true;
+        let mut pipeline = tritonguard::pipeline::Pipeline::new(&catalogue, &all);
+        pipeline.keep_subjects = true;
+        let result = pipeline.scan(&request);
+        result
+            .correlated
+            .and_then(|c| c.launches.into_iter().next())
+            .map(|r| r.launch)
+            .unwrap_or_else(|| panic!("{path}: no launch"))
     };
     let script = launch("mpi/launch-script.yaml");
     let repos: Vec<_> = script

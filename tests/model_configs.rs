@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use tritonguard::evaluate::policy::Catalogue;
 use tritonguard::evaluate::policy::spec::{Subject, TestInput};
-use tritonguard::scan::{ScanRequest, scan, scan_texts};
+use tritonguard::load::Request as ScanRequest;
+use tritonguard::pipeline::{scan, scan_texts};
 
 fn catalogue() -> Catalogue {
     Catalogue::load(&[], true).unwrap_or_else(|e| {

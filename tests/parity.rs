@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 
 use tritonguard::evaluate::policy::Catalogue;
 use tritonguard::evaluate::policy::spec::Subject;
-use tritonguard::scan::{ScanRequest, scan};
+use tritonguard::load::Request as ScanRequest;
+use tritonguard::pipeline::scan;
 
 const FORMATS: &[&str] = &[
     "kubernetes.yaml",

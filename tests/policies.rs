@@ -6,8 +6,8 @@ use tritonguard::audit::audit_fixture;
 use tritonguard::cli::test::test_policy;
 use tritonguard::evaluate::policy::Catalogue;
 use tritonguard::evaluate::policy::spec::TestInput;
+use tritonguard::pipeline::scan_texts;
 use tritonguard::report::human::{HumanOptions, render_finding};
-use tritonguard::scan::scan_texts;
 
 fn catalogue() -> Catalogue {
     match Catalogue::load(&[], true) {
@@ -91,14 +91,9 @@ fn each_rule_renders_its_bad_example_at_the_offending_span() {
             inline_ignores: true,
             ..Default::default()
         };
-        tritonguard::cli::check::filter(
+        tritonguard::pipeline::Pipeline::new(&catalogue, &all).filter(
             &mut result,
-            &catalogue,
-            &config,
-            ".tritonguard.yaml",
-            true,
-            None,
-            &all,
+            &tritonguard::filter::FilterOptions::defaults(&config),
         );
         let rendered: Vec<String> = result
             .findings

@@ -13,12 +13,13 @@ use std::time::Instant;
 use crate::evaluate::policy::fixture::RepoFixture;
 use crate::evaluate::policy::{Catalogue, Policy};
 use crate::finding::Finding;
+use crate::load::Request;
 use crate::load::discover::DiscoveryNote;
+use crate::pipeline::{Outcome as ScanResult, Pipeline};
 use crate::repo::lock::{self, DEFAULT_FILE_NAME};
 use crate::repo::scan::FileScanOptions;
 use crate::repo::walk::{EntryKind, Role, WalkError};
 use crate::repo::{AuditOptions, relative_to_root};
-use crate::scan::{ScanRequest, ScanResult, scan};
 use crate::source::{SourceFile, display_path};
 
 /// What to audit.
@@ -106,9 +107,9 @@ pub fn audit_repository(
         })
         .map(|e| request.root.join(&e.path))
         .collect();
-    let mut config_request = ScanRequest::new(configs);
+    let mut config_request = Request::new(configs);
     config_request.base = request.base.clone();
-    let mut result = scan(catalogue, &config_request, enabled);
+    let mut result = Pipeline::new(catalogue, enabled).scan(&config_request);
 
     let root_display = display_path(&request.root, &request.base);
     let mut ctx = findings::Context::new(

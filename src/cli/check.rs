@@ -13,12 +13,14 @@ use crate::cli::{
     print_policy_warnings, use_color,
 };
 use crate::evaluate::policy::{Catalogue, Policy};
+use crate::filter::FilterOptions;
+use crate::filter::baseline;
 use crate::filter::config::{self, Config, ConfigDiagnostic};
-use crate::filter::{baseline, suppress};
 use crate::finding::Severity;
+use crate::load::{MemorySource, Request};
+use crate::pipeline::Pipeline;
 use crate::report::Report;
 use crate::report::human::render_diagnostic;
-use crate::scan::{ScanRequest, ScanResult, scan};
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
@@ -193,7 +195,12 @@ pub fn run(args: CheckArgs) -> ExitCode {
                 eprintln!("error: cannot read standard input: {e}");
                 return ExitCode::from(EXIT_ERROR);
             }
-            stdin = Some((args.stdin_filename.clone(), text));
+            stdin = Some(MemorySource {
+                kind: crate::load::classify::classify_name(&args.stdin_filename)
+                    .unwrap_or(crate::load::classify::FileKind::Yaml),
+                display: args.stdin_filename.clone(),
+                text,
+            });
         } else if args.skip_unknown
             && p.is_file()
             && crate::load::discover::classify_file(p).is_none()
@@ -203,8 +210,8 @@ pub fn run(args: CheckArgs) -> ExitCode {
             paths.push(p.clone());
         }
     }
-    let mut request = ScanRequest::new(paths);
-    request.stdin = stdin;
+    let mut request = Request::new(paths);
+    request.memory.extend(stdin);
     request.context = args.context.clone();
     request.exclude = exclude_set(&config);
     let helm = if args.no_helm {
@@ -226,9 +233,10 @@ pub fn run(args: CheckArgs) -> ExitCode {
         }
     };
     if let Some(crate::helm::Prepared::Rendered(stage)) = &helm {
-        request.sources = stage.sources();
+        request.memory.extend(stage.sources());
     }
-    let mut result = scan(&catalogue, &request, &enabled);
+    let pipeline = Pipeline::new(&catalogue, &enabled);
+    let mut result = pipeline.scan(&request);
     match &helm {
         Some(crate::helm::Prepared::Rendered(stage)) => {
             crate::helm::attach(stage, &mut result, &catalogue, &enabled, &request.base);
@@ -262,14 +270,14 @@ pub fn run(args: CheckArgs) -> ExitCode {
         .as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_default();
-    filter(
+    pipeline.filter(
         &mut result,
-        &catalogue,
-        &config,
-        &config_name,
-        config.inline_ignores && !args.no_inline_ignores,
-        baseline_set.as_ref().map(|b| (b, baseline_name)),
-        &enabled,
+        &FilterOptions {
+            config: &config,
+            config_name: config_name.clone(),
+            inline: config.inline_ignores && !args.no_inline_ignores,
+            baseline: baseline_set.as_ref().map(|b| (b, baseline_name)),
+        },
     );
 
     if let Some(path) = &args.write_baseline {
@@ -327,62 +335,6 @@ pub fn run(args: CheckArgs) -> ExitCode {
 /// Rules about suppressions themselves run whenever suppressions are applied.
 fn is_meta_rule(id: &str) -> bool {
     crate::evaluate::registry::Rule::by_id(id).is_some_and(|r| r.is_about_suppressions())
-}
-
-/// The filter stage: suppressions and baseline. Findings of rules that are not enabled (the
-/// suppression rules when deselected) are dropped afterwards.
-pub fn filter(
-    result: &mut ScanResult,
-    catalogue: &Catalogue,
-    config: &Config,
-    config_name: &str,
-    inline: bool,
-    baseline: Option<(&BTreeSet<String>, String)>,
-    enabled: &(dyn Fn(&Policy) -> bool + Sync),
-) {
-    let input = suppress::SuppressionInput {
-        catalogue,
-        store: &result.store,
-        kinds: &result.kinds,
-        annotations: &result.annotations,
-        config_ignores: &config.ignores,
-        config_name: config_name.to_string(),
-        inline,
-        require_reason: config.require_reason,
-        baseline: baseline.as_ref().map(|(set, name)| (*set, name.clone())),
-        today: suppress::today(),
-        ran: &|id: &str| catalogue.get(id).is_some_and(enabled),
-    };
-    let meta = suppress::apply(&mut result.findings, &input);
-    result.findings.extend(
-        meta.into_iter()
-            .filter(|f| catalogue.get(&f.rule_id).is_some_and(enabled)),
-    );
-    // A suppression rule's own findings can be suppressed by the config or the baseline.
-    let mut meta_only: Vec<_> = result
-        .findings
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| is_meta_rule(&f.rule_id) && f.suppression.is_none())
-        .map(|(i, _)| i)
-        .collect();
-    if !meta_only.is_empty() {
-        let mut metas: Vec<_> = meta_only
-            .iter()
-            .map(|i| result.findings[*i].clone())
-            .collect();
-        let again = suppress::SuppressionInput {
-            inline: false,
-            ..input
-        };
-        suppress::apply(&mut metas, &again);
-        for (i, f) in meta_only.drain(..).zip(metas) {
-            result.findings[i] = f;
-        }
-    }
-    result
-        .findings
-        .sort_by_key(crate::finding::Finding::sort_key);
 }
 
 fn exclude_set(config: &Config) -> globset::GlobSet {

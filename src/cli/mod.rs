@@ -26,6 +26,20 @@ use crate::finding::Severity;
 use crate::report::human::{HumanOptions, render_diagnostic};
 use crate::report::{Format, Report, render};
 
+/// Writes `text` to standard output. A reader that went away (`inspect | head`) ends the run
+/// quietly: what it read was right, and nothing is left to say.
+pub fn print_out(text: &str) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::from(EXIT_CLEAN),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(EXIT_CLEAN),
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: cannot write the output: {e}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
 /// Exit codes: 0 clean, 1 findings, 2 usage, configuration or policy error.
 pub const EXIT_CLEAN: u8 = 0;
 pub const EXIT_FINDINGS: u8 = 1;

@@ -2,7 +2,7 @@
 //! Istio policies selecting the pod, auth-proxy sidecars, ingress annotations, Triton's own
 //! restricted-API header and gRPC mutual TLS.
 
-use crate::correlate::exposure::{ScanIndex, label_selector_matches};
+use crate::correlate::index::UnitIndex;
 use crate::extract::workload::{PodFacts, Sidecar};
 use crate::model::k8s::K8sObject;
 use crate::model::launch::{At, AuthEvidence, Launch, RateLimitEvidence};
@@ -33,7 +33,7 @@ impl<'a> AuthFinder<'a> {
     pub fn new(
         launch: &Launch,
         pod: &'a PodFacts,
-        index: &ScanIndex<'_>,
+        index: &UnitIndex<'_>,
         _store: &SourceStore,
     ) -> AuthFinder<'a> {
         let server = &launch.server;
@@ -132,21 +132,9 @@ fn upstream_ports(command_line: &str) -> Vec<i64> {
 /// Istio AuthorizationPolicies that require an authenticated identity (or delegate to an
 /// external authorizer) for workloads selecting the pod. A RequestAuthentication alone only
 /// validates tokens that are present; it does not reject requests without one.
-fn istio_evidence(pod: &PodFacts, index: &ScanIndex<'_>) -> Vec<At<AuthEvidence>> {
+fn istio_evidence(pod: &PodFacts, index: &UnitIndex<'_>) -> Vec<At<AuthEvidence>> {
     let mut out = Vec::new();
-    let applies = |o: &K8sObject| {
-        (o.namespace_or_default() == pod.namespace
-            || o.namespace.as_deref() == Some("istio-system"))
-            && label_selector_matches(o.node.at(&["spec", "selector"]), &pod.labels)
-    };
-    for o in index
-        .all
-        .iter()
-        .filter(|o| o.api_version.starts_with("security.istio.io/"))
-    {
-        if !applies(o) {
-            continue;
-        }
+    for o in index.istio_policies(&pod.namespace, &pod.labels) {
         let spec = o.node.get("spec");
         match o.kind.as_str() {
             "AuthorizationPolicy" => {
@@ -256,7 +244,7 @@ fn rate_evidence(
 /// Rate limits configured on a route in front of the Service.
 pub fn route_rate_limits(
     route: &K8sObject,
-    index: &ScanIndex<'_>,
+    index: &UnitIndex<'_>,
     _store: &SourceStore,
 ) -> Vec<At<RateLimitEvidence>> {
     let mut out = Vec::new();
@@ -301,11 +289,18 @@ pub fn route_rate_limits(
             }
         }
     }
-    for m in index.all.iter().filter(|o| o.kind == "Middleware") {
-        let named = referenced.iter().any(|r| {
-            r == &m.name || r.starts_with(&format!("{}-{}@", m.namespace_or_default(), m.name))
-        });
-        if named && m.node.at(&["spec", "rateLimit"]).is_some() {
+    // `name`, or `namespace-name@provider` in the annotation form.
+    let mut candidates: Vec<&K8sObject> = Vec::new();
+    for r in &referenced {
+        candidates.extend(index.middlewares(r));
+        if let Some((qualified, _)) = r.split_once('@') {
+            candidates.extend(index.middlewares_qualified(qualified).iter().copied());
+        }
+    }
+    candidates.sort_by_key(|m| m.extent);
+    candidates.dedup_by_key(|m| m.extent);
+    for m in candidates {
+        if m.node.at(&["spec", "rateLimit"]).is_some() {
             out.push(rate_evidence(
                 "traefik-middleware",
                 &m.name,
@@ -320,22 +315,13 @@ pub fn route_rate_limits(
 /// Rate limits that apply to the pod's workload (Istio/Envoy local rate limit filters).
 pub fn pod_rate_limits(
     pod: &PodFacts,
-    index: &ScanIndex<'_>,
+    index: &UnitIndex<'_>,
     _store: &SourceStore,
 ) -> Vec<At<RateLimitEvidence>> {
     let mut out = Vec::new();
-    for o in index.all.iter().filter(|o| o.kind == "EnvoyFilter") {
-        let in_scope = o.namespace_or_default() == pod.namespace
-            || o.namespace.as_deref() == Some("istio-system");
-        let selector = o.node.at(&["spec", "workloadSelector", "labels"]);
-        let selected = selector.is_none()
-            || crate::correlate::exposure::selects(
-                &crate::model::k8s::string_map(selector),
-                &pod.labels,
-            );
+    for o in index.envoy_filters(&pod.namespace, &pod.labels) {
         let text = o.node.to_json().to_string();
-        if in_scope && selected && (text.contains("local_ratelimit") || text.contains("ratelimit"))
-        {
+        if text.contains("local_ratelimit") || text.contains("ratelimit") {
             out.push(rate_evidence(
                 "envoy-filter",
                 &o.name,

@@ -1,85 +1,15 @@
 //! Who can reach each Triton port of a pod: Services that select it (by label, with
 //! targetPort by number or by name), the routes in front of those Services (Ingress, Gateway
 //! API, Istio, Traefik), hostPort and hostNetwork, narrowed by NetworkPolicies. Also the
-//! authentication and rate limiting found in front of it. All across every file of the scan.
+//! authentication and rate limiting found in front of it. All inside one deployment unit.
 
 use crate::correlate::auth::{self, AuthFinder};
+use crate::correlate::index::{UnitIndex, is_proxied};
 use crate::extract::workload::PodFacts;
-use crate::model::k8s::{K8sObject, string_map};
+use crate::model::k8s::K8sObject;
 use crate::model::launch::{At, Endpoint, Fact, Launch, PortExposure, Reach, Route};
 use crate::source::{SourceStore, Span};
 use crate::tree::Node;
-
-/// The objects of a scan that decide exposure, grouped by kind once per scan.
-#[derive(Default)]
-pub struct ScanIndex<'a> {
-    pub services: Vec<&'a K8sObject>,
-    pub routes: Vec<&'a K8sObject>,
-    pub network_policies: Vec<&'a K8sObject>,
-    pub all: Vec<&'a K8sObject>,
-}
-
-impl<'a> ScanIndex<'a> {
-    pub fn new(objects: &'a [K8sObject]) -> ScanIndex<'a> {
-        let mut index = ScanIndex::default();
-        for o in objects {
-            index.all.push(o);
-            match o.kind.as_str() {
-                "Service" => index.services.push(o),
-                "Ingress" | "HTTPRoute" | "GRPCRoute" | "TLSRoute" | "TCPRoute"
-                | "VirtualService" | "IngressRoute" | "IngressRouteTCP" => index.routes.push(o),
-                "NetworkPolicy" => index.network_policies.push(o),
-                _ => {}
-            }
-        }
-        index
-    }
-}
-
-/// `selector` (a plain label map) selects a pod with `labels`; an empty selector selects none
-/// for Services (they then have manual Endpoints) but all for policies, so callers decide.
-pub fn selects(selector: &[(String, String)], labels: &[(String, String)]) -> bool {
-    selector
-        .iter()
-        .all(|(k, v)| labels.iter().any(|(lk, lv)| lk == k && lv == v))
-}
-
-/// A `LabelSelector` (matchLabels + matchExpressions) against pod labels.
-pub fn label_selector_matches(selector: Option<&Node>, labels: &[(String, String)]) -> bool {
-    let Some(selector) = selector else {
-        return true;
-    };
-    if !selects(&string_map(selector.get("matchLabels")), labels) {
-        return false;
-    }
-    selector
-        .get("matchExpressions")
-        .map(Node::as_list)
-        .unwrap_or_default()
-        .iter()
-        .all(|expr| {
-            let key = expr.get("key").and_then(Node::as_str).unwrap_or_default();
-            let values: Vec<String> = expr
-                .get("values")
-                .map(Node::as_list)
-                .unwrap_or_default()
-                .iter()
-                .filter_map(Node::as_scalar_text)
-                .collect();
-            let value = labels.iter().find(|(k, _)| k == key).map(|(_, v)| v);
-            match expr
-                .get("operator")
-                .and_then(Node::as_str)
-                .unwrap_or_default()
-            {
-                "In" => value.is_some_and(|v| values.contains(v)),
-                "NotIn" => value.is_none_or(|v| !values.contains(v)),
-                "Exists" => value.is_some(),
-                "DoesNotExist" => value.is_none(),
-                _ => false,
-            }
-        })
-}
 
 fn is_loopback(address: &str) -> bool {
     address.starts_with("127.") || address == "localhost" || address == "::1" || address == "[::1]"
@@ -95,7 +25,7 @@ struct TritonPort<'p> {
 }
 
 /// Fills `launch.exposure`, `launch.auth` and `launch.rate_limiting`.
-pub fn apply(launch: &mut Launch, pod: &PodFacts, index: &ScanIndex<'_>, store: &SourceStore) {
+pub fn apply(launch: &mut Launch, pod: &PodFacts, index: &UnitIndex<'_>, store: &SourceStore) {
     let container = launch.container.value.name.clone().unwrap_or_default();
     let finder = AuthFinder::new(launch, pod, index, store);
     launch.auth.evidence = finder.pod_wide_evidence();
@@ -143,7 +73,7 @@ fn port_exposure(
     port: TritonPort<'_>,
     container: &str,
     pod: &PodFacts,
-    index: &ScanIndex<'_>,
+    index: &UnitIndex<'_>,
     store: &SourceStore,
     finder: &AuthFinder<'_>,
     rate_limits: &mut Vec<At<crate::model::launch::RateLimitEvidence>>,
@@ -236,15 +166,7 @@ fn port_exposure(
             }
         }
     }
-    for service in index
-        .services
-        .iter()
-        .filter(|s| s.namespace_or_default() == pod.namespace)
-    {
-        let selector = string_map(service.node.at(&["spec", "selector"]));
-        if selector.is_empty() || !selects(&selector, &pod.labels) {
-            continue;
-        }
+    for service in index.services_selecting(&pod.namespace, &pod.labels) {
         let spec = service.node.get("spec");
         let service_type = spec
             .and_then(|s| s.get("type"))
@@ -288,16 +210,20 @@ fn port_exposure(
             r.value.authenticated = via_proxy.is_some();
             routes.push((reach, r));
             let port_name = sp.get("name").and_then(Node::as_str);
-            for front in fronting_routes(service, service_port, port_name, index) {
+            for front in index
+                .backends_to(service.namespace_or_default(), &service.name)
+                .iter()
+                .filter(|b| b.reaches(service_port, port_name))
+            {
                 let authenticated =
-                    via_proxy.is_some() || auth::route_is_authenticated(front.object);
+                    via_proxy.is_some() || auth::route_is_authenticated(front.route);
                 let mut r = route(
-                    &front.object.kind,
-                    &front.object.name,
+                    &front.route.kind,
+                    &front.route.name,
                     Reach::Internet,
                     format!(
                         "{} \"{}\" routes {} to Service \"{}\"",
-                        front.object.kind, front.object.name, front.what, service.name
+                        front.route.kind, front.route.name, front.what, service.name
                     ),
                     front.span,
                     store,
@@ -305,7 +231,7 @@ fn port_exposure(
                 r.value.authenticated = authenticated;
                 routes.push((Reach::Internet, r));
                 if port.name == "http" || port.name == "grpc" {
-                    rate_limits.extend(auth::route_rate_limits(front.object, index, store));
+                    rate_limits.extend(auth::route_rate_limits(front.route, index, store));
                 }
             }
         }
@@ -437,197 +363,6 @@ fn service_reach(
     }
 }
 
-/// An Ingress or route rule that sends traffic to a Service port.
-struct FrontRoute<'a> {
-    object: &'a K8sObject,
-    span: Option<Span>,
-    what: String,
-}
-
-/// Ingress, Gateway API, Istio and Traefik routes that reach `service` on the given port.
-fn fronting_routes<'a>(
-    service: &K8sObject,
-    service_port: Option<i64>,
-    port_name: Option<&str>,
-    index: &ScanIndex<'a>,
-) -> Vec<FrontRoute<'a>> {
-    let mut out = Vec::new();
-    let same_ns = |o: &K8sObject| o.namespace_or_default() == service.namespace_or_default();
-    let port_matches = |number: Option<i64>, name: Option<&str>| match (number, name) {
-        (Some(n), _) => Some(n) == service_port,
-        (None, Some(n)) => Some(n) == port_name,
-        // A backend without a port means the Service's only port.
-        (None, None) => true,
-    };
-    let names_service = |host: &str| {
-        host == service.name
-            || host.starts_with(&format!(
-                "{}.{}",
-                service.name,
-                service.namespace_or_default()
-            ))
-    };
-    for route in &index.routes {
-        match route.kind.as_str() {
-            "Ingress" if same_ns(route) => {
-                let spec = route.node.get("spec");
-                let mut backends: Vec<(&Node, String)> = Vec::new();
-                if let Some(b) = spec.and_then(|s| s.get("defaultBackend")) {
-                    backends.push((b, "the default backend".to_string()));
-                }
-                for rule in spec
-                    .and_then(|s| s.get("rules"))
-                    .map(Node::as_list)
-                    .unwrap_or_default()
-                {
-                    let host = rule.get("host").and_then(Node::as_str).unwrap_or("*");
-                    for p in rule
-                        .at(&["http", "paths"])
-                        .map(Node::as_list)
-                        .unwrap_or_default()
-                    {
-                        if let Some(b) = p.get("backend") {
-                            let path = p.get("path").and_then(Node::as_str).unwrap_or("/");
-                            backends.push((b, format!("{host}{path}")));
-                        }
-                    }
-                }
-                for (backend, what) in backends {
-                    let svc = backend.get("service");
-                    let name = svc
-                        .and_then(|s| s.get("name"))
-                        .or_else(|| backend.get("serviceName"))
-                        .and_then(Node::as_str);
-                    let number = svc
-                        .and_then(|s| s.at(&["port", "number"]))
-                        .or_else(|| backend.get("servicePort"))
-                        .and_then(Node::as_i64);
-                    let pname = svc
-                        .and_then(|s| s.at(&["port", "name"]))
-                        .or_else(|| backend.get("servicePort"))
-                        .and_then(Node::as_str);
-                    if name == Some(service.name.as_str()) && port_matches(number, pname) {
-                        out.push(FrontRoute {
-                            object: route,
-                            span: backend.label_span().or(backend.span),
-                            what,
-                        });
-                    }
-                }
-            }
-            "HTTPRoute" | "GRPCRoute" | "TLSRoute" | "TCPRoute" => {
-                for rule in route
-                    .node
-                    .at(&["spec", "rules"])
-                    .map(Node::as_list)
-                    .unwrap_or_default()
-                {
-                    for backend in rule
-                        .get("backendRefs")
-                        .map(Node::as_list)
-                        .unwrap_or_default()
-                    {
-                        let kind = backend
-                            .get("kind")
-                            .and_then(Node::as_str)
-                            .unwrap_or("Service");
-                        let ns = backend
-                            .get("namespace")
-                            .and_then(Node::as_str)
-                            .unwrap_or(route.namespace_or_default());
-                        if kind == "Service"
-                            && ns == service.namespace_or_default()
-                            && backend.get("name").and_then(Node::as_str)
-                                == Some(service.name.as_str())
-                            && port_matches(backend.get("port").and_then(Node::as_i64), None)
-                        {
-                            out.push(FrontRoute {
-                                object: route,
-                                span: backend.item_span(),
-                                what: "traffic".to_string(),
-                            });
-                        }
-                    }
-                }
-            }
-            "VirtualService" => {
-                let gateways: Vec<String> = route
-                    .node
-                    .at(&["spec", "gateways"])
-                    .map(Node::as_list)
-                    .unwrap_or_default()
-                    .iter()
-                    .filter_map(Node::as_scalar_text)
-                    .collect();
-                // Bound only to the mesh: not an entry from outside.
-                if gateways.is_empty() || gateways.iter().all(|g| g == "mesh") {
-                    continue;
-                }
-                for section in ["http", "grpc", "tcp", "tls"] {
-                    for r in route
-                        .node
-                        .at(&["spec", section])
-                        .map(Node::as_list)
-                        .unwrap_or_default()
-                    {
-                        for dest in r.get("route").map(Node::as_list).unwrap_or_default() {
-                            let host = dest
-                                .at(&["destination", "host"])
-                                .and_then(Node::as_str)
-                                .unwrap_or_default();
-                            let number = dest
-                                .at(&["destination", "port", "number"])
-                                .and_then(Node::as_i64);
-                            if names_service(host) && port_matches(number, None) {
-                                out.push(FrontRoute {
-                                    object: route,
-                                    span: dest
-                                        .get("destination")
-                                        .and_then(Node::label_span)
-                                        .or(dest.span),
-                                    what: format!(
-                                        "{section} traffic from gateway {}",
-                                        gateways.join(", ")
-                                    ),
-                                });
-                            }
-                        }
-                    }
-                }
-            }
-            "IngressRoute" | "IngressRouteTCP" if same_ns(route) => {
-                for r in route
-                    .node
-                    .at(&["spec", "routes"])
-                    .map(Node::as_list)
-                    .unwrap_or_default()
-                {
-                    for svc in r.get("services").map(Node::as_list).unwrap_or_default() {
-                        let number = svc.get("port").and_then(Node::as_i64);
-                        let pname = svc.get("port").and_then(Node::as_str);
-                        if svc.get("name").and_then(Node::as_str) == Some(service.name.as_str())
-                            && port_matches(number, pname)
-                        {
-                            let what = r
-                                .get("match")
-                                .and_then(Node::as_str)
-                                .unwrap_or("traffic")
-                                .to_string();
-                            out.push(FrontRoute {
-                                object: route,
-                                span: svc.item_span(),
-                                what,
-                            });
-                        }
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    out
-}
-
 /// What the NetworkPolicies selecting a pod allow to reach one of its ports.
 struct PolicyEffect {
     /// The widest reach of traffic that comes straight from its source.
@@ -638,27 +373,11 @@ struct PolicyEffect {
     span: Option<Span>,
 }
 
-fn is_proxied(kind: &str) -> bool {
-    matches!(
-        kind,
-        "Ingress"
-            | "HTTPRoute"
-            | "GRPCRoute"
-            | "TLSRoute"
-            | "TCPRoute"
-            | "VirtualService"
-            | "IngressRoute"
-            | "IngressRouteTCP"
-    )
-}
-
 /// The effect of the NetworkPolicies that select the pod on `port`, if any select it.
-fn network_policy_cap(port: i64, pod: &PodFacts, index: &ScanIndex<'_>) -> Option<PolicyEffect> {
-    let policies: Vec<&&K8sObject> = index
-        .network_policies
-        .iter()
-        .filter(|p| p.namespace_or_default() == pod.namespace)
-        .filter(|p| label_selector_matches(p.node.at(&["spec", "podSelector"]), &pod.labels))
+fn network_policy_cap(port: i64, pod: &PodFacts, index: &UnitIndex<'_>) -> Option<PolicyEffect> {
+    let policies: Vec<&K8sObject> = index
+        .network_policies_selecting(&pod.namespace, &pod.labels)
+        .into_iter()
         .filter(|p| {
             let types: Vec<String> = p
                 .node

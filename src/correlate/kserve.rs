@@ -229,8 +229,11 @@ fn merge(runtime: &Node, model: &Node, image_from_version: Option<String>) -> No
 
 /// Launches of the KServe objects of a scan, and the runtimes left without an
 /// InferenceService of the scan (which get launches of their own).
-pub fn launches(objects: &[K8sObject], store: &SourceStore) -> Vec<LaunchDraft> {
-    let runtimes: Vec<&K8sObject> = objects.iter().filter(|o| is_runtime(o)).collect();
+pub fn launches(
+    objects: &[&K8sObject],
+    store: &SourceStore,
+) -> Vec<(LaunchDraft, Option<KserveRoute>)> {
+    let runtimes: Vec<&K8sObject> = objects.iter().copied().filter(|o| is_runtime(o)).collect();
     let mut used_runtimes: Vec<String> = Vec::new();
     let mut drafts = Vec::new();
     let text_of = |file: FileId| {
@@ -239,7 +242,7 @@ pub fn launches(objects: &[K8sObject], store: &SourceStore) -> Vec<LaunchDraft> 
             .map(|f| f.text.clone())
             .unwrap_or_else(|| Arc::from(""))
     };
-    for isvc in objects.iter().filter(|o| is_inference_service(o)) {
+    for isvc in objects.iter().copied().filter(|o| is_inference_service(o)) {
         let Some(predictor) = isvc.node.at(&["spec", "predictor"]) else {
             continue;
         };
@@ -306,25 +309,23 @@ pub fn launches(objects: &[K8sObject], store: &SourceStore) -> Vec<LaunchDraft> 
         };
         spec_entries.push(("containers".to_string(), containers));
         let spec = Node::map(spec_entries);
-        let mut found =
+        let found =
             launches_in_pod_spec(isvc, &spec, labels, annotations, &text, &display, "kserve");
         let cluster_local = isvc.labels().iter().any(|(k, v)| {
             (k == "networking.kserve.io/visibility" || k == "serving.knative.dev/visibility")
                 && v == "cluster-local"
         });
-        for draft in &mut found {
-            draft.kserve_route = Some(KserveRoute {
-                name: isvc.name.clone(),
-                span: isvc.anchor(),
-                reach: if cluster_local {
-                    Reach::Cluster
-                } else {
-                    Reach::Internet
-                },
-                file: display.clone(),
-            });
-        }
-        drafts.extend(found);
+        let route = KserveRoute {
+            name: isvc.name.clone(),
+            span: isvc.anchor(),
+            reach: if cluster_local {
+                Reach::Cluster
+            } else {
+                Reach::Internet
+            },
+            file: display.clone(),
+        };
+        drafts.extend(found.into_iter().map(|d| (d, Some(route.clone()))));
     }
     for runtime in runtimes {
         if used_runtimes.contains(&runtime.identity()) {
@@ -335,15 +336,19 @@ pub fn launches(objects: &[K8sObject], store: &SourceStore) -> Vec<LaunchDraft> 
         };
         let text = text_of(runtime.file);
         let display = store.display(runtime.file).to_string();
-        drafts.extend(launches_in_pod_spec(
-            runtime,
-            spec,
-            Vec::new(),
-            Vec::new(),
-            &text,
-            &display,
-            "kserve",
-        ));
+        drafts.extend(
+            launches_in_pod_spec(
+                runtime,
+                spec,
+                Vec::new(),
+                Vec::new(),
+                &text,
+                &display,
+                "kserve",
+            )
+            .into_iter()
+            .map(|d| (d, None)),
+        );
     }
     drafts
 }

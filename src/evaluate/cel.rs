@@ -8,37 +8,12 @@ use std::sync::Arc;
 use cel::{Context, Program};
 use rayon::prelude::*;
 
+use crate::correlate::{SubjectRecord, Variables};
 use crate::evaluate::cel_value::{to_cel, to_text};
-use crate::evaluate::policy::spec::Subject;
 use crate::evaluate::policy::{Catalogue, Policy, split_root};
 use crate::finding::{Finding, Location, fingerprint};
 use crate::source::{FileId, SourceStore, Span};
 use crate::tree::{Node, PathSegment, Value};
-
-/// Named values bound as CEL variables.
-pub type Variables = Vec<(&'static str, Node)>;
-
-/// One thing policies look at: a Launch, a Kubernetes object, a model configuration.
-pub struct SubjectRecord {
-    pub kind: Subject,
-    pub root: Node,
-    pub file: FileId,
-    /// Stable identity for fingerprints (`Deployment/ns/name/container`).
-    pub identity: String,
-    /// Where to point when nothing more precise is known (the object's `kind:` line).
-    pub anchor: Option<Span>,
-    /// Shown under each finding (the Helm template of a rendered document).
-    pub notes: Vec<String>,
-    /// The `file` variable: `{path, format}`.
-    pub file_value: Node,
-    /// Extra variables (`model` for a config.pbtxt: the model directory name).
-    pub extra: Variables,
-    /// The group of subjects whose shared variables this one sees (an index into the
-    /// `groups` given to [`evaluate`]): the model repository of a config.pbtxt.
-    pub group: Option<usize>,
-    /// The whole object the subject was read from, for object-wide suppressions.
-    pub extent: Option<Span>,
-}
 
 /// An expression that failed on a subject: reported, never silently passed.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -59,19 +34,11 @@ pub struct Evaluation {
 pub fn evaluate(
     catalogue: &Catalogue,
     subjects: &[SubjectRecord],
-    objects: &Node,
     groups: &[Variables],
     store: &SourceStore,
     enabled: &(dyn Fn(&Policy) -> bool + Sync),
 ) -> Evaluation {
-    let mut shared = Context::with_env(Arc::clone(&catalogue.env));
-    if catalogue
-        .policies
-        .iter()
-        .any(|p| p.uses_objects && enabled(p))
-    {
-        shared.add_variable_from_value("objects", to_cel(objects));
-    }
+    let shared = Context::with_env(Arc::clone(&catalogue.env));
     let group_contexts: Vec<Context> = groups
         .iter()
         .map(|variables| {

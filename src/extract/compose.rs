@@ -3,14 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::docker::{self, ImageDefaults, Published, RunSpec};
-use crate::model::launch::{At, Fact, Launch, Mount};
+use crate::model::docker::{Published, RunSpec};
+use crate::model::launch::{At, Fact, Mount};
 use crate::model::quantity;
 use crate::model::server::ArgWord;
 use crate::model::yaml_words::arg_word;
 use crate::parse::container::{parse_gpus, parse_publish, parse_volume};
 use crate::parse::words::Word;
-use crate::source::{SourceStore, Span};
+use crate::source::Span;
 use crate::tree::{Node, Value};
 
 /// A compose document: a top-level `services` mapping of mappings, and no Kubernetes kind.
@@ -150,29 +150,20 @@ fn bool_fact(node: Option<&Node>) -> Option<Fact<bool>> {
 }
 
 /// The Launches of a compose document. `dotenv` holds the `.env` next to the file.
-pub fn launches(
-    root: &Node,
+/// The run of each service of a compose document, with the service's `build:` and extent.
+pub fn run_specs<'n>(
+    root: &'n Node,
     source: &str,
     display: &str,
     dotenv: &BTreeMap<String, String>,
-    image_defaults: &dyn Fn(&str, Option<&Node>) -> ImageDefaults,
-    store: &SourceStore,
-) -> Vec<(Launch, Option<Span>)> {
+) -> Vec<(RunSpec, Option<&'n Node>, Option<Span>)> {
     let mut out = Vec::new();
     for (name, service) in root.get("services").map(Node::as_map).unwrap_or_default() {
         let spec = run_spec(name, service, source, display, dotenv);
-        let image = spec
-            .image
-            .as_ref()
-            .map(|w| w.text.clone())
-            .unwrap_or_default();
-        let defaults = image_defaults(&image, service.get("build"));
-        if let Some(launch) = docker::launch(&spec, &defaults, store) {
-            let extent = service
-                .span
-                .map(|s| service.key_span.map_or(s, |k| k.join(s)));
-            out.push((launch, extent));
-        }
+        let extent = service
+            .span
+            .map(|s| service.key_span.map_or(s, |k| k.join(s)));
+        out.push((spec, service.get("build"), extent));
     }
     out
 }

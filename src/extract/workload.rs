@@ -88,13 +88,12 @@ pub struct PodFacts {
 }
 
 /// A Launch before exposure and auth are computed from the rest of the scan.
+#[derive(Clone, Debug)]
 pub struct LaunchDraft {
     pub launch: Launch,
     pub pod: PodFacts,
     /// The object (YAML document or list item) the launch was read from.
     pub extent: Span,
-    /// For KServe predictors: the InferenceService's own route.
-    pub kserve_route: Option<crate::correlate::kserve::KserveRoute>,
 }
 
 /// The Launches of one workload object.
@@ -168,7 +167,6 @@ pub fn launches_in_pod_spec(
                 sidecars,
             },
             extent: object.extent,
-            kserve_route: None,
         });
     }
     drafts

@@ -10,8 +10,10 @@ use crate::evaluate::policy::Catalogue;
 use crate::evaluate::registry::Rule;
 use crate::filter::config::ConfigIgnore;
 use crate::finding::{Finding, Suppression, SuppressionKind};
-use crate::load::classify::FileKind;
-use crate::source::{FileId, SourceStore, Span};
+use crate::model::k8s::K8sObject;
+use crate::parse::comments::Comment;
+use crate::source::{FileId, SourceFile, SourceStore, Span};
+use crate::tree::Node;
 
 const MARKER: &str = "tritonguard:ignore";
 
@@ -98,12 +100,48 @@ pub struct AnnotationIgnore {
     pub reason: Option<String>,
 }
 
+/// The `tritonguard.dev/ignore` annotation of an object or of its pod template.
+pub fn annotation_ignore(object: &K8sObject) -> Option<AnnotationIgnore> {
+    const KEY: &str = "tritonguard.dev/ignore";
+    const REASON: &str = "tritonguard.dev/ignore-reason";
+    let places = [
+        object.node.at(&["metadata", "annotations"]),
+        object
+            .node
+            .at(&["spec", "template", "metadata", "annotations"]),
+        object.node.at(&[
+            "spec",
+            "jobTemplate",
+            "spec",
+            "template",
+            "metadata",
+            "annotations",
+        ]),
+    ];
+    places.into_iter().flatten().find_map(|annotations| {
+        let value = annotations.get(KEY)?;
+        Some(AnnotationIgnore {
+            extent: object.extent,
+            span: value.label_span()?,
+            rules: value
+                .as_scalar_text()
+                .unwrap_or_default()
+                .split([',', ' '])
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .map(str::to_string)
+                .collect(),
+            reason: annotations.get(REASON).and_then(Node::as_scalar_text),
+        })
+    })
+}
+
 /// Everything the filter stage needs.
 pub struct SuppressionInput<'a> {
     pub catalogue: &'a Catalogue,
     pub store: &'a SourceStore,
-    /// Which files are which kind (comments are read from every scanned text file).
-    pub kinds: &'a [(FileId, FileKind)],
+    /// The comments of every file whose ignores count.
+    pub comments: &'a std::collections::BTreeMap<FileId, FileComments>,
     pub annotations: &'a [AnnotationIgnore],
     pub config_ignores: &'a [ConfigIgnore],
     /// The config file's name, for justifications.
@@ -116,55 +154,71 @@ pub struct SuppressionInput<'a> {
     pub ran: &'a (dyn Fn(&str) -> bool + Sync),
 }
 
-/// Reads the `# tritonguard:ignore[...]` comments of one file.
-pub fn inline_ignores(file: FileId, text: &str, kind: FileKind) -> Vec<InlineIgnore> {
+/// The comments of one file as its parser saw them, and the extents of its documents (one
+/// YAML document each; the whole file for other formats).
+#[derive(Clone, Debug, Default)]
+pub struct FileComments {
+    pub comments: Vec<Comment>,
+    pub documents: Vec<Span>,
+}
+
+/// Reads the `# tritonguard:ignore[...]` comments of one file. A comment on its own line
+/// above the first content of a document covers the document; on its own line elsewhere,
+/// the next line with content; after content, its own line.
+pub fn inline_ignores(
+    source: &SourceFile,
+    file: FileId,
+    comments: &FileComments,
+) -> Vec<InlineIgnore> {
     let mut out = Vec::new();
-    if !text.contains(MARKER) {
+    if !source.text.contains(MARKER) {
         return out;
     }
-    let lines: Vec<(usize, &str)> = line_offsets(text);
-    // The header: lines before the first content line of each YAML document, or of the file.
-    let headers: Vec<(usize, usize, Span)> = match kind {
-        FileKind::Yaml => crate::parse::yaml::split_documents(text)
-            .into_iter()
-            .map(|(start, end)| {
-                let first_content = first_content_line(&lines, start, end);
-                (
-                    line_of(&lines, start),
-                    first_content,
-                    Span::new(file, start, end),
-                )
-            })
-            .collect(),
-        _ => vec![(
-            0,
-            first_content_line(&lines, 0, text.len()),
-            Span::new(file, 0, text.len()),
-        )],
+    let whole = [Span::new(file, 0, source.text.len())];
+    let documents: &[Span] = if comments.documents.is_empty() {
+        &whole
+    } else {
+        &comments.documents
     };
-    for (index, (offset, line)) in lines.iter().enumerate() {
-        let Some(hash) = comment_start(line) else {
+    let comment_lines: std::collections::BTreeSet<usize> = comments
+        .comments
+        .iter()
+        .filter(|c| c.own_line)
+        .map(|c| source.line_index(c.span.start))
+        .collect();
+    let has_content = |line: usize| {
+        let t = source.line_text(line).trim();
+        !t.is_empty()
+            && !comment_lines.contains(&line)
+            && t != "---"
+            && !t.starts_with("--- ")
+            && !t.starts_with('%')
+    };
+    for comment in &comments.comments {
+        let body_text = source.slice(comment.span);
+        let Some(at) = body_text.find(MARKER) else {
             continue;
         };
-        let comment = &line[hash..];
-        let Some(at) = comment.find(MARKER) else {
-            continue;
-        };
-        let body = &comment[at + MARKER.len()..];
-        let span = Span::new(file, offset + hash + at, offset + line.trim_end().len());
+        let body = &body_text[at + MARKER.len()..];
+        let span = Span::new(
+            file,
+            comment.span.start + at,
+            comment.span.start + body_text.trim_end().len(),
+        );
         let mut ignore = parse_body(body, file, span);
-        let own_line = line[..hash].trim().is_empty();
-        ignore.scope = match headers
-            .iter()
-            .find(|(first, content, _)| own_line && index >= *first && index < *content)
-        {
-            Some((_, _, extent)) => Scope::Range(*extent),
-            None if own_line => {
-                let next = (index + 1..lines.len())
-                    .find(|i| {
-                        let t = lines[*i].1.trim();
-                        !t.is_empty() && !t.starts_with('#')
-                    })
+        let index = source.line_index(comment.span.start);
+        // Above the first content of its document: the whole document.
+        let header = documents.iter().find(|d| {
+            comment.own_line
+                && comment.span.start >= d.start
+                && comment.span.start < d.end.max(d.start + 1)
+                && !(source.line_index(d.start)..index).any(has_content)
+        });
+        ignore.scope = match header {
+            Some(extent) => Scope::Range(*extent),
+            None if comment.own_line => {
+                let next = (index + 1..source.line_count())
+                    .find(|i| has_content(*i))
                     .unwrap_or(index);
                 Scope::Lines(index, next)
             }
@@ -173,55 +227,6 @@ pub fn inline_ignores(file: FileId, text: &str, kind: FileKind) -> Vec<InlineIgn
         out.push(ignore);
     }
     out
-}
-
-fn line_offsets(text: &str) -> Vec<(usize, &str)> {
-    let mut out = Vec::new();
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        out.push((offset, line.trim_end_matches(['\n', '\r'])));
-        offset += line.len();
-    }
-    out
-}
-
-fn line_of(lines: &[(usize, &str)], offset: usize) -> usize {
-    lines.iter().rposition(|(o, _)| *o <= offset).unwrap_or(0)
-}
-
-/// The 0-based line of the first non-comment content in a byte range (document markers are
-/// not content).
-fn first_content_line(lines: &[(usize, &str)], start: usize, end: usize) -> usize {
-    lines
-        .iter()
-        .enumerate()
-        .filter(|(_, (o, _))| *o >= start && *o < end)
-        .find(|(_, (_, l))| {
-            let t = l.trim();
-            !t.is_empty()
-                && !t.starts_with('#')
-                && t != "---"
-                && !t.starts_with("--- ")
-                && !t.starts_with('%')
-        })
-        .map(|(i, _)| i)
-        .unwrap_or(usize::MAX)
-}
-
-/// The `#` that starts a comment on this line, outside quotes.
-fn comment_start(line: &str) -> Option<usize> {
-    let mut quote: Option<char> = None;
-    let mut previous = ' ';
-    for (i, c) in line.char_indices() {
-        match (quote, c) {
-            (None, '"' | '\'') => quote = Some(c),
-            (Some(q), c) if c == q => quote = None,
-            (None, '#') if previous.is_whitespace() || i == 0 => return Some(i),
-            _ => {}
-        }
-        previous = c;
-    }
-    None
 }
 
 /// `[TG101,TG301] reason until=2027-03-31` (also `-- reason`).
@@ -313,9 +318,9 @@ pub fn apply(findings: &mut [Finding], input: &SuppressionInput<'_>) -> Vec<Find
     let mut meta = Vec::new();
     let mut inline: Vec<InlineIgnore> = Vec::new();
     if input.inline {
-        for (file, kind) in input.kinds {
+        for (file, comments) in input.comments {
             if let Some(source) = input.store.get(*file) {
-                inline.extend(inline_ignores(*file, &source.text, *kind));
+                inline.extend(inline_ignores(source, *file, comments));
             }
         }
         inline.extend(input.annotations.iter().map(|a| InlineIgnore {
@@ -480,11 +485,38 @@ fn meta_finding(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+
+    fn ignores_in(text: &str, yaml: bool) -> Vec<InlineIgnore> {
+        let source = SourceFile::new("t".into(), None, Arc::from(text));
+        let comments = if yaml {
+            let stream = crate::parse::yaml::parse_stream(FileId(0), text);
+            FileComments {
+                comments: crate::parse::comments::yaml(FileId(0), text, &stream),
+                documents: stream.documents.iter().map(|d| d.extent).collect(),
+            }
+        } else {
+            let mut spans = Vec::new();
+            let mut offset = 0;
+            for line in text.split_inclusive('\n') {
+                let body = line.trim_end_matches('\n');
+                if let Some(i) = crate::parse::comments::hash_by_quotes(body) {
+                    spans.push(Span::new(FileId(0), offset + i, offset + body.len()));
+                }
+                offset += line.len();
+            }
+            FileComments {
+                comments: crate::parse::comments::from_spans(text, spans),
+                documents: Vec::new(),
+            }
+        };
+        inline_ignores(&source, FileId(0), &comments)
+    }
 
     #[test]
     fn comments_parse_rules_reasons_and_dates() {
         let text = "a: 1  # tritonguard:ignore[TG101, TG301] trusted network until=2099-01-31\n# tritonguard:ignore[TG205]\nb: 2\n";
-        let ignores = inline_ignores(FileId(0), text, FileKind::Dockerfile);
+        let ignores = ignores_in(text, false);
         assert_eq!(ignores.len(), 2);
         assert_eq!(ignores[0].rules, vec!["TG101", "TG301"]);
         assert_eq!(ignores[0].reason.as_deref(), Some("trusted network"));
@@ -496,29 +528,21 @@ mod tests {
     #[test]
     fn a_comment_above_a_yaml_document_covers_the_document() {
         let text = "---\n# tritonguard:ignore[TG201] legacy\napiVersion: v1\nkind: Pod\n---\nkind: Service\n";
-        let ignores = inline_ignores(FileId(0), text, FileKind::Yaml);
+        let ignores = ignores_in(text, true);
         let end = text.find("---\nkind: Service").unwrap_or(0);
         assert_eq!(ignores[0].scope, Scope::Range(Span::new(FileId(0), 0, end)));
     }
 
     #[test]
     fn malformed_comments_say_why() {
-        let ignores = inline_ignores(
-            FileId(0),
-            "# tritonguard:ignore TG101\nx\n",
-            FileKind::Shell,
-        );
+        let ignores = ignores_in("# tritonguard:ignore TG101\nx\n", false);
         assert!(
             ignores[0]
                 .problem
                 .as_deref()
                 .is_some_and(|p| p.contains("brackets"))
         );
-        let ignores = inline_ignores(
-            FileId(0),
-            "# tritonguard:ignore[TG101] until=tomorrow\nx\n",
-            FileKind::Shell,
-        );
+        let ignores = ignores_in("# tritonguard:ignore[TG101] until=tomorrow\nx\n", false);
         assert!(
             ignores[0]
                 .problem
@@ -528,9 +552,9 @@ mod tests {
     }
 
     #[test]
-    fn hashes_inside_quotes_are_not_comments() {
-        assert_eq!(comment_start("a: \"x # tritonguard:ignore[TG1]\""), None);
-        assert_eq!(comment_start("a: x # c"), Some(5));
+    fn an_ignore_inside_a_yaml_string_is_not_a_suppression() {
+        let text = "a: |\n  # tritonguard:ignore[TG101] inside the script\nb: \"x # tritonguard:ignore[TG102]\"\n";
+        assert!(ignores_in(text, true).is_empty());
     }
 
     #[test]

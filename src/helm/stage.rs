@@ -19,10 +19,12 @@ use rayon::prelude::*;
 
 use crate::evaluate::policy::{Catalogue, Policy};
 use crate::filter::config::HelmConfig;
+use crate::filter::suppress::FileComments;
 use crate::finding::{Finding, Location};
+use crate::load::MemorySource;
 use crate::load::classify::FileKind;
 use crate::load::discover::{self, DiscoverOptions, DiscoveryNote};
-use crate::scan::{MemorySource, ScanResult, scan_texts};
+use crate::pipeline::{Outcome as ScanResult, Pipeline};
 use crate::source::{FileId, SourceFile, SourceStore, Span};
 
 use super::chart::{Charts, charts_in, read_chart_yaml};
@@ -181,14 +183,15 @@ pub fn attach(
         .collect();
     // Comments in rendered text are copies of the templates': they are read there.
     result
-        .kinds
-        .retain(|(id, _)| !render_ids.iter().any(|(r, _)| r == id));
+        .comments
+        .retain(|id, _| !render_ids.iter().any(|(r, _)| r == id));
 
     // A render checked on its own, as the deployment unit it is, with every rule: which
     // findings an object has must not depend on `--select`.
     let recheck = |display: String| {
         move |text: &str| -> Vec<Checked> {
-            scan_texts(catalogue, &[(display.clone(), text.to_string())], &|_| true)
+            Pipeline::new(catalogue, &|_| true)
+                .scan_texts(&[(display.clone(), text.to_string())])
                 .findings
                 .into_iter()
                 .filter(|f| f.primary.span.file == FileId(0))
@@ -236,7 +239,7 @@ pub fn attach(
                 finding,
                 &location,
                 render,
-                store_access(&mut files, &mut result.store, &mut result.kinds),
+                store_access(&mut files, &mut result.store, &mut result.comments),
             );
         }
     }
@@ -290,7 +293,7 @@ impl StoreFiles {
         &mut self,
         path: &Path,
         store: &mut SourceStore,
-        kinds: &mut Vec<(FileId, FileKind)>,
+        comments: &mut BTreeMap<FileId, FileComments>,
     ) -> Option<FileId> {
         let canonical = std::fs::canonicalize(path).ok()?;
         if let Some(id) = self.by_path.get(&canonical) {
@@ -303,9 +306,33 @@ impl StoreFiles {
             Some(path.to_path_buf()),
             Arc::from(text),
         ));
-        kinds.push((id, FileKind::Yaml));
+        comments.insert(id, file_comments(id, path, store));
         self.by_path.insert(canonical, id);
         Some(id)
+    }
+}
+
+/// The comments of a values file (YAML) or a template (a Go template: read line by line).
+fn file_comments(id: FileId, path: &Path, store: &SourceStore) -> FileComments {
+    let text = store
+        .get(id)
+        .map(|f| f.text.clone())
+        .unwrap_or_else(|| Arc::from(""));
+    let yaml = matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    ) && !path.components().any(|c| c.as_os_str() == "templates");
+    if yaml {
+        let stream = crate::parse::yaml::parse_stream(id, &text);
+        FileComments {
+            comments: crate::parse::comments::yaml(id, &text, &stream),
+            documents: stream.documents.iter().map(|d| d.extent).collect(),
+        }
+    } else {
+        FileComments {
+            comments: crate::parse::comments::by_lines(id, &text),
+            documents: Vec::new(),
+        }
     }
 }
 
@@ -313,24 +340,24 @@ impl StoreFiles {
 struct StoreAccess<'a> {
     files: &'a mut StoreFiles,
     store: &'a mut SourceStore,
-    kinds: &'a mut Vec<(FileId, FileKind)>,
+    comments: &'a mut BTreeMap<FileId, FileComments>,
 }
 
 fn store_access<'a>(
     files: &'a mut StoreFiles,
     store: &'a mut SourceStore,
-    kinds: &'a mut Vec<(FileId, FileKind)>,
+    comments: &'a mut BTreeMap<FileId, FileComments>,
 ) -> StoreAccess<'a> {
     StoreAccess {
         files,
         store,
-        kinds,
+        comments,
     }
 }
 
 impl StoreAccess<'_> {
     fn span(&mut self, place: &Place) -> Option<Span> {
-        let id = self.files.id(&place.file, self.store, self.kinds)?;
+        let id = self.files.id(&place.file, self.store, self.comments)?;
         Some(Span::new(id, place.range.start, place.range.end))
     }
 }
@@ -445,7 +472,7 @@ fn failure_finding(
             meta.name.map(|(_, at)| at).unwrap_or(0..0),
         ),
     };
-    let mut access = store_access(files, &mut result.store, &mut result.kinds);
+    let mut access = store_access(files, &mut result.store, &mut result.comments);
     let span = access.span(&Place { file, range })?;
     let with = if plan.values.is_empty() {
         "its default values".to_string()

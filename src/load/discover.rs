@@ -210,7 +210,7 @@ fn sniff(path: &Path) -> Option<FileKind> {
 }
 
 /// Why a file could not be read as text.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReadProblem {
     TooLarge(u64),
     Binary,

@@ -1,5 +1,6 @@
 //! Text to trees with spans, one module per input format.
 
+pub mod comments;
 pub mod container;
 pub mod dockerfile;
 #[cfg(test)]

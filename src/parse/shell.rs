@@ -38,6 +38,8 @@ pub struct ShellScan {
     pub runs: Vec<ContainerRun>,
     pub builds: Vec<ImageBuild>,
     pub errors: Vec<ShellError>,
+    /// `#` comments of the script itself (not of `sh -c` strings or heredocs).
+    pub comments: Vec<Span>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -134,6 +136,7 @@ impl<'t, E: Env> Scanner<'t, E> {
         };
         let mut lexer = Lexer::new(self.file, slice, start, self.opts);
         self.drive(&mut lexer);
+        self.scan.comments.extend(lexer.take_comments());
     }
 
     /// Splits the lexer's tokens into simple commands and looks at each.

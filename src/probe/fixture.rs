@@ -360,7 +360,7 @@ pub fn run_fixture(
     catalogue: &crate::evaluate::policy::Catalogue,
     fixture: &ProbeFixture,
     enabled: &(dyn Fn(&crate::evaluate::policy::Policy) -> bool + Sync),
-) -> Result<crate::scan::ScanResult, String> {
+) -> Result<crate::pipeline::Outcome, String> {
     let server = CannedServer::start(fixture.clone())
         .map_err(|e| format!("cannot start the canned server: {e}"))?;
     let url = super::target::BaseUrl::parse(&server.url())?;
@@ -380,17 +380,12 @@ pub fn run_fixture(
     let facts = super::probe(&options).map_err(|e| format!("probe failed: {e}"))?;
     let verdicts = super::rules::judge(&facts, catalogue);
     let report = super::report::build(&facts, &verdicts, catalogue, enabled, started.elapsed());
-    Ok(crate::scan::ScanResult {
+    Ok(crate::pipeline::Outcome {
         store: report.store,
-        subjects: Vec::new(),
-        subject_groups: Vec::new(),
-        kinds: Vec::new(),
-        annotations: Vec::new(),
         findings: report.findings,
-        eval_errors: Vec::new(),
-        launches: Vec::new(),
         notes: report.notes,
         stats: report.stats,
+        ..crate::pipeline::Outcome::empty()
     })
 }
 

@@ -11,7 +11,7 @@ use crate::evaluate::native;
 use crate::evaluate::policy::{Catalogue, Policy};
 use crate::finding::Finding;
 use crate::load::discover::DiscoveryNote;
-use crate::scan::ScanStats;
+use crate::report::Stats as ScanStats;
 use crate::source::{FileId, Remote, SourceFile, SourceStore, Span};
 
 /// What a reporter needs from one probe.

@@ -113,12 +113,12 @@ mod tests {
     fn columns_only_for_single_line_spans() {
         let catalogue = crate::evaluate::policy::Catalogue::load(&[], true).unwrap();
         let text = include_str!("../../examples/kubernetes/insecure/triton.yaml");
-        let mut result = crate::scan::scan_texts(
+        let mut result = crate::pipeline::scan_texts(
             &catalogue,
             &[("deploy/triton, v1.yaml".to_string(), text.to_string())],
             &|p| p.spec.id == "TG101",
         );
-        let report = |result: &crate::scan::ScanResult| {
+        let report = |result: &crate::pipeline::Outcome| {
             render(&Report {
                 store: &result.store,
                 catalogue: &catalogue,

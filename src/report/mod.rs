@@ -15,7 +15,6 @@ use crate::evaluate::cel::EvalError;
 use crate::evaluate::policy::Catalogue;
 use crate::finding::{Finding, Severity};
 use crate::load::discover::DiscoveryNote;
-use crate::scan::ScanStats;
 use crate::source::SourceStore;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -33,6 +32,23 @@ pub enum Format {
     Github,
 }
 
+/// What was scanned, for the summary line.
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    pub files: usize,
+    pub files_by_kind: Vec<(String, usize)>,
+    pub skipped: usize,
+    pub objects: usize,
+    pub launches: usize,
+    /// Model directories, for a model repository audit (the summary counts these instead
+    /// of launches).
+    pub models: Option<usize>,
+    /// Endpoints asked, for a `probe` of a running server (the summary counts these instead
+    /// of files and launches).
+    pub endpoints: Option<usize>,
+    pub duration: std::time::Duration,
+}
+
 /// Everything a reporter may show.
 pub struct Report<'a> {
     pub store: &'a SourceStore,
@@ -41,7 +57,7 @@ pub struct Report<'a> {
     pub findings: &'a [Finding],
     pub eval_errors: &'a [EvalError],
     pub notes: &'a [DiscoveryNote],
-    pub stats: &'a ScanStats,
+    pub stats: &'a Stats,
     /// What was scanned, as the user named it (`examples/`, `-`).
     pub scanned: String,
     pub fail_on: Severity,

@@ -512,7 +512,7 @@ mod tests {
     use super::*;
     use crate::evaluate::policy::Catalogue;
     use crate::finding::{Suppression, SuppressionKind};
-    use crate::scan::{ScanResult, scan_texts};
+    use crate::pipeline::{Outcome as ScanResult, scan_texts};
 
     const INSECURE: &str = include_str!("../../examples/kubernetes/insecure/triton.yaml");
 
