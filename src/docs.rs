@@ -6,16 +6,10 @@
 
 use crate::evaluate::policy::{Catalogue, Policy};
 
-/// The folder of the reference, relative to the repository root.
-pub const RULES_DIR: &str = "docs/rules";
+pub use crate::report::rule_docs::{RULES_DIR, rule_page_path};
 
 /// The command that rewrites the generated documentation.
 pub const REGENERATE: &str = "TRITONGUARD_UPDATE_DOCS=1 cargo test --test docs";
-
-/// The page of a built-in rule, relative to the repository root.
-pub fn rule_page_path(rule_id: &str) -> String {
-    format!("{RULES_DIR}/{rule_id}.md")
-}
 
 fn generated_from(source: &str) -> String {
     format!(
@@ -34,7 +28,7 @@ fn policy_file(policy: &Policy) -> String {
 /// One rule's page.
 pub fn rule_page(policy: &Policy) -> String {
     let mut out = generated_from(&format!("`{}`", policy_file(policy)));
-    out.push_str(&crate::cli::explain::markdown(policy));
+    out.push_str(&crate::report::rule_docs::markdown(policy));
     out
 }
 
@@ -63,7 +57,7 @@ pub fn index(catalogue: &Catalogue) -> String {
             "| [{id}]({id}.md) | {} | {} | {} | {} |\n",
             p.spec.name,
             p.spec.severity,
-            cell(crate::cli::explain::checks(p)),
+            cell(crate::report::rule_docs::checks(p)),
             cell(&p.spec.summary),
             id = p.spec.id,
         ));

@@ -37,7 +37,7 @@ impl<'a> AuthFinder<'a> {
         _store: &SourceStore,
     ) -> AuthFinder<'a> {
         let server = &launch.server;
-        let mut evidence = crate::model::docker::server_auth_evidence(server);
+        let mut evidence = crate::extract::docker::server_auth_evidence(server);
         let injection_disabled = pod
             .annotations
             .iter()

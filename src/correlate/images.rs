@@ -5,8 +5,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::extract::docker::ImageDefaults;
 use crate::extract::{Extracted, ImageLink};
-use crate::model::docker::ImageDefaults;
 use crate::source::{FileId, SourceStore};
 
 pub struct ImageIndex<'a> {

@@ -149,14 +149,14 @@ pub fn correlate(loaded: &Loaded, extracted: &[Extracted], options: Options) -> 
             .unwrap_or(0);
         for run in &e.runs {
             let defaults = images.defaults_for(&run.image);
-            if let Some(launch) = crate::model::docker::launch(&run.spec, &defaults, store) {
+            if let Some(launch) = crate::extract::docker::launch(&run.spec, &defaults, store) {
                 launches.push(run_record(launch, run.extent, unit));
             }
         }
         if let Some(image) = &e.dockerfile
             && !images.is_run(e.file)
             && let Some(launch) =
-                crate::model::docker::launch(&image.own_run, &image.defaults, store)
+                crate::extract::docker::launch(&image.own_run, &image.defaults, store)
         {
             launches.push(run_record(launch, Some(image.extent), unit));
         }

@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::correlate::LaunchRecord;
-use crate::evaluate::policy::spec::Subject;
 use crate::model::k8s::K8sObject;
+use crate::model::subject::Subject;
 use crate::source::{FileId, SourceStore, Span};
 use crate::tree::{Node, ToNode};
 

@@ -7,8 +7,8 @@
 //! files agree (same ids, names, subjects, severities; a native rule has no `assert`, a CEL
 //! rule has one) and snapshots the table so that an id can never change silently.
 
-use crate::evaluate::policy::spec::Subject;
 use crate::finding::Severity;
+use crate::model::subject::Subject;
 
 /// How a rule decides.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

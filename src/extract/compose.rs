@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::docker::{Published, RunSpec};
+use crate::extract::docker::{Published, RunSpec};
 use crate::model::launch::{At, Fact, Mount};
 use crate::model::quantity;
 use crate::model::server::ArgWord;

@@ -5,15 +5,16 @@
 //! independently of each other (in parallel); joining them is the correlate stage's job.
 
 pub mod compose;
+pub mod docker;
 pub mod run_spec;
 pub mod workload;
 
 use std::collections::BTreeMap;
 
+use crate::extract::docker::{ImageDefaults, RunSpec};
 use crate::load::classify::FileKind;
 use crate::load::discover::ReadProblem;
 use crate::load::{Loaded, LoadedFile};
-use crate::model::docker::{ImageDefaults, RunSpec};
 use crate::model::k8s::{K8sObject, objects_from_document};
 use crate::parse::comments::{self, Comment};
 use crate::parse::dockerfile::parse_dockerfile;

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::docker::{ImageDefaults, Published, RunSpec};
+use crate::extract::docker::{ImageDefaults, Published, RunSpec};
 use crate::model::launch::{At, Fact, Mount};
 use crate::model::server::ArgWord;
 use crate::parse::container::{GpuCount, MountKind, MountSpec, PublishedPort};

@@ -327,7 +327,7 @@ fn ignores(node: &Node, errors: &mut Vec<(Span, String)>) -> Vec<ConfigIgnore> {
         }
         let until = item.get("until").and_then(Node::as_scalar_text);
         if let Some(u) = &until
-            && crate::filter::suppress::parse_date(u).is_none()
+            && crate::filter::date::parse_date(u).is_none()
         {
             errors.push((
                 item.get("until").and_then(|n| n.span).unwrap_or(span),

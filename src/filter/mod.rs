@@ -6,6 +6,7 @@
 
 pub mod baseline;
 pub mod config;
+pub mod date;
 pub mod suppress;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 
+pub use crate::model::invocation::{Invocation, Program, Worker};
 use crate::model::launch::{Fact, InvalidFlag};
-use crate::model::launchers::{self, Worker};
+use crate::model::launchers;
 use crate::model::openai_frontend;
 use crate::model::server::ArgWord;
 use crate::parse::words::{FnLookup, Lexer, Operator, SplitOptions, Word, WordKind};
@@ -35,38 +36,6 @@ fn basename(word: &str) -> &str {
 
 pub fn is_tritonserver(word: &str) -> bool {
     basename(word) == "tritonserver"
-}
-
-/// What program runs Triton, and how its command line is read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Program {
-    /// `tritonserver` itself (directly, through mpirun, or built by the TensorRT-LLM launch
-    /// script): `argv` is its command line.
-    Tritonserver,
-    /// Triton's OpenAI-compatible frontend (`openai_frontend/main.py`), which runs the server
-    /// in-process: `argv` is the frontend's own options.
-    OpenAiFrontend,
-}
-
-/// A place that starts Triton: the program and its argv, the argv of further MPI ranks, and
-/// arguments a launcher rejects before Triton starts.
-#[derive(Clone, Debug)]
-pub struct Invocation {
-    pub program: Program,
-    pub argv: Vec<ArgWord>,
-    pub workers: Vec<Worker>,
-    pub launcher_errors: Vec<Fact<InvalidFlag>>,
-}
-
-impl Invocation {
-    pub fn tritonserver(argv: Vec<ArgWord>) -> Invocation {
-        Invocation {
-            program: Program::Tritonserver,
-            argv,
-            workers: Vec::new(),
-            launcher_errors: Vec::new(),
-        }
-    }
 }
 
 /// The argv after `tritonserver`, if `words` (command and args together) start it.

@@ -15,7 +15,8 @@
 use std::collections::BTreeMap;
 
 use crate::model::argparse::{self, Opt};
-use crate::model::argv::{Invocation, Program};
+pub use crate::model::invocation::Worker;
+use crate::model::invocation::{Invocation, Program};
 use crate::model::launch::{Fact, InvalidFlag, Server};
 use crate::model::openai_frontend;
 use crate::model::server::{ArgWord, parse_server_args};
@@ -52,14 +53,6 @@ pub const MPI_LAUNCHERS: &[&str] = &["mpirun", "mpiexec", "orterun", "prterun", 
 
 /// The launch script's file name.
 pub const LAUNCH_SCRIPT: &str = "launch_triton_server.py";
-
-/// A tritonserver command line of one MPI segment after the first, with the rank of its
-/// first process.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Worker {
-    pub rank: i64,
-    pub argv: Vec<ArgWord>,
-}
 
 /// `mpirun [options] -n N prog args : -n M prog args ...` split at its `:` words, each
 /// segment with the rank of its first process (`-n`/`-np` counts; 1 when not given).

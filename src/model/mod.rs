@@ -4,13 +4,14 @@
 pub mod argparse;
 pub mod argv;
 pub mod compose_command;
-pub mod docker;
 pub mod flags;
 pub mod image;
+pub mod invocation;
 pub mod k8s;
 pub mod launch;
 pub mod launchers;
 pub mod openai_frontend;
 pub mod quantity;
 pub mod server;
+pub mod subject;
 pub mod yaml_words;

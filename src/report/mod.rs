@@ -7,6 +7,7 @@ pub mod human;
 pub mod json;
 pub mod look;
 pub mod redact;
+pub mod rule_docs;
 pub mod sarif;
 pub mod statistics;
 pub mod wrap;
@@ -104,7 +105,7 @@ pub fn help_uri(policy: &crate::evaluate::policy::Policy) -> Option<String> {
     if policy.builtin {
         Some(format!(
             "{INFORMATION_URI}/blob/main/{}",
-            crate::docs::rule_page_path(&policy.spec.id)
+            rule_docs::rule_page_path(&policy.spec.id)
         ))
     } else {
         policy.spec.references.first().cloned()

@@ -118,7 +118,7 @@ pub fn rule_descriptor(policy: &Policy) -> ReportingDescriptor {
         }
     }
     tags.truncate(MAX_TAGS);
-    let markdown = crate::cli::explain::markdown(policy);
+    let markdown = crate::report::rule_docs::markdown(policy);
     ReportingDescriptor {
         id: spec.id.clone(),
         name: Some(truncate(&spec.name, NAME_LIMIT)),

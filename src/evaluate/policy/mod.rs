@@ -4,6 +4,7 @@
 pub mod cel_errors;
 pub mod fix;
 pub mod fixture;
+pub mod probe_fixture;
 pub mod spec;
 
 use std::path::{Path, PathBuf};
