@@ -53,6 +53,15 @@ impl Outcome {
             .collect()
     }
 
+    /// Each file's canonical path (indexed by `FileId`), for reports that name files by
+    /// absolute URI.
+    pub fn real_paths(&self) -> Vec<Option<std::path::PathBuf>> {
+        self.store
+            .files()
+            .map(|(_, f)| f.path.as_ref().and_then(|p| std::fs::canonicalize(p).ok()))
+            .collect()
+    }
+
     /// An outcome with nothing in it, for pipelines that add their own findings.
     pub fn empty() -> Outcome {
         Outcome {

@@ -329,6 +329,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
         sarif_category: args.report.sarif_category(SARIF_CATEGORY),
         base_uri: base_uri(&request.base),
         base_dir: std::fs::canonicalize(&request.base).ok(),
+        real_paths: result.real_paths(),
     };
     args.report.emit(&report)
 }

@@ -196,6 +196,7 @@ pub fn run(args: ProbeArgs) -> ExitCode {
         sarif_category: args.report.sarif_category(SARIF_CATEGORY),
         base_uri: None,
         base_dir: None,
+        real_paths: Vec::new(),
     };
     args.report.emit(&report)
 }

@@ -131,6 +131,7 @@ mod tests {
                 sarif_category: String::new(),
                 base_uri: None,
                 base_dir: None,
+                real_paths: Vec::new(),
             })
         };
         let single = report(&result);

@@ -68,6 +68,9 @@ pub struct Report<'a> {
     pub base_uri: Option<String>,
     /// The same directory, canonical, for SARIF URIs with symlinks resolved.
     pub base_dir: Option<std::path::PathBuf>,
+    /// Each scanned file's canonical path (indexed by `FileId`), resolved before reporting:
+    /// reporters never touch the file system.
+    pub real_paths: Vec<Option<std::path::PathBuf>>,
 }
 
 impl Report<'_> {

@@ -170,13 +170,20 @@ impl Artifacts {
             report
                 .store
                 .files()
-                .map(|(_, file)| match &file.remote {
+                .map(|(id, file)| match &file.remote {
                     // A probed server: its URL is absolute, not under %SRCROOT%.
                     Some(remote) => ArtifactLocation {
                         uri: Some(remote.url.clone()),
                         ..ArtifactLocation::default()
                     },
-                    None => artifact_location(&file.display, file.path.as_deref(), base),
+                    None => artifact_location(
+                        &file.display,
+                        report
+                            .real_paths
+                            .get(id.0 as usize)
+                            .and_then(|p| p.as_deref()),
+                        base,
+                    ),
                 })
                 .collect(),
         )
@@ -201,14 +208,15 @@ fn relative_location(path: &str) -> ArtifactLocation {
 
 /// A file's location: relative to `base` (canonical) after resolving symlinks; an absolute
 /// `file://` URI when it lies outside; the display name for standard input.
-fn artifact_location(display: &str, path: Option<&Path>, base: Option<&Path>) -> ArtifactLocation {
-    let Some(real) = path.and_then(|p| std::fs::canonicalize(p).ok()) else {
+/// `real` is the file's canonical path, when it is a file on disk.
+fn artifact_location(display: &str, real: Option<&Path>, base: Option<&Path>) -> ArtifactLocation {
+    let Some(real) = real else {
         return relative_location(display);
     };
     match base.and_then(|b| real.strip_prefix(b).ok()) {
         Some(relative) => relative_location(&relative.to_string_lossy().replace('\\', "/")),
         None => ArtifactLocation {
-            uri: Some(file_uri(&real)),
+            uri: Some(file_uri(real)),
             ..ArtifactLocation::default()
         },
     }
@@ -539,6 +547,7 @@ mod tests {
             sarif_category: "deploy".to_string(),
             base_uri: None,
             base_dir: None,
+            real_paths: Vec::new(),
         }
     }
 
@@ -651,7 +660,13 @@ mod tests {
         std::fs::create_dir_all(base.join("real dir")).unwrap();
         std::fs::write(base.join("real dir/t.yaml"), "a: 1").unwrap();
         std::os::unix::fs::symlink(base.join("real dir/t.yaml"), base.join("link.yaml")).unwrap();
-        let link = artifact_location("link.yaml", Some(&base.join("link.yaml")), Some(&base));
+        let link = artifact_location(
+            "link.yaml",
+            std::fs::canonicalize(base.join("link.yaml"))
+                .ok()
+                .as_deref(),
+            Some(&base),
+        );
         assert_eq!(link.uri.as_deref(), Some("real%20dir/t.yaml"));
         assert_eq!(link.uri_base_id.as_deref(), Some(SRCROOT));
         let outside = tempfile::tempdir().unwrap();
