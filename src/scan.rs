@@ -12,7 +12,7 @@ use crate::correlate::exposure::{ScanIndex, apply};
 use crate::evaluate::cel::{EvalError, SubjectRecord, Variables, evaluate};
 use crate::evaluate::policy::spec::Subject;
 use crate::evaluate::policy::{Catalogue, Policy};
-use crate::extract::workload::{LaunchDraft, launches};
+use crate::extract::workload::{LaunchDraft, launches_of_kinds};
 use crate::finding::{Finding, Location};
 use crate::load::classify::FileKind;
 use crate::load::discover::{self, Candidate, DiscoverOptions, DiscoveryNote, ReadProblem};
@@ -36,6 +36,8 @@ pub struct ScanRequest {
     pub max_file_bytes: u64,
     /// Texts that are not files on disk (Helm renders), scanned after stdin.
     pub sources: Vec<MemorySource>,
+    /// Custom resource kinds that hold pods, from `.tritonguard.yaml` (`workloads:`).
+    pub workloads: Vec<crate::extract::workload_kinds::WorkloadKind>,
 }
 
 /// A text to scan that no file on disk holds, such as the output of `helm template`.
@@ -57,6 +59,7 @@ impl ScanRequest {
             exclude: globset::GlobSet::empty(),
             max_file_bytes: discover::DEFAULT_MAX_FILE_BYTES,
             sources: Vec::new(),
+            workloads: Vec::new(),
         }
     }
 }
@@ -225,7 +228,7 @@ pub fn scan(
         store.add(source);
         files.push(parsed);
     }
-    let mut result = extract_and_evaluate(catalogue, store, files, enabled);
+    let mut result = extract_and_evaluate(catalogue, store, files, &request.workloads, enabled);
     result.notes = discovery.notes;
     result.stats.skipped = discovery.skipped;
     result.stats.duration = started.elapsed();
@@ -258,7 +261,7 @@ pub fn scan_texts(
             context: false,
         });
     }
-    let mut result = extract_and_evaluate(catalogue, store, files, enabled);
+    let mut result = extract_and_evaluate(catalogue, store, files, &[], enabled);
     result.stats.duration = started.elapsed();
     result
 }
@@ -328,6 +331,7 @@ fn extract_and_evaluate(
     catalogue: &Catalogue,
     store: SourceStore,
     files: Vec<ParsedFile>,
+    workloads: &[crate::extract::workload_kinds::WorkloadKind],
     enabled: &(dyn Fn(&Policy) -> bool + Sync),
 ) -> ScanResult {
     let mut findings: Vec<Finding> = Vec::new();
@@ -507,8 +511,9 @@ fn extract_and_evaluate(
         } else {
             "kubernetes"
         };
-        drafts.extend(launches(
+        drafts.extend(launches_of_kinds(
             object,
+            workloads,
             &source,
             store.display(object.file),
             format,
@@ -582,6 +587,12 @@ fn extract_and_evaluate(
             extent: Some(object.extent),
         });
     }
+    // Only the .pbtxt files Triton reads as model configurations become subjects.
+    let selected =
+        crate::extract::model_configs::selected_config_names(launch_list.iter().map(|r| &r.launch));
+    configs.retain(|(id, _)| {
+        crate::extract::model_configs::is_model_configuration(store.display(*id), selected.as_ref())
+    });
     let (config_subjects, repositories) = model_config_subjects(&configs, &store);
     subjects.extend(config_subjects);
     let all_objects = Node::list(objects.iter().map(|o| o.node.clone()).collect());

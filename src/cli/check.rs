@@ -207,6 +207,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
     request.stdin = stdin;
     request.context = args.context.clone();
     request.exclude = exclude_set(&config);
+    request.workloads = config.workloads.clone();
     let helm = if args.no_helm {
         None
     } else {

@@ -2,5 +2,7 @@
 //! objects, Launch drafts, model configurations), parse diagnostics and comments.
 
 pub mod compose;
+pub mod model_configs;
 pub mod run_spec;
 pub mod workload;
+pub mod workload_kinds;

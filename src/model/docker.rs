@@ -257,6 +257,7 @@ pub fn launch(spec: &RunSpec, defaults: &ImageDefaults, store: &SourceStore) -> 
         security_context: Fact::known(true, spec.anchor),
     };
     let mut mounts = spec.mounts.clone();
+    crate::model::code_dirs::mark_code_mounts(&server, &mut mounts);
     let model_repositories = match_repositories(&server, &mut mounts, &container);
 
     let mut env = defaults.env.clone();

@@ -349,13 +349,20 @@ pub struct Mount {
     pub read_only: Fact<bool>,
     /// The mount holds (or is inside) a model repository the server reads.
     pub model_repository: bool,
+    /// The mount is at, above or inside the directory the server loads backend shared
+    /// libraries from (`launch.server.backend_directory`).
+    pub backend_directory: bool,
+    /// The same for repository agents (`launch.server.repoagent_directory`).
+    pub repoagent_directory: bool,
 }
 node_struct!(Mount {
     kind,
     source,
     target,
     read_only,
-    model_repository
+    model_repository,
+    backend_directory,
+    repoagent_directory
 });
 
 #[derive(Clone, Debug, Default, PartialEq)]
