@@ -139,6 +139,147 @@ const CASES: &[Case] = &[
         launches: 1,
         expect: &[("TG205", "", 15, "the root filesystem is writable")],
     },
+    // Item 11: host directories and writable volumes over the backend and repo-agent directories.
+    Case {
+        path: "backend-mounts/hostpath.yaml",
+        rules: &["TG210"],
+        launches: 1,
+        expect: &[(
+            "TG210",
+            "",
+            15,
+            "host directory /var/lib/triton/backends is mounted read-only at the backend directory /opt/tritonserver/backends",
+        )],
+    },
+    Case {
+        path: "backend-mounts/custom-dirs.yaml",
+        rules: &["TG210"],
+        launches: 1,
+        expect: &[(
+            "TG210",
+            "",
+            15,
+            "mounted read-write at /plugins, above the backend directory /plugins/backends and the repo-agent directory /plugins/agents",
+        )],
+    },
+    Case {
+        path: "backend-mounts/image-volume.yaml",
+        rules: &["TG210"],
+        launches: 1,
+        expect: &[],
+    },
+    Case {
+        path: "backend-mounts/docker-compose.yml",
+        rules: &["TG210"],
+        launches: 1,
+        expect: &[(
+            "TG210",
+            "",
+            8,
+            "inside the backend directory /opt/tritonserver/backends",
+        )],
+    },
+    Case {
+        path: "backend-mounts/run.sh",
+        rules: &["TG210"],
+        launches: 1,
+        expect: &[(
+            "TG210",
+            "",
+            4,
+            "at the repo-agent directory /opt/tritonserver/repoagents",
+        )],
+    },
+    // Item 12: keys the Kubernetes schema does not know.
+    Case {
+        path: "unknown-keys/typos.yaml",
+        rules: &["TG211"],
+        launches: 1,
+        expect: &[
+            (
+                "TG211",
+                "",
+                11,
+                "\"runAsNonroot\" in PodSecurityContext (Kubernetes 1.35): the API server rejects or drops it, so the setting is not in effect; did you mean \"runAsNonRoot\"?",
+            ),
+            ("TG211", "", 17, "did you mean \"readOnlyRootFilesystem\"?"),
+        ],
+    },
+    Case {
+        path: "unknown-keys/misplaced.yaml",
+        rules: &["TG211"],
+        launches: 1,
+        expect: &[
+            (
+                "TG211",
+                "",
+                11,
+                "\"allowPrivilegeEscalation\" is a field of SecurityContext (the container's securityContext)",
+            ),
+            ("TG211", "", 16, "did you mean \"securityContext\"?"),
+        ],
+    },
+    Case {
+        path: "unknown-keys/knative.yaml",
+        rules: &["TG211"],
+        launches: 1,
+        expect: &[],
+    },
+    // Item 13: health probes.
+    Case {
+        path: "probes/none.yaml",
+        rules: &["TG801"],
+        launches: 1,
+        expect: &[
+            ("TG801", "", 11, "no readiness probe"),
+            ("TG801", "", 11, "no liveness probe"),
+        ],
+    },
+    Case {
+        path: "probes/wrong.yaml",
+        rules: &["TG801"],
+        launches: 1,
+        expect: &[
+            (
+                "TG801",
+                "",
+                19,
+                "names port \"triton-http\", which the container does not declare",
+            ),
+            (
+                "TG801",
+                "",
+                21,
+                "liveness probe asks /v2/health/ready, which answers 400 while a model loads",
+            ),
+        ],
+    },
+    Case {
+        path: "probes/grpc-only.yaml",
+        rules: &["TG801"],
+        launches: 1,
+        expect: &[
+            (
+                "TG801",
+                "",
+                18,
+                "readiness probe asks HTTP, but the server runs without HTTP (--allow-http=false): use a grpc probe on port 8001",
+            ),
+            ("TG801", "", 20, "liveness probe asks HTTP"),
+        ],
+    },
+    Case {
+        path: "probes/good.yaml",
+        rules: &["TG801"],
+        launches: 1,
+        expect: &[],
+    },
+    Case {
+        path: "probes/knative.yaml",
+        rules: &["TG801"],
+        launches: 1,
+        expect: &[("TG801", "", 9, "no liveness probe")],
+    },
 ];
 
 fn root() -> std::path::PathBuf {

@@ -359,6 +359,8 @@ fn container_launch(
         container.get("resources"),
         &image,
     );
+    let mut container_facts = container_facts;
+    container_facts.probes = crate::extract::probes::probes(container, anchor, object);
     let (mounts, model_repositories) =
         mounts_and_repositories(container, pod_spec, &server, &container_facts);
 
@@ -398,6 +400,11 @@ fn container_launch(
         mounts,
         model_repositories,
         env: env_facts,
+        unknown_fields: if format == "kserve" || !crate::extract::k8s_schema::is_pod_spec(object) {
+            Vec::new()
+        } else {
+            crate::extract::k8s_schema::unknown_fields(pod_spec, container)
+        },
         ..Launch::default()
     })
 }
@@ -515,6 +522,7 @@ fn security(
             value: Some(sc.is_some()),
             span: sc_anchor,
         },
+        probes: Fact::unknown(None),
     }
 }
 
