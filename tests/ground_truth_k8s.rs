@@ -21,7 +21,7 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use support::http;
-use support::tritonserver::{ServerOptions, Triton, free_port, write_model};
+use support::tritonserver::{ServerOptions, Triton, WaitFor, free_port, write_model};
 
 /// A model whose backend `name` tritonserver has to find as a shared library.
 fn native_model_config(model: &str, backend: &str, agent: Option<&str>) -> String {
@@ -176,7 +176,8 @@ impl Drop for Spawned {
 
 /// TG801: while the models given at start-up load, the server does not listen at all
 /// (liveness and readiness both fail); a model loaded later keeps `/v2/health/live` at 200
-/// and `/v2/health/ready` at 400 until it is ready.
+/// and `/v2/health/ready` at 400 until it is ready; a model that failed to load keeps
+/// `/v2/health/ready` at 400 while the server lives on.
 #[test]
 fn health_endpoints_while_models_load() {
     let Some(triton) = Triton::from_env() else {
@@ -252,6 +253,27 @@ fn health_endpoints_while_models_load() {
     assert_eq!(server.get("/v2/health/ready").unwrap().status, 400);
     assert_eq!(loader.join().unwrap().unwrap().status, 200);
     assert_eq!(server.get("/v2/health/ready").unwrap().status, 200);
+    drop(server);
+
+    // A model that failed to load, with --exit-on-error=false: the server runs on, live,
+    // but not ready; the model that loaded is ready on its own endpoint.
+    let repo3 = support::tritonserver::ModelRepo::new();
+    repo3.add_identity_py("ok_py");
+    repo3.add_model(
+        "broken_py",
+        Some(&support::tritonserver::identity_config("broken_py")),
+        "raise RuntimeError(\"broken model\")\n",
+    );
+    let server = triton
+        .start(
+            ServerOptions::new(&repo3)
+                .arg("--exit-on-error=false")
+                .wait_for(WaitFor::Live),
+        )
+        .unwrap();
+    assert_eq!(server.get("/v2/health/live").unwrap().status, 200);
+    assert_eq!(server.get("/v2/health/ready").unwrap().status, 400);
+    assert_eq!(server.get("/v2/models/ok_py/ready").unwrap().status, 200);
 }
 
 /// The serving status of a `grpc.health.v1.Health/Check` call for `service` (the call a
