@@ -25,6 +25,8 @@ pub struct Pipeline<'a> {
     pub enabled: &'a (dyn Fn(&Policy) -> bool + Sync),
     /// Keep the correlated subjects in the outcome (`inspect` prints them).
     pub keep_subjects: bool,
+    /// Custom resource kinds that hold pods (`workloads:` of `.tritonguard.yaml`).
+    pub workloads: Vec<crate::extract::workload_kinds::WorkloadKind>,
 }
 
 /// What a run produced, up to and including the filter stage.
@@ -87,6 +89,7 @@ impl<'a> Pipeline<'a> {
             catalogue,
             enabled,
             keep_subjects: false,
+            workloads: Vec::new(),
         }
     }
 
@@ -104,7 +107,7 @@ impl<'a> Pipeline<'a> {
     }
 
     fn run(&self, loaded: Loaded, started: Instant) -> Outcome {
-        let extracted = extract::extract(&loaded);
+        let extracted = extract::extract(&loaded, &self.workloads);
         let bind_objects = self
             .catalogue
             .policies

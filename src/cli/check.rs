@@ -235,7 +235,8 @@ pub fn run(args: CheckArgs) -> ExitCode {
     if let Some(crate::helm::Prepared::Rendered(stage)) = &helm {
         request.memory.extend(stage.sources());
     }
-    let pipeline = Pipeline::new(&catalogue, &enabled);
+    let mut pipeline = Pipeline::new(&catalogue, &enabled);
+    pipeline.workloads = config.workloads.clone();
     let mut result = pipeline.scan(&request);
     match &helm {
         Some(crate::helm::Prepared::Rendered(stage)) => {

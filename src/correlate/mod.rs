@@ -166,9 +166,18 @@ pub fn correlate(loaded: &Loaded, extracted: &[Extracted], options: Options) -> 
         .map(|r| subjects::launch_subject(r, store, r.unit))
         .collect();
     subject_list.extend(object_subjects);
+    // Only the .pbtxt files Triton reads as model configurations become subjects.
+    let selected =
+        crate::extract::model_configs::selected_config_names(launches.iter().map(|r| &r.launch));
     let configs: Vec<(FileId, &Node)> = extracted
         .iter()
         .filter_map(|e| e.model_config.as_ref().map(|c| (e.file, c)))
+        .filter(|(id, _)| {
+            crate::extract::model_configs::is_model_configuration(
+                store.display(*id),
+                selected.as_ref(),
+            )
+        })
         .collect();
     let (config_subjects, repositories) =
         subjects::model_config_subjects(&configs, store, groups.len());

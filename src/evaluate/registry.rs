@@ -73,6 +73,8 @@ rules! {
     GpuAccessUnbounded = "TG207" "gpu-access-unbounded" Launch Medium Cel,
     MemoryLimitMissing = "TG208" "memory-limit-missing" Launch Medium Cel,
     ModelRepositoryWritable = "TG209" "model-repository-writable" Launch High Cel,
+    BackendDirectoryMounted = "TG210" "backend-directory-mounted" Launch High Cel,
+    UnknownPodSpecField = "TG211" "unknown-pod-spec-field" Launch Medium Cel,
     MetricsExposed = "TG301" "metrics-exposed" Launch Medium Cel,
     InferenceExposedWithoutAuth = "TG302" "inference-exposed-without-auth" Launch High Cel,
     ExtraEndpointEnabled = "TG303" "extra-endpoint-enabled" Launch Medium Cel,
@@ -106,6 +108,7 @@ rules! {
     VulnerableVersion = "TG707" "vulnerable-version" Probe High Native,
     PickleModelLoaded = "TG708" "pickle-model-loaded" Probe Low Native,
     StatisticsApiOpen = "TG709" "statistics-api-open" Probe Low Native,
+    HealthProbeMissingOrWrong = "TG801" "health-probe-missing-or-wrong" Launch Medium Cel,
 }
 
 impl Rule {

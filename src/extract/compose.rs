@@ -341,6 +341,8 @@ fn volume(node: &Node, source: &str, env: &BTreeMap<String, String>) -> Option<A
                         ro.and_then(Node::label_span).or(node.item_span()),
                     ),
                     model_repository: false,
+                    backend_directory: false,
+                    repoagent_directory: false,
                 },
                 span: node.item_span(),
             })

@@ -255,8 +255,11 @@ pub fn launch(spec: &RunSpec, defaults: &ImageDefaults, store: &SourceStore) -> 
         host_pid: known_or(&spec.pid_host, false),
         seccomp_profile: Fact::unknown(spec.anchor),
         security_context: Fact::known(true, spec.anchor),
+        // Docker's HEALTHCHECK is not a Kubernetes probe: nothing routes by it.
+        probes: Fact::unknown(None),
     };
     let mut mounts = spec.mounts.clone();
+    crate::model::code_dirs::mark_code_mounts(&server, &mut mounts);
     let model_repositories = match_repositories(&server, &mut mounts, &container);
 
     let mut env = defaults.env.clone();

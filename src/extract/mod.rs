@@ -6,8 +6,12 @@
 
 pub mod compose;
 pub mod docker;
+pub mod k8s_schema;
+pub mod model_configs;
+pub mod probes;
 pub mod run_spec;
 pub mod workload;
+pub mod workload_kinds;
 
 use std::collections::BTreeMap;
 
@@ -24,6 +28,7 @@ use crate::parse::yaml::parse_stream;
 use crate::source::{FileId, SourceStore, Span};
 use crate::tree::Node;
 use workload::LaunchDraft;
+use workload_kinds::WorkloadKind;
 
 /// Why a diagnostic was raised; native rules decide which rule reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -139,17 +144,23 @@ impl Extracted {
 }
 
 /// Extracts every loaded file, in parallel; the result is indexed like `loaded.files`.
-pub fn extract(loaded: &Loaded) -> Vec<Extracted> {
+/// `workloads` are the custom resource kinds a team declared (`workloads:` of
+/// `.tritonguard.yaml`) that hold pod templates.
+pub fn extract(loaded: &Loaded, workloads: &[WorkloadKind]) -> Vec<Extracted> {
     use rayon::prelude::*;
     loaded
         .files
         .par_iter()
-        .map(|file| extract_file(file, &loaded.store))
+        .map(|file| extract_file(file, &loaded.store, workloads))
         .collect()
 }
 
 /// Extracts one file.
-pub fn extract_file(file: &LoadedFile, store: &SourceStore) -> Extracted {
+pub fn extract_file(
+    file: &LoadedFile,
+    store: &SourceStore,
+    workloads: &[WorkloadKind],
+) -> Extracted {
     let id = file.id;
     if let Some(problem) = &file.problem {
         let mut out = Extracted::new(id, "unreadable");
@@ -182,7 +193,7 @@ pub fn extract_file(file: &LoadedFile, store: &SourceStore) -> Extracted {
         FileKind::Pbtxt => pbtxt(id, text),
         FileKind::Dockerfile => dockerfile(id, text, display),
         FileKind::Shell | FileKind::Makefile => shell(id, text, display, file.kind),
-        FileKind::Yaml => yaml(id, text, display, &dotenv, store),
+        FileKind::Yaml => yaml(id, text, display, &dotenv, store, workloads),
     }
 }
 
@@ -284,6 +295,7 @@ fn yaml(
     display: &str,
     dotenv: &dyn Fn() -> BTreeMap<String, String>,
     store: &SourceStore,
+    workloads: &[WorkloadKind],
 ) -> Extracted {
     let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
     let mut stream = parse_stream(id, text.get(bom..).unwrap_or(""));
@@ -359,8 +371,9 @@ fn yaml(
         } else {
             "kubernetes"
         };
-        out.workloads
-            .extend(workload::launches(object, store, display, format));
+        out.workloads.extend(workload::launches_of_kinds(
+            object, workloads, store, display, format,
+        ));
     }
     out.label = if compose {
         "compose"

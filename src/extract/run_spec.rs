@@ -135,6 +135,8 @@ pub fn mount(m: &MountSpec) -> Option<At<Mount>> {
                 None => Fact::known(false, Some(m.span)),
             },
             model_repository: false,
+            backend_directory: false,
+            repoagent_directory: false,
         },
         span: Some(m.span),
     })

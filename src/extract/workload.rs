@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::extract::workload_kinds::{WorkloadKind, find_pods};
 use crate::model::argv::{self, expand_k8s_refs};
 use crate::model::image::parse_image;
 use crate::model::k8s::{K8sObject, string_map};
@@ -23,36 +24,37 @@ pub struct PodTemplate<'a> {
     pub spec: &'a Node,
     pub labels: Vec<(String, String)>,
     pub annotations: Vec<(String, String)>,
+    /// Where the template is in the object, for objects that hold more than one
+    /// (`spec.workerGroupSpecs[0].template`); `None` for the only one.
+    pub place: Option<String>,
 }
 
-/// The pod template of a workload, wherever its kind keeps it.
-pub fn pod_template(object: &K8sObject) -> Option<PodTemplate<'_>> {
-    let node = &object.node;
-    let template = match object.kind.as_str() {
-        "Pod" => {
-            return Some(PodTemplate {
+/// Every pod template (or PodSpec) of a workload: built-in kinds, custom resources that
+/// embed pods, and the team's own kinds (`extra`, from `.tritonguard.yaml`).
+pub fn pod_templates<'a>(object: &'a K8sObject, extra: &[WorkloadKind]) -> Vec<PodTemplate<'a>> {
+    let found = find_pods(object, extra);
+    let several = found.len() > 1;
+    found
+        .into_iter()
+        .map(|pod| {
+            let (labels, annotations) = match pod.metadata {
+                Some(meta) => (
+                    string_map(meta.get("labels")),
+                    string_map(meta.get("annotations")),
+                ),
+                None if pod.path == "spec" => (object.labels(), object.annotations()),
+                // A PodSpec inside a custom resource: its operator labels the pods.
+                None => (Vec::new(), Vec::new()),
+            };
+            PodTemplate {
                 object,
-                spec: node.get("spec")?,
-                labels: object.labels(),
-                annotations: object.annotations(),
-            });
-        }
-        "Deployment"
-        | "StatefulSet"
-        | "DaemonSet"
-        | "ReplicaSet"
-        | "ReplicationController"
-        | "Job" => node.at(&["spec", "template"])?,
-        "CronJob" => node.at(&["spec", "jobTemplate", "spec", "template"])?,
-        "PodTemplate" => node.get("template")?,
-        _ => return None,
-    };
-    Some(PodTemplate {
-        object,
-        spec: template.get("spec")?,
-        labels: string_map(template.at(&["metadata", "labels"])),
-        annotations: string_map(template.at(&["metadata", "annotations"])),
-    })
+                spec: pod.spec,
+                labels,
+                annotations,
+                place: several.then_some(pod.path),
+            }
+        })
+        .collect()
 }
 
 /// A container port of the pod, for matching Services and routes.
@@ -103,18 +105,39 @@ pub fn launches(
     display: &str,
     format: &str,
 ) -> Vec<LaunchDraft> {
-    let Some(template) = pod_template(object) else {
-        return Vec::new();
-    };
-    launches_in_pod_spec(
-        object,
-        template.spec,
-        template.labels,
-        template.annotations,
-        store,
-        display,
-        format,
-    )
+    launches_of_kinds(object, &[], store, display, format)
+}
+
+/// The Launches of one workload object, with the team's own kinds (`workloads:` of
+/// `.tritonguard.yaml`) besides the built-in ones. A launch of an object with several pod
+/// templates names the template in its id (`RayCluster/ns/r/spec.headGroupSpec.template/triton`).
+pub fn launches_of_kinds(
+    object: &K8sObject,
+    extra: &[WorkloadKind],
+    store: &SourceStore,
+    display: &str,
+    format: &str,
+) -> Vec<LaunchDraft> {
+    let mut drafts = Vec::new();
+    for template in pod_templates(object, extra) {
+        let mut found = launches_in_pod_spec(
+            object,
+            template.spec,
+            template.labels,
+            template.annotations,
+            store,
+            display,
+            format,
+        );
+        if let Some(place) = &template.place {
+            for draft in &mut found {
+                let container = draft.launch.source.container.clone().unwrap_or_default();
+                draft.launch.id = format!("{}/{place}/{container}", object.identity());
+            }
+        }
+        drafts.extend(found);
+    }
+    drafts
 }
 
 /// The Launches of a pod spec (also used for KServe resources that embed container lists).
@@ -344,6 +367,8 @@ fn container_launch(
         container.get("resources"),
         &image,
     );
+    let mut container_facts = container_facts;
+    container_facts.probes = crate::extract::probes::probes(container, anchor, object);
     let (mounts, model_repositories) =
         mounts_and_repositories(container, pod_spec, &server, &container_facts);
 
@@ -383,6 +408,11 @@ fn container_launch(
         mounts,
         model_repositories,
         env: env_facts,
+        unknown_fields: if format == "kserve" || !crate::extract::k8s_schema::is_pod_spec(object) {
+            Vec::new()
+        } else {
+            crate::extract::k8s_schema::unknown_fields(pod_spec, container)
+        },
         ..Launch::default()
     })
 }
@@ -500,6 +530,7 @@ fn security(
             value: Some(sc.is_some()),
             span: sc_anchor,
         },
+        probes: Fact::unknown(None),
     }
 }
 
@@ -588,10 +619,13 @@ fn mounts_and_repositories(
                 target: target.trim_end_matches('/').to_string(),
                 read_only,
                 model_repository: false,
+                backend_directory: false,
+                repoagent_directory: false,
             },
             span: m.get("mountPath").and_then(Node::label_span).or(m.span),
         });
     }
+    crate::model::code_dirs::mark_code_mounts(server, &mut mounts);
     let repositories = match_repositories(server, &mut mounts, facts);
     (mounts, repositories)
 }

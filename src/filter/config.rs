@@ -65,6 +65,8 @@ pub struct Config {
     pub ignores: Vec<ConfigIgnore>,
     pub baseline: Option<PathBuf>,
     pub helm: HelmConfig,
+    /// Custom resource kinds that hold pods (`workloads:`), besides the built-in ones.
+    pub workloads: Vec<crate::extract::workload_kinds::WorkloadKind>,
 }
 
 /// A mistake in the config file.
@@ -88,6 +90,7 @@ const KEYS: &[&str] = &[
     "ignores",
     "baseline",
     "helm",
+    "workloads",
 ];
 
 /// The nearest `.tritonguard.yaml` in `start` or one of its parents.
@@ -198,6 +201,7 @@ pub fn parse(name: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
                     "baseline" => config.baseline = value.as_str().map(PathBuf::from),
                     "ignores" => config.ignores = ignores(value, &mut errors),
                     "helm" => config.helm = helm(value, &mut errors),
+                    "workloads" => config.workloads = workloads(value, &mut errors),
                     other => {
                         let suggestion = KEYS
                             .iter()
@@ -346,6 +350,122 @@ fn ignores(node: &Node, errors: &mut Vec<(Span, String)>) -> Vec<ConfigIgnore> {
             until,
             span,
         });
+    }
+    out
+}
+
+const WORKLOAD_KEYS: [&str; 5] = ["apiVersion", "group", "kind", "podTemplate", "podSpec"];
+
+/// `workloads: [{apiVersion: acme.io/v1 | group: acme.io, kind: TritonServer,
+/// podTemplate: spec.server.template | podSpec: [spec.head.pod, spec.workers[].pod]}]`.
+fn workloads(
+    node: &Node,
+    errors: &mut Vec<(Span, String)>,
+) -> Vec<crate::extract::workload_kinds::WorkloadKind> {
+    use crate::extract::workload_kinds::{Shape, WorkloadKind, group_of, parse_path};
+    let at = |n: &Node| n.span.unwrap_or(Span::new(FileId(0), 0, 0));
+    const EXAMPLE: &str =
+        "{apiVersion: acme.io/v1, kind: TritonServer, podTemplate: spec.template}";
+    if !matches!(node.value, Value::List(_)) {
+        errors.push((
+            at(node),
+            format!("'workloads' is a list of kinds that hold pods, e.g. [{EXAMPLE}]"),
+        ));
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for item in node.as_list() {
+        if !matches!(item.value, Value::Map(_)) {
+            errors.push((
+                at(item),
+                format!("a workload entry is a mapping: {EXAMPLE}"),
+            ));
+            continue;
+        }
+        unknown_keys(item, &WORKLOAD_KEYS, "a workload entry", errors);
+        let Some(kind) = item.get("kind").and_then(Node::as_str) else {
+            errors.push((
+                at(item),
+                "a workload entry needs 'kind' (the custom resource's kind)".to_string(),
+            ));
+            continue;
+        };
+        let group = match (item.get("apiVersion"), item.get("group")) {
+            (Some(v), Some(g)) => {
+                errors.push((
+                    g.key_span.unwrap_or(at(g)),
+                    "give 'apiVersion' or 'group', not both".to_string(),
+                ));
+                v.as_str().map(|v| group_of(v).to_string())
+            }
+            (Some(v), None) => match v.as_str() {
+                Some(v) if v.contains('/') => Some(group_of(v).to_string()),
+                _ => {
+                    errors.push((
+                        at(v),
+                        "'apiVersion' is group/version, e.g. acme.io/v1".to_string(),
+                    ));
+                    None
+                }
+            },
+            (None, Some(g)) => match g.as_scalar_text() {
+                Some(g) => Some(g),
+                None => {
+                    errors.push((at(g), "'group' is text, e.g. acme.io".to_string()));
+                    None
+                }
+            },
+            (None, None) => {
+                errors.push((
+                    at(item),
+                    format!(
+                        "a workload entry needs 'apiVersion' or 'group', so that '{kind}' of \
+                         another API is not mistaken for it"
+                    ),
+                ));
+                None
+            }
+        };
+        let mut paths = Vec::new();
+        for (key, shape) in [
+            ("podTemplate", Shape::Template),
+            ("podSpec", Shape::PodSpec),
+        ] {
+            let Some(value) = item.get(key) else {
+                continue;
+            };
+            let texts: Vec<&Node> = match &value.value {
+                Value::List(items) => items.iter().collect(),
+                _ => vec![value],
+            };
+            for text in texts {
+                match text.as_str().map(|t| parse_path(t, shape)) {
+                    Some(Ok(path)) => paths.push(path),
+                    Some(Err(message)) => errors.push((at(text), message)),
+                    None => errors.push((
+                        at(text),
+                        format!("'{key}' is a path such as spec.template, or a list of them"),
+                    )),
+                }
+            }
+        }
+        if item.get("podTemplate").is_none() && item.get("podSpec").is_none() {
+            errors.push((
+                at(item),
+                "a workload entry needs 'podTemplate' (the path of a pod template: metadata \
+                 and spec) or 'podSpec' (the path of a PodSpec)"
+                    .to_string(),
+            ));
+        }
+        if let Some(group) = group
+            && !paths.is_empty()
+        {
+            out.push(WorkloadKind {
+                group: Some(group),
+                kind: kind.to_string(),
+                paths,
+            });
+        }
     }
     out
 }
@@ -588,6 +708,51 @@ impl miette::Diagnostic for ConfigDiagnostic {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn workloads_read_with_their_paths() {
+        let text = "workloads:\n  - apiVersion: acme.io/v1\n    kind: TritonServer\n    podTemplate: spec.server.template\n  - group: ml.example.com\n    kind: Fleet\n    podSpec:\n      - spec.head.pod\n      - spec.workers[].pod\n";
+        let config = parse("c", text).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(config.workloads.len(), 2);
+        assert_eq!(config.workloads[0].group.as_deref(), Some("acme.io"));
+        assert_eq!(config.workloads[1].paths.len(), 2);
+    }
+
+    #[test]
+    fn workload_mistakes_point_into_the_file() {
+        let cases: &[(&str, &str, &str)] = &[
+            (
+                "workloads:\n  - kind: TritonServer\n    podTemplate: spec.template\n",
+                "needs 'apiVersion' or 'group'",
+                "kind",
+            ),
+            (
+                "workloads:\n  - {group: acme.io, kind: T, podTemplat: spec.template}\n",
+                "unknown key 'podTemplat' in a workload entry (did you mean 'podTemplate'?)",
+                "podTemplat",
+            ),
+            (
+                "workloads:\n  - {group: acme.io, kind: T, podSpec: 'spec.pods[0]'}\n",
+                "is not a key",
+                "'spec.pods[0]'",
+            ),
+            (
+                "workloads:\n  - {group: acme.io, kind: T}\n",
+                "needs 'podTemplate'",
+                "{group",
+            ),
+            ("workloads: {kind: T}\n", "is a list", "{kind"),
+        ];
+        for (text, message, at) in cases {
+            let errors = parse("c", text).err().unwrap_or_default();
+            let error = errors
+                .iter()
+                .find(|e| e.message.contains(message))
+                .unwrap_or_else(|| panic!("{text}: {errors:?}"));
+            let start = text.find(at).unwrap_or(usize::MAX);
+            assert_eq!(error.span.start, start, "{text}: {}", error.message);
+        }
+    }
 
     #[test]
     fn a_full_config_reads() {

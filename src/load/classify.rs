@@ -67,6 +67,37 @@ pub fn classify_name(name: &str) -> Option<FileKind> {
     None
 }
 
+/// What a `*.pbtxt` file is to Triton, by its place in a model directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ModelConfigRole {
+    /// `<model>/config.pbtxt`: the configuration Triton loads by default.
+    Default,
+    /// `<model>/configs/<name>.pbtxt`: loaded instead when the server runs with
+    /// `--model-config-name=<name>`.
+    Custom(String),
+    /// Any other `.pbtxt` (a sample, a template a script copies into place): Triton never
+    /// reads it as a model configuration.
+    Other,
+}
+
+/// The role of a `.pbtxt` file by its `/`-separated path. Triton opens exactly
+/// `config.pbtxt` (case-sensitive) in the model directory, or `configs/<name>.pbtxt`.
+pub fn model_config_role(path: &str) -> ModelConfigRole {
+    let mut parts = path.rsplit('/');
+    let file = parts.next().unwrap_or_default();
+    if file == "config.pbtxt" {
+        return ModelConfigRole::Default;
+    }
+    match (file.strip_suffix(".pbtxt"), parts.next(), parts.next()) {
+        (Some(name), Some("configs"), Some(model))
+            if !name.is_empty() && !model.is_empty() && model != "." =>
+        {
+            ModelConfigRole::Custom(name.to_string())
+        }
+        _ => ModelConfigRole::Other,
+    }
+}
+
 /// `Dockerfile.gpu` is a Dockerfile, but `dockerfile.rs`, `Dockerfile.md` or
 /// `dockerfile-lint.json` are code, docs or data about Dockerfiles.
 fn has_non_dockerfile_extension(lower: &str) -> bool {
@@ -115,6 +146,25 @@ mod tests {
         assert_eq!(classify_name("run.sh"), Some(FileKind::Shell));
         assert_eq!(classify_name("Makefile"), Some(FileKind::Makefile));
         assert_eq!(classify_name("config.pbtxt"), Some(FileKind::Pbtxt));
+        assert_eq!(
+            model_config_role("models/resnet/config.pbtxt"),
+            ModelConfigRole::Default
+        );
+        assert_eq!(model_config_role("config.pbtxt"), ModelConfigRole::Default);
+        assert_eq!(
+            model_config_role("models/resnet/configs/h100.pbtxt"),
+            ModelConfigRole::Custom("h100".to_string())
+        );
+        for other in [
+            "models/resnet/config.pbtxt.sample",
+            "models/resnet/config_template.pbtxt",
+            "models/resnet/Config.pbtxt",
+            "templates/ensemble.pbtxt",
+            "configs/h100.pbtxt",
+            "models/resnet/configs/.pbtxt",
+        ] {
+            assert_eq!(model_config_role(other), ModelConfigRole::Other, "{other}");
+        }
         assert_eq!(classify_name(".tritonguard.yaml"), None);
         assert_eq!(classify_name("README.md"), None);
         assert_eq!(

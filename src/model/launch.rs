@@ -79,6 +79,9 @@ pub struct Launch {
     pub auth: Auth,
     pub rate_limiting: RateLimiting,
     pub env: BTreeMap<String, Fact<String>>,
+    /// Keys of the pod spec and the Triton container that the Kubernetes schema does not
+    /// know (Kubernetes launches only).
+    pub unknown_fields: Vec<At<UnknownField>>,
 }
 node_struct!(Launch {
     id,
@@ -91,7 +94,34 @@ node_struct!(Launch {
     exposure,
     auth,
     rate_limiting,
-    env
+    env,
+    unknown_fields
+});
+
+/// A key the Kubernetes schema does not have where it is written.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct UnknownField {
+    /// The key as written (`readOnlyRootFileSystem`).
+    pub field: String,
+    /// Where, from the pod spec (`containers[0].securityContext.readOnlyRootFileSystem`).
+    pub path: String,
+    /// The Kubernetes type the key is written in (`SecurityContext`).
+    pub within: String,
+    /// The closest real key of that type, if one is close.
+    pub suggestion: Option<String>,
+    /// A neighbouring type that has exactly this key (`SecurityContext` for a container
+    /// setting written in the pod's `securityContext`).
+    pub elsewhere: Option<String>,
+    /// The Kubernetes release whose schema was used (`1.35`).
+    pub kubernetes: String,
+}
+node_struct!(UnknownField {
+    field,
+    path,
+    within,
+    suggestion,
+    elsewhere,
+    kubernetes
 });
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -294,6 +324,9 @@ pub struct Container {
     pub seccomp_profile: Fact<String>,
     /// Where the runtime settings of this container are written (`securityContext:` etc.).
     pub security_context: Fact<bool>,
+    /// Kubernetes health probes: the readiness, liveness and startup probe, in that order,
+    /// each present whether declared or not; null where the format has no such probes.
+    pub probes: Fact<Vec<At<Probe>>>,
 }
 node_struct!(Container {
     name,
@@ -310,7 +343,39 @@ node_struct!(Container {
     host_ipc,
     host_pid,
     seccomp_profile,
-    security_context
+    security_context,
+    probes
+});
+
+/// One Kubernetes health probe of a container.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Probe {
+    /// readiness | liveness | startup
+    pub role: String,
+    /// The probe is written (or added by the platform: see `defaulted`).
+    pub declared: bool,
+    /// Added by the platform when none is written (Knative's TCP readiness probe).
+    pub defaulted: bool,
+    /// httpGet | grpc | tcpSocket | exec; null for a probe without a known handler.
+    pub handler: Option<String>,
+    /// The port probed, with a named port resolved through the container's ports; null
+    /// when a named port does not resolve.
+    pub port: Fact<i64>,
+    /// The port's name as written, when it is a name.
+    pub port_name: Option<String>,
+    /// httpGet only: the path (default `/`) and scheme (default `HTTP`).
+    pub path: Fact<String>,
+    pub scheme: Option<String>,
+}
+node_struct!(Probe {
+    role,
+    declared,
+    defaulted,
+    handler,
+    port,
+    port_name,
+    path,
+    scheme
 });
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -349,13 +414,20 @@ pub struct Mount {
     pub read_only: Fact<bool>,
     /// The mount holds (or is inside) a model repository the server reads.
     pub model_repository: bool,
+    /// The mount is at, above or inside the directory the server loads backend shared
+    /// libraries from (`launch.server.backend_directory`).
+    pub backend_directory: bool,
+    /// The same for repository agents (`launch.server.repoagent_directory`).
+    pub repoagent_directory: bool,
 }
 node_struct!(Mount {
     kind,
     source,
     target,
     read_only,
-    model_repository
+    model_repository,
+    backend_directory,
+    repoagent_directory
 });
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -560,6 +632,7 @@ impl Launch {
         }
         launch.container.value.capabilities.add = Fact::known(vec![fact_string()], None);
         launch.container.value.capabilities.drop = Fact::known(vec![fact_string()], None);
+        launch.container.value.probes = Fact::known(vec![At::default()], None);
         launch.mounts.push(At::default());
         launch.model_repositories.push(At::default());
         for exposure in [
@@ -575,6 +648,7 @@ impl Launch {
         launch.auth.evidence.push(At::default());
         launch.rate_limiting.evidence.push(At::default());
         launch.env.insert("PATH".to_string(), fact_string());
+        launch.unknown_fields.push(At::default());
         launch
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod argparse;
 pub mod argv;
+pub mod code_dirs;
 pub mod compose_command;
 pub mod flags;
 pub mod image;

@@ -1,0 +1,407 @@
+//! Issue 15, items 2, 4, 7, 11, 12 and 13: which `.pbtxt` files are model configurations,
+//! TG209 only for a mounted repository, workloads inside custom resources, mounts over the
+//! backend and repo-agent directories, keys the Kubernetes schema does not know, and health
+//! probes. Each fixture under `tests/fixtures/accuracy/` says in its first comment whether it
+//! is good or bad; this test pins the findings of the rules involved, each at its line and
+//! with the words of its message that say why.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report"
+)]
+
+mod support;
+
+use std::path::Path;
+
+use support::cli::tritonguard_in;
+use tritonguard::evaluate::policy::Catalogue;
+use tritonguard::load::Request as ScanRequest;
+use tritonguard::pipeline::{Pipeline, scan};
+
+struct Case {
+    /// A file or a directory under `tests/fixtures/accuracy/`.
+    path: &'static str,
+    /// The rules looked at; others are checked elsewhere.
+    rules: &'static [&'static str],
+    launches: usize,
+    /// (rule, file (relative to `path`'s directory, "" for `path` itself), line, words of the message)
+    expect: &'static [(&'static str, &'static str, usize, &'static str)],
+}
+
+const CASES: &[Case] = &[
+    // Item 2: only config.pbtxt and a selected configs/<name>.pbtxt are model configurations.
+    Case {
+        path: "model-configs/sample",
+        rules: &["TG501", "TG505"],
+        launches: 0,
+        expect: &[(
+            "TG501",
+            "models/resnet/broken_sample.pbtxt",
+            3,
+            "max_batch_sise",
+        )],
+    },
+    Case {
+        path: "model-configs/selected",
+        rules: &["TG505"],
+        launches: 1,
+        expect: &[(
+            "TG505",
+            "models/resnet/configs/h100.pbtxt",
+            2,
+            "config name \"resnet_h100\" differs from the model directory \"resnet\"",
+        )],
+    },
+    // Item 4: TG209 only when something is mounted at the repository.
+    Case {
+        path: "repository-mounts/in-image.yaml",
+        rules: &["TG209", "TG205"],
+        launches: 1,
+        expect: &[("TG205", "", 12, "the root filesystem is writable")],
+    },
+    Case {
+        path: "repository-mounts/in-image.sh",
+        rules: &["TG209"],
+        launches: 1,
+        expect: &[],
+    },
+    Case {
+        path: "repository-mounts/docker-compose.yml",
+        rules: &["TG209"],
+        launches: 1,
+        expect: &[],
+    },
+    Case {
+        path: "repository-mounts/mounted.sh",
+        rules: &["TG209"],
+        launches: 1,
+        expect: &[("TG209", "", 3, "model repository /models is writable")],
+    },
+    // Item 7: workloads inside custom resources.
+    Case {
+        path: "workloads/seldon-serverconfig.yaml",
+        rules: &["TG205"],
+        launches: 1,
+        expect: &[("TG205", "", 14, "the root filesystem is writable")],
+    },
+    Case {
+        path: "workloads/leaderworkerset.yaml",
+        rules: &["TG205"],
+        launches: 2,
+        expect: &[
+            ("TG205", "", 16, "the root filesystem is writable"),
+            ("TG205", "", 22, "the root filesystem is writable"),
+        ],
+    },
+    Case {
+        path: "workloads/rollout.yaml",
+        rules: &["TG205"],
+        launches: 1,
+        expect: &[("TG205", "", 18, "the root filesystem is writable")],
+    },
+    Case {
+        path: "workloads/hardened-rollout.yaml",
+        rules: &["TG205"],
+        launches: 1,
+        expect: &[],
+    },
+    Case {
+        path: "workloads/knative-service.yaml",
+        rules: &["TG205"],
+        launches: 1,
+        expect: &[("TG205", "", 14, "the root filesystem is writable")],
+    },
+    Case {
+        path: "workloads/raycluster.yaml",
+        rules: &["TG205"],
+        launches: 2,
+        expect: &[
+            ("TG205", "", 13, "the root filesystem is writable"),
+            ("TG205", "", 23, "the root filesystem is writable"),
+        ],
+    },
+    Case {
+        path: "workloads/rayservice.yaml",
+        rules: &["TG205"],
+        launches: 1,
+        expect: &[("TG205", "", 15, "the root filesystem is writable")],
+    },
+    Case {
+        path: "workloads/cloneset.yaml",
+        rules: &["TG205"],
+        launches: 1,
+        expect: &[("TG205", "", 15, "the root filesystem is writable")],
+    },
+    Case {
+        path: "workloads/mpijob.yaml",
+        rules: &["TG205"],
+        launches: 1,
+        expect: &[("TG205", "", 15, "the root filesystem is writable")],
+    },
+    // Item 11: host directories and writable volumes over the backend and repo-agent directories.
+    Case {
+        path: "backend-mounts/hostpath.yaml",
+        rules: &["TG210"],
+        launches: 1,
+        expect: &[(
+            "TG210",
+            "",
+            15,
+            "host directory /var/lib/triton/backends is mounted read-only at the backend directory /opt/tritonserver/backends",
+        )],
+    },
+    Case {
+        path: "backend-mounts/custom-dirs.yaml",
+        rules: &["TG210"],
+        launches: 1,
+        expect: &[(
+            "TG210",
+            "",
+            15,
+            "mounted read-write at /plugins, above the backend directory /plugins/backends and the repo-agent directory /plugins/agents",
+        )],
+    },
+    Case {
+        path: "backend-mounts/image-volume.yaml",
+        rules: &["TG210"],
+        launches: 1,
+        expect: &[],
+    },
+    Case {
+        path: "backend-mounts/docker-compose.yml",
+        rules: &["TG210"],
+        launches: 1,
+        expect: &[(
+            "TG210",
+            "",
+            8,
+            "inside the backend directory /opt/tritonserver/backends",
+        )],
+    },
+    Case {
+        path: "backend-mounts/run.sh",
+        rules: &["TG210"],
+        launches: 1,
+        expect: &[(
+            "TG210",
+            "",
+            4,
+            "at the repo-agent directory /opt/tritonserver/repoagents",
+        )],
+    },
+    // Item 12: keys the Kubernetes schema does not know.
+    Case {
+        path: "unknown-keys/typos.yaml",
+        rules: &["TG211"],
+        launches: 1,
+        expect: &[
+            (
+                "TG211",
+                "",
+                11,
+                "\"runAsNonroot\" in PodSecurityContext (Kubernetes 1.35): the API server rejects or drops it, so the setting is not in effect; did you mean \"runAsNonRoot\"?",
+            ),
+            ("TG211", "", 17, "did you mean \"readOnlyRootFilesystem\"?"),
+        ],
+    },
+    Case {
+        path: "unknown-keys/misplaced.yaml",
+        rules: &["TG211"],
+        launches: 1,
+        expect: &[
+            (
+                "TG211",
+                "",
+                11,
+                "\"allowPrivilegeEscalation\" is a field of SecurityContext (the container's securityContext)",
+            ),
+            ("TG211", "", 16, "did you mean \"securityContext\"?"),
+        ],
+    },
+    Case {
+        path: "unknown-keys/knative.yaml",
+        rules: &["TG211"],
+        launches: 1,
+        expect: &[],
+    },
+    // Item 13: health probes.
+    Case {
+        path: "probes/none.yaml",
+        rules: &["TG801"],
+        launches: 1,
+        expect: &[
+            ("TG801", "", 11, "no readiness probe"),
+            ("TG801", "", 11, "no liveness probe"),
+        ],
+    },
+    Case {
+        path: "probes/wrong.yaml",
+        rules: &["TG801"],
+        launches: 1,
+        expect: &[
+            (
+                "TG801",
+                "",
+                19,
+                "names port \"triton-http\", which the container does not declare",
+            ),
+            (
+                "TG801",
+                "",
+                21,
+                "liveness probe asks /v2/health/ready, which answers 400 while a model loads",
+            ),
+        ],
+    },
+    Case {
+        path: "probes/grpc-only.yaml",
+        rules: &["TG801"],
+        launches: 1,
+        expect: &[
+            (
+                "TG801",
+                "",
+                18,
+                "readiness probe asks HTTP, but the server runs without HTTP (--allow-http=false): use a grpc probe on port 8001",
+            ),
+            ("TG801", "", 20, "liveness probe asks HTTP"),
+        ],
+    },
+    Case {
+        path: "probes/good.yaml",
+        rules: &["TG801"],
+        launches: 1,
+        expect: &[],
+    },
+    Case {
+        path: "probes/knative.yaml",
+        rules: &["TG801"],
+        launches: 1,
+        expect: &[("TG801", "", 9, "no liveness probe")],
+    },
+];
+
+fn root() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/accuracy")
+}
+
+#[test]
+fn each_fixture_gives_exactly_its_findings() {
+    let catalogue = Catalogue::load(&[], true).unwrap_or_else(|_| panic!("policies load"));
+    let root = root();
+    let mut failures = Vec::new();
+    for case in CASES {
+        let path = root.join(case.path);
+        let base = if path.is_dir() {
+            path.clone()
+        } else {
+            path.parent().unwrap().to_path_buf()
+        };
+        let mut request = ScanRequest::new(vec![path.clone()]);
+        request.base = base.clone();
+        let result = scan(&catalogue, &request, &|_| true);
+        let own = path.file_name().unwrap().to_string_lossy().to_string();
+        let found: Vec<(String, String, usize, String)> = result
+            .findings
+            .iter()
+            .filter(|f| case.rules.contains(&f.rule_id.as_str()))
+            .map(|f| {
+                let line = result
+                    .store
+                    .position(f.primary.span.file, f.primary.span.start)
+                    .line;
+                let file = result.store.display(f.primary.span.file).to_string();
+                (f.rule_id.clone(), file, line, f.message.clone())
+            })
+            .collect();
+        let matches = found.len() == case.expect.len()
+            && case.expect.iter().all(|(rule, file, line, words)| {
+                let file = if file.is_empty() { own.as_str() } else { file };
+                found
+                    .iter()
+                    .any(|(r, f, l, m)| r == rule && f == file && l == line && m.contains(words))
+            });
+        if !matches || result.stats.launches != case.launches {
+            failures.push(format!(
+                "{}: {} launches (expected {}), findings:\n{}",
+                case.path,
+                result.stats.launches,
+                case.launches,
+                found
+                    .iter()
+                    .map(|(r, f, l, m)| format!("  {r} {f}:{l}: {m}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn objects_with_several_pod_templates_name_the_template_in_the_launch_id() {
+    let catalogue = Catalogue::load(&[], true).unwrap_or_else(|_| panic!("policies load"));
+    let root = root().join("workloads");
+    let mut pipeline = Pipeline::new(&catalogue, &|_| true);
+    pipeline.keep_subjects = true;
+    let mut request = ScanRequest::new(vec![root.join("raycluster.yaml")]);
+    request.base = root.clone();
+    let result = pipeline.scan(&request);
+    let correlated = result.correlated.as_ref().unwrap();
+    let ids: Vec<&str> = correlated
+        .launches
+        .iter()
+        .map(|l| l.launch.id.as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "RayCluster//triton-ray/spec.headGroupSpec.template/triton",
+            "RayCluster//triton-ray/spec.workerGroupSpecs[0].template/triton",
+        ]
+    );
+    let mut request = ScanRequest::new(vec![root.join("rollout.yaml")]);
+    request.base = root;
+    let result = pipeline.scan(&request);
+    assert_eq!(
+        result.correlated.unwrap().launches[0].launch.id,
+        "Rollout//triton/triton"
+    );
+}
+
+#[test]
+fn a_team_kind_from_the_config_file_is_a_workload() {
+    let dir = root().join("workloads/custom");
+    let run = tritonguard_in(
+        &dir,
+        &["check", "--format", "concise", "--select", "TG205", "."],
+        None,
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().filter(|l| l.contains("TG205")).collect();
+    assert_eq!(
+        lines,
+        [
+            "fleet.yaml:11:11: TG205 [medium] the root filesystem is writable: code in the server can replace backends and image files",
+            "fleet.yaml:17:13: TG205 [medium] the root filesystem is writable: code in the server can replace backends and image files",
+        ],
+        "{}",
+        run.stdout
+    );
+    // Without the config file the kind is unknown: no launch.
+    let run = tritonguard_in(
+        &dir,
+        &[
+            "check",
+            "--format",
+            "concise",
+            "--config",
+            "/dev/null",
+            "fleet.yaml",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+}
