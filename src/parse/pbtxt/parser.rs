@@ -3,6 +3,8 @@
 //! C++ `TextFormat::Parser` grammar (`ConsumeField`), but where the C++ parser stops at the
 //! first error this one reports it and moves on.
 
+use std::collections::HashMap;
+
 use super::lexer::{self, Token, TokenKind};
 use super::schema::{EnumDesc, FieldDesc, FieldType, MessageDesc, Scalar};
 use super::{PbtxtDocument, PbtxtError, PbtxtErrorKind};
@@ -64,6 +66,9 @@ struct Fields {
     seen: Vec<(&'static str, Span)>,
     /// Per oneof of the message: the member set first, and where.
     oneof_set: Vec<Option<(&'static str, Span)>>,
+    /// Per map field: key → position in the map's entries, so that a map of many keys is
+    /// built in linear time.
+    map_keys: HashMap<&'static str, HashMap<String, usize>>,
 }
 
 /// One occurrence of a field's value(s) in the text.
@@ -187,6 +192,7 @@ impl Parser<'_> {
             entries: Vec::new(),
             seen: Vec::new(),
             oneof_set: vec![None; desc.oneofs.len()],
+            map_keys: HashMap::new(),
         };
         loop {
             let Some(token) = self.peek() else {
@@ -295,7 +301,9 @@ impl Parser<'_> {
                 ),
                 first,
             );
-        } else {
+        } else if !fields.seen.iter().any(|(n, _)| *n == field.name) {
+            // One entry per field name (the schema bounds how many), however often a
+            // repeated field occurs.
             fields.seen.push((field.name, key_span));
         }
         if let Some(index) = field.oneof {
@@ -1040,6 +1048,7 @@ impl Parser<'_> {
         };
         let mut duplicates = Vec::new();
         {
+            let mut keys = fields.map_keys.remove(field.name).unwrap_or_default();
             let Some(map) = entry_node(fields, field.name, key_span, || Value::Map(Vec::new()))
             else {
                 return;
@@ -1050,15 +1059,19 @@ impl Parser<'_> {
             };
             for entry_node in entries {
                 let (key, key_node_span, value) = self.map_entry_parts(entry, entry_node);
-                match existing.iter_mut().find(|(k, _)| *k == key) {
+                match keys.get(&key).and_then(|&i| existing.get_mut(i)) {
                     Some((_, slot)) => {
                         duplicates.push((key, key_node_span, slot.key_span));
                         // As in protobuf, the later entry wins.
                         *slot = value;
                     }
-                    None => existing.push((key, value)),
+                    None => {
+                        keys.insert(key.clone(), existing.len());
+                        existing.push((key, value));
+                    }
                 }
             }
+            fields.map_keys.insert(field.name, keys);
         }
         for (key, span, first) in duplicates {
             self.error_related(
