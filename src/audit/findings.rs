@@ -455,16 +455,7 @@ fn is_torchscript_local(g: &Global) -> bool {
 
 /// The bytes a global's opcode occupies: `GLOBAL`/`INST` carry `module\nname\n`.
 fn opcode_length(g: &Global) -> usize {
-    match g.opcode {
-        Opcode::GLOBAL | Opcode::INST => match (&g.module, &g.name) {
-            (Some(m), Some(n)) => 1 + m.len() + 1 + n.len() + 1,
-            _ => 1,
-        },
-        Opcode::EXT1 => 2,
-        Opcode::EXT2 => 3,
-        Opcode::EXT4 => 5,
-        _ => 1,
-    }
+    usize::try_from(g.length).unwrap_or(usize::MAX)
 }
 
 /// `(archive/data.pkl) offset 0x1f3`: where in a binary file. `file_position` is `None`
