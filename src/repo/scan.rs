@@ -2,8 +2,7 @@
 //! holds — the file itself, the `.pkl` members of a zip archive, or the object array of a
 //! `.npy` file.
 
-use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use serde::Serialize;
@@ -116,8 +115,16 @@ pub fn scan_file(path: &Path, name: &str, options: &FileScanOptions) -> FileScan
     scan_open_file(file, format, size, options)
 }
 
-fn scan_open_file(
-    mut file: File,
+/// Scan a model file held in memory (an archive member, a fuzzer's input); `name` decides
+/// formats that have no magic number, as for [`scan_file`].
+pub fn scan_bytes(name: &str, bytes: &[u8], options: &FileScanOptions) -> FileScan {
+    let head = bytes.get(..HEAD_LEN.min(bytes.len())).unwrap_or_default();
+    let format = format::detect(name, head, bytes.len() as u64);
+    scan_open_file(Cursor::new(bytes), format, bytes.len() as u64, options)
+}
+
+fn scan_open_file<F: Read + Seek>(
+    mut file: F,
     format: Format,
     size: u64,
     options: &FileScanOptions,
@@ -134,7 +141,7 @@ fn scan_open_file(
                 file_offset: Some(0),
                 offset_base: Some(0),
                 scan: pickle::scan(
-                    &file,
+                    &mut file,
                     &ScanOptions {
                         base_offset: 0,
                         len: Some(size),
@@ -213,8 +220,8 @@ fn member_kind(name: &str) -> Option<Format> {
     }
 }
 
-fn scan_zip(
-    file: &mut File,
+fn scan_zip<F: Read + Seek>(
+    file: &mut F,
     size: u64,
     mut result: FileScan,
     options: &FileScanOptions,
@@ -267,8 +274,8 @@ fn scan_zip(
 }
 
 /// Scan one member into `result`; returns an issue if the member could not be read.
-fn scan_member(
-    file: &mut File,
+fn scan_member<F: Read + Seek>(
+    file: &mut F,
     size: u64,
     entry: &ZipEntry,
     kind: Format,
