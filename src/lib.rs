@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod discover;
 pub mod engine;
+pub mod escape;
 pub mod finding;
 pub mod model;
 pub mod parse;

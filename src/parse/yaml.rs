@@ -11,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Tag};
 
+use crate::escape::excerpt;
 use crate::source::{self, FileId, Span};
 use crate::tree::{Node, Value};
 
@@ -540,15 +541,6 @@ fn starts_anchor(event: &Event<'_>) -> bool {
         event,
         Event::Scalar(_, _, a, _) | Event::SequenceStart(a, _) | Event::MappingStart(a, _) if *a != 0
     )
-}
-
-/// At most 80 characters of a key for a message, with `…` when cut.
-fn excerpt(text: &str) -> String {
-    const MAX: usize = 80;
-    match text.char_indices().nth(MAX) {
-        Some((cut, _)) => format!("{}…", text.get(..cut).unwrap_or_default()),
-        None => text.to_string(),
-    }
 }
 
 fn last_child_end(node: &Node) -> Option<usize> {

@@ -29,6 +29,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use super::hash::{FileHash, Sha256Digest};
+use crate::escape::excerpt;
 
 pub const HEADER: &str = "# tritonguard lock v1";
 pub const DEFAULT_FILE_NAME: &str = "tritonguard.lock";
@@ -128,7 +129,8 @@ fn check_path(path: &str) -> Result<(), String> {
     }
     if path.starts_with('/') {
         return Err(format!(
-            "{path:?} is absolute; paths are relative to the repository"
+            "\"{}\" is absolute; paths are relative to the repository",
+            excerpt(path)
         ));
     }
     if path
@@ -136,7 +138,8 @@ fn check_path(path: &str) -> Result<(), String> {
         .any(|c| c.is_empty() || c == "." || c == "..")
     {
         return Err(format!(
-            "{path:?} is not a plain relative path (empty, '.' or '..' component)"
+            "\"{}\" is not a plain relative path (empty, '.' or '..' component)",
+            excerpt(path)
         ));
     }
     Ok(())
@@ -205,7 +208,10 @@ pub fn parse(text: &str) -> (Lock, Vec<LockError>) {
                         &mut errors,
                         line_no,
                         span,
-                        format!("{path:?} is listed twice (first on line {first})"),
+                        format!(
+                            "\"{}\" is listed twice (first on line {first})",
+                            excerpt(&path)
+                        ),
                     );
                     continue;
                 }
@@ -250,7 +256,7 @@ fn parse_entry(line: &str) -> Result<(String, Sha256Digest), String> {
         "expected '<sha256 hex>  <path>' (a 64-digit SHA-256, two spaces, the path)".to_string()
     })?;
     let sha256 = Sha256Digest::from_hex(hex)
-        .ok_or_else(|| format!("{hex:?} is not a 64-digit hexadecimal SHA-256"))?;
+        .ok_or_else(|| format!("\"{}\" is not a 64-digit hexadecimal SHA-256", excerpt(hex)))?;
     let rest = body.get(64..).unwrap_or_default();
     let name = rest
         .strip_prefix("  ")

@@ -754,7 +754,7 @@ impl<'a, R: Read> Machine<'a, R> {
             }),
             Err(_) => fail(PickleErrorKind::BadArgument {
                 opcode: op,
-                message: format!("{trimmed:?} is not an integer"),
+                message: format!("\"{}\" is not an integer", crate::escape::excerpt(trimmed)),
             }),
         }
     }

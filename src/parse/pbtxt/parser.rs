@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use super::lexer::{self, Token, TokenKind};
 use super::schema::{EnumDesc, FieldDesc, FieldType, MessageDesc, Scalar};
 use super::{PbtxtDocument, PbtxtError, PbtxtErrorKind};
+use crate::escape::excerpt;
 use crate::source::{FileId, Span};
 use crate::tree::{Node, Value};
 
@@ -131,7 +132,7 @@ impl Parser<'_> {
     fn found(&self) -> String {
         match self.peek() {
             None => "end of file".to_string(),
-            Some(t) => format!("`{}`", self.token_text(t)),
+            Some(t) => format!("`{}`", excerpt(self.token_text(t))),
         }
     }
 
@@ -378,9 +379,12 @@ impl Parser<'_> {
     fn unknown_field(&mut self, desc: &'static MessageDesc, name: &str, span: Span) {
         let suggestion = suggest(name, desc.field_names());
         let mut message = if desc.map_entry {
-            format!("unknown field `{name}` in a map entry: entries have only `key` and `value`")
+            format!(
+                "unknown field `{}` in a map entry: entries have only `key` and `value`",
+                excerpt(name)
+            )
         } else {
-            format!("unknown field `{name}` in {}", desc.full_name)
+            format!("unknown field `{}` in {}", excerpt(name), desc.full_name)
         };
         if let Some(s) = &suggestion {
             message.push_str(&format!("; did you mean `{s}`?"));
@@ -909,7 +913,11 @@ impl Parser<'_> {
                     return Some(Node::spanned(Value::Str(word.clone()), Some(span)));
                 }
                 let suggestion = suggest(word, desc.values.iter().map(|(n, _)| *n));
-                let mut message = format!("`{word}` is not a value of enum {}", desc.full_name);
+                let mut message = format!(
+                    "`{}` is not a value of enum {}",
+                    excerpt(word),
+                    desc.full_name
+                );
                 match &suggestion {
                     Some(s) => message.push_str(&format!("; did you mean `{s}`?")),
                     None => message.push_str(&format!(" (values: {})", value_list(desc))),
@@ -933,8 +941,9 @@ impl Parser<'_> {
                     span,
                     PbtxtErrorKind::BadEnumValue { suggestion: None },
                     format!(
-                        "enum {} has no value numbered {text} (values: {})",
+                        "enum {} has no value numbered {} (values: {})",
                         desc.full_name,
+                        excerpt(&text),
                         value_list(desc)
                     ),
                 );
@@ -1078,7 +1087,8 @@ impl Parser<'_> {
                 span,
                 PbtxtErrorKind::DuplicateMapKey,
                 format!(
-                    "key \"{key}\" appears more than once in map `{}`; the last entry wins",
+                    "key \"{}\" appears more than once in map `{}`; the last entry wins",
+                    excerpt(&key),
                     field.name
                 ),
                 first,
