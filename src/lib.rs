@@ -13,6 +13,7 @@ pub mod finding;
 pub mod model;
 pub mod parse;
 pub mod policy;
+pub mod read_guard;
 pub mod repo;
 pub mod report;
 pub mod scan;
