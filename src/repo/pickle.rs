@@ -443,8 +443,15 @@ impl Failure {
     fn at(self, offset: u64) -> PickleError {
         let kind = match self {
             Failure::Kind(kind) => kind,
-            Failure::Io(e) => PickleErrorKind::Io {
-                message: e.to_string(),
+            // A zip member longer than the scan inflates: a limit, not a broken file.
+            Failure::Io(e) => match super::archive::InflateLimit::of(&e) {
+                Some(limit) => PickleErrorKind::LimitExceeded {
+                    what: "bytes inflated from one zip member",
+                    limit: usize::try_from(limit.limit).unwrap_or(usize::MAX),
+                },
+                None => PickleErrorKind::Io {
+                    message: e.to_string(),
+                },
             },
         };
         PickleError { offset, kind }
