@@ -64,6 +64,20 @@ pub fn excerpt(text: &str) -> String {
     out
 }
 
+/// A file name that may not be UTF-8 as text: valid UTF-8 as it is, each byte that is not
+/// as `\xNN`. Control characters are kept (a path must still name its file); quote it in a
+/// message through [`escape_control`].
+pub fn lossless_name(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+    out
+}
+
 /// A file name that may not be UTF-8, shown losslessly: valid text as it is (controls
 /// escaped), each byte that is not UTF-8 as `\xNN`.
 pub fn escape_name_bytes(bytes: &[u8]) -> String {
@@ -102,5 +116,6 @@ mod tests {
     fn names_that_are_not_utf8_are_shown_losslessly() {
         assert_eq!(escape_name_bytes(b"model\xff.pkl"), "model\\xff.pkl");
         assert_eq!(escape_name_bytes("é\n".as_bytes()), "é\\n");
+        assert_eq!(lossless_name(b"a\xfe\n"), "a\\xfe\n");
     }
 }

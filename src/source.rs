@@ -257,7 +257,14 @@ impl SourceStore {
 /// A path for reports: relative to `base` when it is inside it, always with `/` separators.
 pub fn display_path(path: &Path, base: &Path) -> String {
     let shown = path.strip_prefix(base).unwrap_or(path);
-    let text = shown.to_string_lossy().replace('\\', "/");
+    // Lossless: a byte that is not UTF-8 shows as `\xNN`, not as U+FFFD (two names must not
+    // look the same). A backslash is a separator only on Windows.
+    let text = crate::escape::lossless_name(shown.as_os_str().as_encoded_bytes());
+    let text = if cfg!(windows) {
+        text.replace('\\', "/")
+    } else {
+        text
+    };
     let text = text.strip_prefix("./").unwrap_or(&text).to_string();
     if text.is_empty() {
         ".".to_string()
