@@ -15,3 +15,4 @@
 
 mod bounded;
 mod parsers;
+mod repo;
