@@ -15,4 +15,5 @@
 
 mod bounded;
 mod parsers;
+mod picklescan;
 mod repo;
