@@ -575,9 +575,94 @@ fn apply_merges(node: &mut Node, merges: Vec<Node>) {
 fn key_text(key: &Node) -> String {
     match &key.value {
         Value::Null => String::new(),
-        Value::List(_) | Value::Map(_) => key.to_json().to_string(),
+        Value::List(_) | Value::Map(_) => {
+            let mut text = FlowText::default();
+            text.node(key);
+            text.out
+        }
         _ => key.as_scalar_text().unwrap_or_default(),
     }
+}
+
+/// Longest text kept for a complex (collection) mapping key.
+const MAX_COMPLEX_KEY: usize = 256;
+
+/// A collection key as flow-style text (`{a: [1, 2]}`), cut after [`MAX_COMPLEX_KEY`] bytes
+/// (marked with an ellipsis; closing brackets still follow). Not JSON: a key that holds keys
+/// would escape their quotes again at every level, and the text would double with each
+/// level of nesting (`? ? ? ...`: gigabytes from 141 bytes).
+#[derive(Default)]
+struct FlowText {
+    out: String,
+    cut: bool,
+}
+
+impl FlowText {
+    fn node(&mut self, node: &Node) {
+        if self.full() {
+            return;
+        }
+        match &node.value {
+            Value::List(items) => {
+                self.out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if self.full() {
+                        break;
+                    }
+                    if i > 0 {
+                        self.out.push_str(", ");
+                    }
+                    self.node(item);
+                }
+                self.out.push(']');
+            }
+            Value::Map(entries) => {
+                self.out.push('{');
+                for (i, (k, v)) in entries.iter().enumerate() {
+                    if self.full() {
+                        break;
+                    }
+                    if i > 0 {
+                        self.out.push_str(", ");
+                    }
+                    self.text(k);
+                    self.out.push_str(": ");
+                    self.node(v);
+                }
+                self.out.push('}');
+            }
+            Value::Null => self.out.push_str("null"),
+            _ => self.text(&node.as_scalar_text().unwrap_or_default()),
+        }
+    }
+
+    /// Whether the limit is reached; marks the cut once.
+    fn full(&mut self) -> bool {
+        if self.out.len() < MAX_COMPLEX_KEY {
+            return false;
+        }
+        if !self.cut {
+            self.cut = true;
+            self.out.push('…');
+        }
+        true
+    }
+
+    /// Appends as much of `text` as fits.
+    fn text(&mut self, text: &str) {
+        let room = MAX_COMPLEX_KEY.saturating_sub(self.out.len());
+        let end = floor_boundary(text, room);
+        self.out.push_str(text.get(..end).unwrap_or_default());
+    }
+}
+
+/// The largest character boundary of `text` at or below `at`.
+fn floor_boundary(text: &str, at: usize) -> usize {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
 }
 
 fn scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>, span: Span) -> Node {

@@ -297,3 +297,27 @@ fn pickle_with_long_dotted_names() {
         },
     );
 }
+
+/// Found by the `config` fuzz target: 141 bytes of nested complex keys (`? ? ?`) took 3.6 GB
+/// and 20 s, each level escaping the JSON text of the key below it again.
+#[test]
+fn nested_complex_keys_stay_small() {
+    bounded(
+        concat!(module_path!(), "::nested_complex_keys_stay_small"),
+        limits(30, 100),
+        || {
+            let fuzz = "  ?     ?  ? ?    ?     ?  ? ?     ?   ?     ?  ? ?    ?     ?  ? ?     ?  ?   ?     ? ?    ?  ?   ?     ? ?   ?     ? ?    ?  ?   ?     ? ? ";
+            let _ = parse_stream(FileId(0), fuzz);
+            let deep = format!("{}x: 1\n", "? ".repeat(200));
+            let _ = parse_stream(FileId(0), &deep);
+            let stream = parse_stream(FileId(0), "? [a, {b: c}]\n: 1\n");
+            let root = &stream.documents[0].root;
+            assert_eq!(root.as_map()[0].0, "[a, {b: c}]");
+            // A long collection key is cut, not copied whole into its name.
+            let wide = format!("? [{}]\n: 1\n", vec!["x"; 100_000].join(", "));
+            let stream = parse_stream(FileId(0), &wide);
+            let key = &stream.documents[0].root.as_map()[0].0;
+            assert!(key.len() < 300 && key.ends_with("…]"), "{key}");
+        },
+    );
+}
