@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
                 "name: \"m\"\nbackend: \"pytorch\"\n",
             )
         })
-        .and_then(|()| std::fs::write(root.join("m/1/model.pt"), data))
+        .and_then(|()| std::fs::write(root.join("m/1/model.pt"), model))
         .and_then(|()| match lock {
             Some(lock) => std::fs::write(root.join("tritonguard.lock"), lock),
             None => Ok(()),
@@ -33,7 +33,6 @@ fuzz_target!(|data: &[u8]| {
     if written.is_err() {
         return;
     }
-    let _ = model;
     let mut request = AuditRequest::new(root.clone());
     request.base = dir.path().to_path_buf();
     request.scan.archive.max_inflated = 8 << 20;
