@@ -3,6 +3,14 @@
 //! sequences, carriage returns that overwrite a line, bidirectional overrides that reorder
 //! it).
 
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "input here is hostile: a bad byte is a finding or an error, never a panic (issue 13); tests are exempt (clippy.toml)"
+)]
+
 use std::borrow::Cow;
 use std::fmt::Write;
 

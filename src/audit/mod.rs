@@ -3,6 +3,14 @@
 //! `check` pipeline, [`crate::scan`]), compare it with a lock file, and turn everything into
 //! findings of one report. Reporting and exit codes are the caller's, as for `check`.
 
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "input here is hostile: a bad byte is a finding or an error, never a panic (issue 13); tests are exempt (clippy.toml)"
+)]
+
 pub mod findings;
 
 use std::collections::BTreeMap;

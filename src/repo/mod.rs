@@ -7,6 +7,14 @@
 //! compares them with a lock file ([`lock`]). Everything returns plain data with byte
 //! offsets; nothing here prints or decides severity.
 
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "input here is hostile: a bad byte is a finding or an error, never a panic (issue 13); tests are exempt (clippy.toml)"
+)]
+
 pub mod archive;
 pub mod classify;
 pub mod format;
