@@ -12,8 +12,9 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use tritonguard::policy::Catalogue;
-use tritonguard::scan::{ScanRequest, scan, scan_texts};
+use tritonguard::evaluate::policy::Catalogue;
+use tritonguard::load::Request as ScanRequest;
+use tritonguard::pipeline::{scan, scan_texts};
 
 fn deployment(i: usize) -> String {
     format!(

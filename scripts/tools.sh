@@ -9,7 +9,11 @@
 #   triton/    venv: nvidia-pytriton (bundles tritonserver 2.51.0 + python backend) + numpy
 #   pytools/   venv: helm-python-sdk (Helm v4 SDK as a C library), pyyaml, jsonschema,
 #              check-jsonschema (SchemaStore's GitHub workflow/action schemas, vendored)
+#   helm/      bin/helm: scripts/helm_shim.py run by the pytools python (a `helm template`
+#              command on the Helm v4 SDK; no helm binary is installable here)
 #   precommit/ venv: pre-commit
+#   maturin/   venv: maturin (builds the tritonguard wheel), and wheelhouse/: the setuptools
+#              wheel that installing the pre-commit shim needs when pip may not use an index
 #   sarif/     npm prefix: @microsoft/sarif-multitool (+ its linux binary package)
 #
 # Each tool folder holds a `.installed` marker holding a fingerprint of what was asked
@@ -23,6 +27,8 @@ TG_PIN_PYTRITON="nvidia-pytriton==0.7.0"
 TG_PIN_NUMPY="numpy==1.26.4" # pytriton 0.7.0 requires numpy<2
 TG_PIN_PYTOOLS="helm-python-sdk==0.2.2 pyyaml==6.0.3 jsonschema==4.26.0 check-jsonschema==0.39.0"
 TG_PIN_PRECOMMIT="pre-commit==4.7.0"
+TG_PIN_MATURIN="maturin==1.16.0"
+TG_PIN_WHEELHOUSE="setuptools==84.2.1"
 TG_PIN_SARIF="@microsoft/sarif-multitool@5.7.0 @microsoft/sarif-multitool-linux@5.7.0"
 
 # Exact versions of the venvs' transitive dependencies.
@@ -134,9 +140,52 @@ tg_tools_install_pytools() {
         "$dir/bin/python" -c 'import helm_python, yaml, jsonschema, check_jsonschema'
 }
 
+# The `helm` command of the tests: scripts/helm_shim.py with the pytools python as its
+# interpreter. Copied (not linked) so that worktrees sharing the cache folder do not depend
+# on each other; reinstalled when the script changes.
+tg_tools_install_helm() {
+    local dir="$TG_TOOLS_DIR/helm" shim fp
+    shim="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/helm_shim.py"
+    fp="$(sha256sum "$shim" | cut -c1-12) $(cat "$TG_TOOLS_DIR/pytools/.installed")"
+    if tg_tools_fresh "$dir" "$fp"; then
+        tg_tools_log "helm: cached ($dir)"
+        return 0
+    fi
+    tg_tools_log "helm: installing scripts/helm_shim.py into $dir"
+    rm -rf "$dir"
+    mkdir -p "$dir/bin" || return 1
+    {
+        printf '#!%s\n' "$TG_TOOLS_DIR/pytools/bin/python"
+        tail -n +2 "$shim"
+    } >"$dir/bin/helm" || return 1
+    chmod 755 "$dir/bin/helm" || return 1
+    local version
+    version=$("$dir/bin/helm" version --short) || return 1
+    if [[ "$version" != v4.* ]]; then
+        tg_tools_log "helm: 'helm version --short' printed '$version'"
+        return 1
+    fi
+    tg_tools_mark "$dir" "$fp"
+}
+
 tg_tools_install_precommit() {
     local dir="$TG_TOOLS_DIR/precommit"
     tg_tools_install_venv pre-commit "$dir" "$TG_PIN_PRECOMMIT" "$dir/bin/pre-commit" --version
+}
+
+tg_tools_install_maturin() {
+    local dir="$TG_TOOLS_DIR/maturin"
+    # The wheelhouse pin is part of the venv pins so that changing it reinstalls both.
+    tg_tools_install_venv maturin "$dir" "$TG_PIN_MATURIN $TG_PIN_WHEELHOUSE" \
+        tg_tools_wheelhouse "$dir"
+}
+
+# tg_tools_wheelhouse DIR: downloads the pinned wheels into DIR/wheelhouse, then checks maturin.
+tg_tools_wheelhouse() {
+    # shellcheck disable=SC2086
+    "$1/bin/python" -m pip download --quiet --disable-pip-version-check --retries 5 \
+        --no-deps --only-binary=:all: -d "$1/wheelhouse" $TG_PIN_WHEELHOUSE || return 1
+    "$1/bin/maturin" --version
 }
 
 tg_tools_install_sarif() {
@@ -172,8 +221,11 @@ tg_tools_export() {
     export TG_TRITON_BACKENDS="$pkg/backends"
     export TG_TRITON_VENV_BIN="$TG_TOOLS_DIR/triton/bin"
     export TG_HELM_PYTHON="$TG_TOOLS_DIR/pytools/bin/python"
+    export TG_HELM="$TG_TOOLS_DIR/helm/bin/helm"
     export TG_JSONSCHEMA_PYTHON="$TG_TOOLS_DIR/pytools/bin/python"
     export TG_PRE_COMMIT="$TG_TOOLS_DIR/precommit/bin/pre-commit"
+    export TG_MATURIN="$TG_TOOLS_DIR/maturin/bin/maturin"
+    export TG_PYPI_WHEELHOUSE="$TG_TOOLS_DIR/maturin/wheelhouse"
     # The native binary, not node_modules/.bin/sarif-multitool: that wrapper re-runs the
     # command through a shell (spawnSync with shell: true), which re-splits arguments.
     export TG_SARIF_MULTITOOL="$TG_TOOLS_DIR/sarif/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool"
@@ -188,8 +240,8 @@ tg_tools_main() {
     # One installer at a time per cache folder; a second concurrent run waits here.
     exec {tg_lock_fd}>"$TG_TOOLS_DIR/.lock"
     flock "$tg_lock_fd"
-    tg_tools_install_triton && tg_tools_install_pytools &&
-        tg_tools_install_precommit && tg_tools_install_sarif || rc=$?
+    tg_tools_install_triton && tg_tools_install_pytools && tg_tools_install_helm &&
+        tg_tools_install_precommit && tg_tools_install_maturin && tg_tools_install_sarif || rc=$?
     flock -u "$tg_lock_fd"
     exec {tg_lock_fd}>&-
     if [ "$rc" -ne 0 ]; then
@@ -202,8 +254,11 @@ tg_tools_main() {
     tg_tools_log "TG_TRITON_BACKENDS=$TG_TRITON_BACKENDS"
     tg_tools_log "TG_TRITON_VENV_BIN=$TG_TRITON_VENV_BIN"
     tg_tools_log "TG_HELM_PYTHON=$TG_HELM_PYTHON"
+    tg_tools_log "TG_HELM=$TG_HELM"
     tg_tools_log "TG_JSONSCHEMA_PYTHON=$TG_JSONSCHEMA_PYTHON"
     tg_tools_log "TG_PRE_COMMIT=$TG_PRE_COMMIT"
+    tg_tools_log "TG_MATURIN=$TG_MATURIN"
+    tg_tools_log "TG_PYPI_WHEELHOUSE=$TG_PYPI_WHEELHOUSE"
     tg_tools_log "TG_SARIF_MULTITOOL=$TG_SARIF_MULTITOOL"
 }
 
@@ -211,8 +266,8 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     # Executed, not sourced: install, then print the exports for `eval "$(bash scripts/tools.sh)"`.
     set -u
     tg_tools_main || exit $?
-    for v in TG_TRITONSERVER TG_TRITON_BACKENDS TG_TRITON_VENV_BIN TG_HELM_PYTHON \
-        TG_JSONSCHEMA_PYTHON TG_PRE_COMMIT TG_SARIF_MULTITOOL; do
+    for v in TG_TRITONSERVER TG_TRITON_BACKENDS TG_TRITON_VENV_BIN TG_HELM_PYTHON TG_HELM \
+        TG_JSONSCHEMA_PYTHON TG_PRE_COMMIT TG_MATURIN TG_PYPI_WHEELHOUSE TG_SARIF_MULTITOOL; do
         printf 'export %s=%q\n' "$v" "${!v}"
     done
 else

@@ -106,6 +106,9 @@ pub struct Finding {
     /// The object (YAML document, compose service, file) the finding is about, which may be
     /// in another file than the primary location; whole-object suppressions match it.
     pub subject_extent: Option<Span>,
+    /// Credentials in the scanned text (a token in a model parameter): every report masks
+    /// them, in snippets and in any message or label that quotes them.
+    pub secrets: Vec<Span>,
 }
 
 impl Finding {

@@ -64,7 +64,20 @@ pub struct SourceFile {
     /// Path on disk, if the text came from one (not for stdin).
     pub path: Option<PathBuf>,
     pub text: Arc<str>,
+    /// Set when the source is an endpoint of a probed server rather than a file.
+    pub remote: Option<Remote>,
     line_starts: Vec<usize>,
+}
+
+/// An endpoint of a running server that `probe` asked: a textless source whose artifact is
+/// the server's URL and whose logical location is the request (SARIF `logicalLocations`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Remote {
+    /// The server's base URL (`http://10.0.0.5:8000`) or gRPC address (`grpc://10.0.0.5:8001`).
+    pub url: String,
+    /// The request that showed the finding: `POST /v2/repository/index`,
+    /// `inference.GRPCInferenceService/RepositoryIndex`.
+    pub endpoint: String,
 }
 
 impl SourceFile {
@@ -74,8 +87,16 @@ impl SourceFile {
             display,
             path,
             text,
+            remote: None,
             line_starts,
         }
+    }
+
+    /// An endpoint of a probed server: shown as its URL, with no text.
+    pub fn remote(remote: Remote) -> SourceFile {
+        let mut file = SourceFile::new(remote.url.clone(), None, Arc::from(""));
+        file.remote = Some(remote);
+        file
     }
 
     /// 0-based index of the line that holds `offset`.

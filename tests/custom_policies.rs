@@ -97,8 +97,12 @@ fn a_failing_expectation_reads_like_a_test_failure() {
 #[test]
 fn broken_policies_fail_with_a_diagnostic_in_the_policy_file() {
     for (case, needle) in [
-        ("syntax-error", "CEL syntax error"),
-        ("typo", "no field 'digset'"),
+        ("syntax-error", "CEL syntax error: `(` is never closed"),
+        ("typo", "no field 'digset' here (did you mean 'digest'?)"),
+        (
+            "lowercase-method",
+            "unknown function 'startswith' (did you mean 'startsWith'?)",
+        ),
         (
             "unknown-key",
             "unknown field 'asert' (did you mean 'assert'?)",

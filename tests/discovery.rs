@@ -4,8 +4,9 @@
 use std::fs;
 use std::path::Path;
 
-use tritonguard::policy::Catalogue;
-use tritonguard::scan::{ScanRequest, scan};
+use tritonguard::evaluate::policy::Catalogue;
+use tritonguard::load::Request as ScanRequest;
+use tritonguard::pipeline::scan;
 
 const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: t}\nspec:\n  containers:\n    - name: triton\n      image: nvcr.io/nvidia/tritonserver:26.07-py3\n      args: [tritonserver, --model-repository=s3://m, --model-control-mode=poll]\n";
 

@@ -1,8 +1,8 @@
 //! Fingerprints identify a finding by rule, file and object, not by line: they survive edits
 //! elsewhere in the file and documents moving around, so SARIF alerts and baselines persist.
 
-use tritonguard::policy::Catalogue;
-use tritonguard::scan::scan_texts;
+use tritonguard::evaluate::policy::Catalogue;
+use tritonguard::pipeline::scan_texts;
 
 const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: triton, namespace: ml}\nspec:\n  template:\n    spec:\n      containers:\n        - name: triton\n          image: nvcr.io/nvidia/tritonserver:24.10-py3\n          args: [tritonserver, --model-repository=/m, --model-control-mode=explicit]\n";
 const SERVICE: &str = "apiVersion: v1\nkind: Service\nmetadata: {name: other, namespace: ml}\nspec:\n  ports: [{port: 80}]\n";

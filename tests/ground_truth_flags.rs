@@ -14,7 +14,7 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use support::tools::{TRITONSERVER, require_tool};
+use support::tools::{HELM_PYTHON, TRITONSERVER, require_tool};
 use support::tritonserver::Triton;
 use tritonguard::model::server::{ArgWord, parse_server_args};
 
@@ -69,6 +69,11 @@ const CASES: &[&[&str]] = &[
         "--response-cache-byte-size=1024",
         "--cache-config=local,size=1024",
     ],
+    // Arguments a YAML-embedded shell script can produce (issue 15, item 1).
+    &[""],
+    &[" "],
+    &[" --allow-metrics=false"],
+    &["\n--allow-metrics=false"],
 ];
 
 /// The server's own parse failures print its usage or one of these messages.
@@ -114,6 +119,91 @@ fn tg103_agrees_with_the_real_server_on_every_argv() {
             disagreements.push(format!(
                 "{case:?}: server refused={server_refused}, tritonguard TG103={tritonguard_refused}\n  server said: {}",
                 output.lines().take(3).collect::<Vec<_>>().join(" | ")
+            ));
+        }
+    }
+    assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
+}
+
+/// The `bash -c` scripts of the YAML fixtures, decoded by PyYAML (not by tritonguard) and run
+/// by bash with the real tritonserver first on `PATH`: the server refuses its arguments exactly
+/// when tritonguard reports TG103 for the fixture.
+#[test]
+fn yaml_shell_scripts_agree_with_bash_and_the_real_server() {
+    let Some(_) = require_tool(TRITONSERVER) else {
+        return;
+    };
+    let Some(python) = require_tool(HELM_PYTHON) else {
+        return;
+    };
+    let triton = Triton::from_env().expect("tritonserver is available");
+    let bin_dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(&triton.bin, bin_dir.path().join("tritonserver")).unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/accuracy/continuations");
+    let catalogue = tritonguard::evaluate::policy::Catalogue::load(&[], true)
+        .unwrap_or_else(|_| panic!("policies load"));
+    let mut disagreements = Vec::new();
+    for name in [
+        "literal-block.yaml",
+        "folded-block.yaml",
+        "folded-more-indented.yaml",
+        "space-after-backslash.yaml",
+    ] {
+        let path = root.join(name);
+        let decoded = std::process::Command::new(&python)
+            .args([
+                "-c",
+                "import sys, yaml\n\
+                 d = yaml.safe_load(open(sys.argv[1]))\n\
+                 spec = d['spec'].get('template', {}).get('spec', d['spec'])\n\
+                 c = spec['containers'][0]\n\
+                 argv = c.get('command', []) + c.get('args', [])\n\
+                 sys.stdout.write(argv[argv.index('-c') + 1])",
+            ])
+            .arg(&path)
+            .output()
+            .expect("python runs");
+        assert!(
+            decoded.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&decoded.stderr)
+        );
+        let script = String::from_utf8(decoded.stdout).unwrap();
+        let path_var = std::env::join_paths(
+            [bin_dir.path().to_path_buf(), triton.venv_bin.clone()]
+                .into_iter()
+                .chain(std::env::split_paths(
+                    &std::env::var_os("PATH").unwrap_or_default(),
+                )),
+        )
+        .unwrap();
+        let out = std::process::Command::new("timeout")
+            .args([
+                "60",
+                "bash",
+                "-c",
+                &script.replace("exec tritonserver", "tritonserver"),
+            ])
+            .env("PATH", path_var)
+            .current_dir(bin_dir.path())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("bash runs");
+        let output = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let server_refused = refused_arguments(&output);
+        let mut request = tritonguard::load::Request::new(vec![path.clone()]);
+        request.base = root.clone();
+        let result = tritonguard::pipeline::scan(&catalogue, &request, &|_| true);
+        let tg103 = result.findings.iter().any(|f| f.rule_id == "TG103");
+        if server_refused != tg103 {
+            disagreements.push(format!(
+                "{name}: server refused={server_refused}, tritonguard TG103={tg103}\n  server said: {}",
+                output.lines().filter(|l| !l.starts_with([' ', '\t'])).take(4).collect::<Vec<_>>().join(" | ")
             ));
         }
     }

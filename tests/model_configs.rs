@@ -6,9 +6,10 @@
 
 use std::path::{Path, PathBuf};
 
-use tritonguard::policy::Catalogue;
-use tritonguard::policy::spec::{Subject, TestInput};
-use tritonguard::scan::{ScanRequest, scan, scan_texts};
+use tritonguard::evaluate::policy::Catalogue;
+use tritonguard::evaluate::policy::spec::{Subject, TestInput};
+use tritonguard::load::Request as ScanRequest;
+use tritonguard::pipeline::{scan, scan_texts};
 
 fn catalogue() -> Catalogue {
     Catalogue::load(&[], true).unwrap_or_else(|e| {
@@ -102,12 +103,9 @@ fn policy_test_configs_are_valid_model_configs() {
             let TestInput::Inline(files) = &test.input else {
                 continue;
             };
-            let judged = match spec.subject {
-                Subject::Pbtxt => true,
-                // TG501's bad cases are invalid on purpose.
-                Subject::Builtin => spec.id == "TG501" && test.expect.is_empty(),
-                _ => false,
-            };
+            // TG501's bad cases are invalid on purpose.
+            let judged =
+                spec.subject == Subject::Pbtxt && (spec.id != "TG501" || test.expect.is_empty());
             if !judged || !files.iter().any(|(p, _)| p.ends_with(".pbtxt")) {
                 continue;
             }

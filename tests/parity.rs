@@ -5,9 +5,10 @@
 
 use std::collections::BTreeSet;
 
-use tritonguard::policy::Catalogue;
-use tritonguard::policy::spec::Subject;
-use tritonguard::scan::{ScanRequest, scan};
+use tritonguard::evaluate::policy::Catalogue;
+use tritonguard::evaluate::policy::spec::Subject;
+use tritonguard::load::Request as ScanRequest;
+use tritonguard::pipeline::scan;
 
 const FORMATS: &[&str] = &[
     "kubernetes.yaml",

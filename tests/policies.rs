@@ -4,10 +4,10 @@
 
 use tritonguard::audit::audit_fixture;
 use tritonguard::cli::test::test_policy;
-use tritonguard::policy::Catalogue;
-use tritonguard::policy::spec::TestInput;
-use tritonguard::report::human::{HumanOptions, diagnostic, render_diagnostic};
-use tritonguard::scan::scan_texts;
+use tritonguard::evaluate::policy::Catalogue;
+use tritonguard::evaluate::policy::spec::TestInput;
+use tritonguard::pipeline::scan_texts;
+use tritonguard::report::human::{HumanOptions, render_finding};
 
 fn catalogue() -> Catalogue {
     match Catalogue::load(&[], true) {
@@ -76,31 +76,30 @@ fn each_rule_renders_its_bad_example_at_the_offending_span() {
         else {
             panic!("{} has no bad case", policy.spec.id);
         };
-        let all = |_: &tritonguard::policy::Policy| true;
+        let all = |_: &tritonguard::evaluate::policy::Policy| true;
         let mut result = match &test.input {
             TestInput::Inline(files) => scan_texts(&catalogue, files, &all),
             TestInput::Repo(fixture) => audit_fixture(&catalogue, fixture, &all)
                 .unwrap_or_else(|e| panic!("{}: {e}", policy.spec.id)),
+            TestInput::Probe(fixture) => {
+                tritonguard::probe::fixture::run_fixture(&catalogue, fixture, &all)
+                    .unwrap_or_else(|e| panic!("{}: {e}", policy.spec.id))
+            }
             TestInput::File(_) => continue,
         };
-        let config = tritonguard::config::Config {
+        let config = tritonguard::filter::config::Config {
             inline_ignores: true,
             ..Default::default()
         };
-        tritonguard::cli::check::filter(
+        tritonguard::pipeline::Pipeline::new(&catalogue, &all).filter(
             &mut result,
-            &catalogue,
-            &config,
-            ".tritonguard.yaml",
-            true,
-            None,
-            &all,
+            &tritonguard::filter::FilterOptions::defaults(&config),
         );
         let rendered: Vec<String> = result
             .findings
             .iter()
             .filter(|f| f.rule_id == policy.spec.id)
-            .map(|f| render_diagnostic(&diagnostic(&result.store, f), &options))
+            .map(|f| render_finding(&result.store, f, &options))
             .collect();
         assert!(
             !rendered.is_empty(),
@@ -112,6 +111,8 @@ fn each_rule_renders_its_bad_example_at_the_offending_span() {
             snapshot_path => "../snapshots",
             prepend_module_to_snapshot => false,
             description => format!("{} {}: {}", policy.spec.id, policy.spec.name, test.name),
+            // The probe rules' canned server listens on a free port.
+            filters => vec![(r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]")],
         }, {
             insta::assert_snapshot!(format!("rule_{}", policy.spec.id), rendered.join("\n"));
         });

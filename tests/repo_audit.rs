@@ -879,7 +879,7 @@ fn a_pickle_beyond_the_scanner_limits_is_reported_high_not_skipped() {
         b"cos\nsystem\n(I1\nI2\nI3\nI4\ntR.",
         0o644,
     );
-    let catalogue = tritonguard::policy::Catalogue::load(&[], true).unwrap();
+    let catalogue = tritonguard::evaluate::policy::Catalogue::load(&[], true).unwrap();
     let mut request = AuditRequest::new(root.clone());
     request.base = dir.path().to_path_buf();
     request.scan.pickle.max_stack = 3;

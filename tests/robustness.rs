@@ -3,15 +3,16 @@
 use std::fs;
 use std::path::Path;
 
-use tritonguard::policy::Catalogue;
-use tritonguard::scan::{ScanRequest, scan, scan_texts};
+use tritonguard::evaluate::policy::Catalogue;
+use tritonguard::load::Request as ScanRequest;
+use tritonguard::pipeline::{scan, scan_texts};
 
 fn catalogue() -> Catalogue {
     Catalogue::load(&[], true).unwrap_or_else(|_| panic!("built-in policies load"))
 }
 
 /// (rule, file, line) of every finding.
-fn summary(result: &tritonguard::scan::ScanResult) -> Vec<(String, String, usize)> {
+fn summary(result: &tritonguard::pipeline::Outcome) -> Vec<(String, String, usize)> {
     result
         .findings
         .iter()

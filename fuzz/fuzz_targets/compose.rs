@@ -3,7 +3,7 @@
 //! check pipeline, plus interpolation with that environment.
 
 use libfuzzer_sys::fuzz_target;
-use tritonguard::model::compose::{interpolate, read_dotenv};
+use tritonguard::extract::compose::{interpolate, read_dotenv};
 use tritonguard_fuzz::{check, two_texts};
 
 fuzz_target!(|data: &[u8]| {

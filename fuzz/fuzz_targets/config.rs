@@ -2,7 +2,7 @@
 //! `.tritonguard.yaml`, the project configuration.
 
 use libfuzzer_sys::fuzz_target;
-use tritonguard::config::parse;
+use tritonguard::filter::config::parse;
 use tritonguard_fuzz::text;
 
 fuzz_target!(|data: &[u8]| {

@@ -2,7 +2,7 @@
 
 use std::sync::OnceLock;
 
-use tritonguard::policy::Catalogue;
+use tritonguard::evaluate::policy::Catalogue;
 use tritonguard::source::Span;
 
 /// The input as text: invalid UTF-8 is replaced, as a parser never sees raw bytes.
@@ -40,6 +40,6 @@ pub fn catalogue() -> &'static Catalogue {
 
 /// The whole `check` pipeline on in-memory files. One function, so that it can follow the
 /// library's entry point when the pipeline changes.
-pub fn check(files: &[(String, String)]) -> tritonguard::scan::ScanResult {
-    tritonguard::scan::scan_texts(catalogue(), files, &|_| true)
+pub fn check(files: &[(String, String)]) -> tritonguard::pipeline::Outcome {
+    tritonguard::pipeline::scan_texts(catalogue(), files, &|_| true)
 }

@@ -12,8 +12,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::escape::excerpt;
+use crate::evaluate::native;
+use crate::evaluate::policy::{Catalogue, Policy};
+use crate::evaluate::registry::Rule;
 use crate::finding::{Finding, Severity};
-use crate::policy::{Catalogue, Policy};
 use crate::repo::FileReport;
 use crate::repo::classify::Class;
 use crate::repo::format::Format;
@@ -21,14 +23,22 @@ use crate::repo::lock::{Drift, DriftKind, LockError};
 use crate::repo::pickle::{Global, Opcode, PickleErrorKind, PickleScan};
 use crate::repo::scan::{PickleStream, ScanIssue};
 use crate::repo::walk::{Entry, EntryKind, RepoWalk, Role};
-use crate::scan::builtin_finding;
 use crate::source::{FileId, SourceFile, SourceStore, Span, display_path};
 
-pub const SCAN_ERROR: &str = "TG600";
-pub const WORLD_WRITABLE: &str = "TG601";
-pub const UNSAFE_PICKLE: &str = "TG602";
-pub const GROUP_WRITABLE: &str = "TG606";
-pub const SYMLINK_ESCAPES: &str = "TG607";
+const SCAN_ERROR: Rule = Rule::RepoScanError;
+const WORLD_WRITABLE: Rule = Rule::RepoWorldWritable;
+const UNSAFE_PICKLE: Rule = Rule::UnsafePickle;
+const GROUP_WRITABLE: Rule = Rule::RepoGroupWritable;
+const SYMLINK_ESCAPES: Rule = Rule::RepoSymlinkEscapes;
+
+/// The rule a difference from the lock file breaks.
+fn drift_rule(kind: DriftKind) -> Rule {
+    match kind {
+        DriftKind::Mismatch => Rule::RepoIntegrityMismatch,
+        DriftKind::Missing => Rule::RepoFileMissing,
+        DriftKind::Untracked => Rule::RepoFileUntracked,
+    }
+}
 
 /// Most other notable globals listed in a TG602 finding's notes.
 const MAX_OTHER_GLOBALS: usize = 10;
@@ -107,14 +117,14 @@ impl<'a> Context<'a> {
         id
     }
 
-    fn enabled(&self, rule: &str) -> bool {
-        self.catalogue.get(rule).is_some_and(self.enabled)
+    fn enabled(&self, rule: Rule) -> bool {
+        native::runs(self.catalogue, rule, self.enabled)
     }
 
     /// Records a finding of `rule` if it is enabled; returns it for further detail.
     fn emit(
         &mut self,
-        rule: &str,
+        rule: Rule,
         span: Span,
         message: String,
         identity: &str,
@@ -124,7 +134,7 @@ impl<'a> Context<'a> {
             return None;
         }
         let mut finding =
-            builtin_finding(self.catalogue, rule, span, message, identity, self.store)?;
+            native::finding(self.catalogue, rule, span, message, identity, self.store)?;
         finding.primary.label = label;
         self.findings.push(finding);
         self.findings.last_mut()
@@ -458,7 +468,7 @@ impl<'a> Context<'a> {
     /// TG603 / TG604 at the lock line, TG605 at the untracked file.
     pub fn drift(&mut self, lock_file: FileId, lock_display: &str, drifts: &[Drift]) {
         for d in drifts {
-            let rule = d.kind.rule_id();
+            let rule = drift_rule(d.kind);
             if !self.enabled(rule) {
                 continue;
             }

@@ -18,16 +18,17 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::discover::DiscoveryNote;
+use crate::evaluate::policy::fixture::RepoFixture;
+use crate::evaluate::policy::{Catalogue, Policy};
 use crate::finding::Finding;
-use crate::policy::fixture::RepoFixture;
-use crate::policy::{Catalogue, Policy};
+use crate::load::Request;
+use crate::load::discover::DiscoveryNote;
+use crate::pipeline::{Outcome as ScanResult, Pipeline};
 use crate::read_guard::{Refusal, read_regular};
 use crate::repo::lock::{self, DEFAULT_FILE_NAME};
 use crate::repo::scan::FileScanOptions;
 use crate::repo::walk::{EntryKind, Role, WalkError};
 use crate::repo::{AuditOptions, relative_to_root};
-use crate::scan::{ScanRequest, ScanResult, scan};
 use crate::source::{SourceFile, display_path};
 
 /// Largest lock file read: about 170,000 entries. Larger is refused (as a finding), so a
@@ -126,9 +127,9 @@ pub fn audit_repository(
         })
         .map(|e| request.root.join(&e.os_path))
         .collect();
-    let mut config_request = ScanRequest::new(configs);
+    let mut config_request = Request::new(configs);
     config_request.base = request.base.clone();
-    let mut result = scan(catalogue, &config_request, enabled);
+    let mut result = Pipeline::new(catalogue, enabled).scan(&config_request);
 
     let root_display = display_path(&request.root, &request.base);
     let mut ctx = findings::Context::new(

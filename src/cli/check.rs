@@ -12,13 +12,15 @@ use crate::cli::{
     EXIT_CLEAN, EXIT_ERROR, PolicyArgs, ReportArgs, RuleSelection, base_uri, load_catalogue,
     print_policy_warnings, use_color,
 };
-use crate::config::{self, Config, ConfigDiagnostic};
-use crate::engine::{baseline, suppress};
+use crate::evaluate::policy::{Catalogue, Policy};
+use crate::filter::FilterOptions;
+use crate::filter::baseline;
+use crate::filter::config::{self, Config, ConfigDiagnostic};
 use crate::finding::Severity;
-use crate::policy::{Catalogue, Policy};
+use crate::load::{MemorySource, Request};
+use crate::pipeline::Pipeline;
 use crate::report::Report;
-use crate::report::human::{HumanOptions, render_diagnostic};
-use crate::scan::{ScanRequest, ScanResult, scan};
+use crate::report::human::render_diagnostic;
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
@@ -56,6 +58,12 @@ pub struct CheckArgs {
     /// Record the current findings as a baseline in FILE, and exit 0.
     #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
     pub write_baseline: Option<PathBuf>,
+    /// The `helm` to render Helm charts with (default: `helm` on PATH).
+    #[arg(long, value_name = "PATH", conflicts_with = "no_helm")]
+    pub helm: Option<PathBuf>,
+    /// Do not render Helm charts (they are noted with the `helm template` command to run).
+    #[arg(long)]
+    pub no_helm: bool,
     /// The name to show and classify standard input by (default: Kubernetes YAML).
     #[arg(long, value_name = "NAME", default_value = "<stdin>")]
     pub stdin_filename: String,
@@ -63,10 +71,7 @@ pub struct CheckArgs {
 
 /// Prints config errors with the config text they point into.
 fn print_config_errors(errors: &[config::ConfigError], color: bool) {
-    let options = HumanOptions {
-        color,
-        ..HumanOptions::default()
-    };
+    let options = crate::cli::terminal::options(crate::cli::terminal::Stream::Stderr, color);
     let mut stderr = std::io::stderr().lock();
     for e in errors {
         let _ = write!(
@@ -190,18 +195,55 @@ pub fn run(args: CheckArgs) -> ExitCode {
                 eprintln!("error: cannot read standard input: {e}");
                 return ExitCode::from(EXIT_ERROR);
             }
-            stdin = Some((args.stdin_filename.clone(), text));
-        } else if args.skip_unknown && p.is_file() && crate::discover::classify_file(p).is_none() {
+            stdin = Some(MemorySource {
+                kind: crate::load::classify::classify_name(&args.stdin_filename)
+                    .unwrap_or(crate::load::classify::FileKind::Yaml),
+                display: args.stdin_filename.clone(),
+                text,
+            });
+        } else if args.skip_unknown
+            && p.is_file()
+            && crate::load::discover::classify_file(p).is_none()
+        {
             skipped.push(p);
         } else {
             paths.push(p.clone());
         }
     }
-    let mut request = ScanRequest::new(paths);
-    request.stdin = stdin;
+    let mut request = Request::new(paths);
+    request.memory.extend(stdin);
     request.context = args.context.clone();
     request.exclude = exclude_set(&config);
-    let mut result = scan(&catalogue, &request, &enabled);
+    let helm = if args.no_helm {
+        None
+    } else {
+        match crate::helm::prepare(&crate::helm::HelmRequest {
+            paths: &request.paths,
+            base: &request.base,
+            exclude: &request.exclude,
+            config: &config.helm,
+            helm: args.helm.as_deref(),
+            max_output: request.max_file_bytes,
+        }) {
+            Ok(prepared) => Some(prepared),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_ERROR);
+            }
+        }
+    };
+    if let Some(crate::helm::Prepared::Rendered(stage)) = &helm {
+        request.memory.extend(stage.sources());
+    }
+    let pipeline = Pipeline::new(&catalogue, &enabled);
+    let mut result = pipeline.scan(&request);
+    match &helm {
+        Some(crate::helm::Prepared::Rendered(stage)) => {
+            crate::helm::attach(stage, &mut result, &catalogue, &enabled, &request.base);
+        }
+        Some(crate::helm::Prepared::Unusable(note)) => result.notes.push(note.clone()),
+        _ => {}
+    }
     if result.notes.iter().any(|n| n.error) {
         for n in result.notes.iter().filter(|n| n.error) {
             eprintln!("error: {}: {}", n.display, n.message);
@@ -228,14 +270,14 @@ pub fn run(args: CheckArgs) -> ExitCode {
         .as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_default();
-    filter(
+    pipeline.filter(
         &mut result,
-        &catalogue,
-        &config,
-        &config_name,
-        config.inline_ignores && !args.no_inline_ignores,
-        baseline_set.as_ref().map(|b| (b, baseline_name)),
-        &enabled,
+        &FilterOptions {
+            config: &config,
+            config_name: config_name.clone(),
+            inline: config.inline_ignores && !args.no_inline_ignores,
+            baseline: baseline_set.as_ref().map(|b| (b, baseline_name)),
+        },
     );
 
     if let Some(path) = &args.write_baseline {
@@ -287,68 +329,13 @@ pub fn run(args: CheckArgs) -> ExitCode {
         sarif_category: args.report.sarif_category(SARIF_CATEGORY),
         base_uri: base_uri(&request.base),
         base_dir: std::fs::canonicalize(&request.base).ok(),
+        real_paths: result.real_paths(),
     };
     args.report.emit(&report)
 }
 /// Rules about suppressions themselves run whenever suppressions are applied.
 fn is_meta_rule(id: &str) -> bool {
-    id == "TG002" || id == "TG003"
-}
-
-/// The filter stage: suppressions and baseline. Findings of rules that are not enabled (the
-/// suppression rules when deselected) are dropped afterwards.
-pub fn filter(
-    result: &mut ScanResult,
-    catalogue: &Catalogue,
-    config: &Config,
-    config_name: &str,
-    inline: bool,
-    baseline: Option<(&BTreeSet<String>, String)>,
-    enabled: &(dyn Fn(&Policy) -> bool + Sync),
-) {
-    let input = suppress::SuppressionInput {
-        catalogue,
-        store: &result.store,
-        kinds: &result.kinds,
-        annotations: &result.annotations,
-        config_ignores: &config.ignores,
-        config_name: config_name.to_string(),
-        inline,
-        require_reason: config.require_reason,
-        baseline: baseline.as_ref().map(|(set, name)| (*set, name.clone())),
-        today: suppress::today(),
-        ran: &|id: &str| catalogue.get(id).is_some_and(enabled),
-    };
-    let meta = suppress::apply(&mut result.findings, &input);
-    result.findings.extend(
-        meta.into_iter()
-            .filter(|f| catalogue.get(&f.rule_id).is_some_and(enabled)),
-    );
-    // A suppression rule's own findings can be suppressed by the config or the baseline.
-    let mut meta_only: Vec<_> = result
-        .findings
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| is_meta_rule(&f.rule_id) && f.suppression.is_none())
-        .map(|(i, _)| i)
-        .collect();
-    if !meta_only.is_empty() {
-        let mut metas: Vec<_> = meta_only
-            .iter()
-            .map(|i| result.findings[*i].clone())
-            .collect();
-        let again = suppress::SuppressionInput {
-            inline: false,
-            ..input
-        };
-        suppress::apply(&mut metas, &again);
-        for (i, f) in meta_only.drain(..).zip(metas) {
-            result.findings[i] = f;
-        }
-    }
-    result
-        .findings
-        .sort_by_key(crate::finding::Finding::sort_key);
+    crate::evaluate::registry::Rule::by_id(id).is_some_and(|r| r.is_about_suppressions())
 }
 
 fn exclude_set(config: &Config) -> globset::GlobSet {

@@ -6,8 +6,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::cli::{EXIT_CLEAN, EXIT_ERROR, PolicyArgs, load_catalogue};
-use crate::policy::Policy;
-use crate::policy::spec::TestInput;
+use crate::report::rule_docs::markdown;
 
 #[derive(Args, Debug)]
 pub struct ExplainArgs {
@@ -44,102 +43,4 @@ pub fn run(args: ExplainArgs) -> ExitCode {
             ExitCode::from(EXIT_ERROR)
         }
     }
-}
-
-/// The first inline test input with (bad) or without (good) an expected finding: what to
-/// say before it, the example itself, and its code fence language.
-fn example(policy: &Policy, bad: bool) -> Option<(String, String, &'static str)> {
-    policy.spec.tests.iter().find_map(|t| {
-        let expects_this = t.expect.iter().any(|e| e.id == policy.spec.id);
-        if expects_this != bad {
-            return None;
-        }
-        match &t.input {
-            TestInput::Inline(files) => files
-                .first()
-                .map(|(path, text)| (format!("`{path}`:"), text.clone(), fence(path))),
-            TestInput::Repo(fixture) => {
-                Some(("A model repository:".to_string(), fixture.listing(), "text"))
-            }
-            TestInput::File(_) => None,
-        }
-    })
-}
-
-/// Rules of `repo audit` (built-in rules tagged `repository`).
-fn is_repository_rule(policy: &Policy) -> bool {
-    policy.spec.subject == crate::policy::spec::Subject::Builtin
-        && policy.spec.tags.iter().any(|t| t == "repository")
-}
-
-fn fence(path: &str) -> &'static str {
-    let lower = path.to_ascii_lowercase();
-    if lower.ends_with(".yaml") || lower.ends_with(".yml") {
-        "yaml"
-    } else if lower.ends_with(".sh") {
-        "sh"
-    } else if lower.contains("dockerfile") {
-        "dockerfile"
-    } else {
-        "text"
-    }
-}
-
-/// The rule's documentation in markdown sections.
-pub fn markdown(policy: &Policy) -> String {
-    let spec = &policy.spec;
-    let mut out = format!("# {} {}\n\n", spec.id, spec.name);
-    out.push_str(&format!(
-        "**{}** · severity {} · checks each {}\n\n",
-        spec.summary,
-        spec.severity,
-        match spec.subject {
-            crate::policy::spec::Subject::Launch => "Triton launch",
-            crate::policy::spec::Subject::K8s => "Kubernetes object",
-            crate::policy::spec::Subject::Pbtxt => "model configuration",
-            crate::policy::spec::Subject::Builtin if is_repository_rule(policy) =>
-                "model repository (`tritonguard repo audit`)",
-            crate::policy::spec::Subject::Builtin => "scanned file",
-        }
-    ));
-    out.push_str("## Why it matters\n\n");
-    out.push_str(spec.description.trim());
-    out.push_str("\n\n");
-    if let Some((intro, text, fence)) = example(policy, true) {
-        out.push_str(&format!(
-            "## Bad example\n\n{intro}\n\n```{fence}\n{}\n```\n\n",
-            text.trim_end()
-        ));
-    }
-    if let Some((intro, text, fence)) = example(policy, false) {
-        out.push_str(&format!(
-            "## Good example\n\n{intro}\n\n```{fence}\n{}\n```\n\n",
-            text.trim_end()
-        ));
-    }
-    out.push_str("## How to fix\n\n");
-    out.push_str(spec.remediation.trim());
-    out.push_str("\n\n## How to suppress\n\n");
-    if is_repository_rule(policy) {
-        out.push_str(&format!(
-            "Model files have no place for a comment: disable the rule in `.tritonguard.yaml`, \
-             or skip it with `--ignore {id}` (`--select` runs only the rules named).\n",
-            id = spec.id
-        ));
-    } else {
-        out.push_str(&format!(
-            "If this is intended, add `# tritonguard:ignore[{id}] <reason>` on the line above the \
-         finding (or the Kubernetes annotation `tritonguard.dev/ignore: \"{id}\"`), or disable \
-         the rule in `.tritonguard.yaml`. Run only some rules with `--select`, skip some with \
-         `--ignore {id}`.\n",
-            id = spec.id
-        ));
-    }
-    if !spec.references.is_empty() {
-        out.push_str("\n## References\n\n");
-        for r in &spec.references {
-            out.push_str(&format!("- {r}\n"));
-        }
-    }
-    out
 }

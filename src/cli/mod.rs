@@ -9,8 +9,10 @@ pub mod check;
 pub mod completions;
 pub mod explain;
 pub mod inspect;
+pub mod probe;
 pub mod repo;
 pub mod rules;
+pub mod terminal;
 pub mod test;
 
 use std::io::{IsTerminal, Write};
@@ -19,10 +21,24 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::evaluate::policy::{Catalogue, Policy, PolicyError};
 use crate::finding::Severity;
-use crate::policy::{Catalogue, Policy, PolicyError};
 use crate::report::human::{HumanOptions, render_diagnostic};
 use crate::report::{Format, Report, render};
+
+/// Writes `text` to standard output. A reader that went away (`inspect | head`) ends the run
+/// quietly: what it read was right, and nothing is left to say.
+pub fn print_out(text: &str) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::from(EXIT_CLEAN),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(EXIT_CLEAN),
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: cannot write the output: {e}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
 
 /// Exit codes: 0 clean, 1 findings, 2 usage, configuration or policy error.
 pub const EXIT_CLEAN: u8 = 0;
@@ -64,6 +80,8 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     /// Audit a model repository on disk, or write its lock file of hashes.
     Repo(repo::RepoArgs),
+    /// Ask a running Triton server what it exposes (without changing it), or watch it.
+    Probe(probe::ProbeArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(completions::CompletionsArgs),
     /// Print the manual page (roff), or write one per command with --dir.
@@ -89,10 +107,7 @@ pub fn load_catalogue(
 ) -> Result<Catalogue, ExitCode> {
     let mut dirs = extra_dirs.to_vec();
     dirs.extend(args.policy_dirs.iter().cloned());
-    let options = HumanOptions {
-        color,
-        ..HumanOptions::default()
-    };
+    let options = terminal::options(terminal::Stream::Stderr, color);
     match Catalogue::load(&dirs, !args.no_builtin_policies) {
         Ok(catalogue) => Ok(catalogue),
         Err(errors) => {
@@ -113,7 +128,7 @@ pub fn load_catalogue(
 
 /// Renders a policy error with the policy text it points into.
 pub fn render_policy_error(error: &PolicyError, options: &HumanOptions) -> String {
-    let diagnostic = crate::policy::diagnostic(error);
+    let diagnostic = crate::evaluate::policy::diagnostic(error);
     render_diagnostic(&diagnostic, options)
 }
 
@@ -147,6 +162,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Test(args) => test::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Repo(args) => repo::run(args),
+        Command::Probe(args) => probe::run(args),
         Command::Completions(args) => completions::run_completions(args),
         Command::Man(args) => completions::run_man(args),
     }
@@ -213,9 +229,13 @@ pub struct ReportArgs {
     /// Show suppressed findings in the human report too (SARIF and JSON always carry them).
     #[arg(long)]
     pub show_suppressed: bool,
-    /// Print only the summary line (human format).
+    /// Print only the summary line (human and concise formats).
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Print how many findings each rule has, most first, instead of the findings (a table,
+    /// or JSON with --format json).
+    #[arg(long)]
+    pub statistics: bool,
     /// Colour the human report.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
@@ -237,16 +257,39 @@ impl ReportArgs {
     /// finding is at or above `--fail-on`, 0 otherwise, 2 when the report cannot be written.
     pub fn emit(&self, report: &Report<'_>) -> ExitCode {
         let terminal = self.output.is_none() && std::io::stdout().is_terminal();
-        let text = render(
-            self.format,
-            report,
-            &HumanOptions {
-                color: use_color(self.color, terminal),
-                quiet: self.quiet,
-                show_suppressed: self.show_suppressed,
-                ..HumanOptions::default()
+        let options = HumanOptions {
+            color: use_color(self.color, terminal),
+            quiet: self.quiet,
+            show_suppressed: self.show_suppressed,
+            width: if self.output.is_none() {
+                terminal::width(terminal::Stream::Stdout)
+            } else {
+                std::env::var("COLUMNS")
+                    .ok()
+                    .and_then(|c| c.trim().parse().ok())
+                    .unwrap_or(terminal::DEFAULT_WIDTH)
             },
-        );
+            ascii: terminal::ascii_only(),
+        };
+        let text = if self.statistics {
+            match self.format {
+                Format::Human | Format::Concise => crate::report::statistics::render_text(report),
+                Format::Json => crate::report::statistics::render_json(report),
+                Format::Sarif | Format::Github => {
+                    eprintln!(
+                        "error: --statistics prints a table (human, concise) or JSON, not {}",
+                        if self.format == Format::Sarif {
+                            "SARIF"
+                        } else {
+                            "GitHub annotations"
+                        }
+                    );
+                    return ExitCode::from(EXIT_ERROR);
+                }
+            }
+        } else {
+            render(self.format, report, &options)
+        };
         let written = match &self.output {
             Some(path) => std::fs::write(path, &text)
                 .map_err(|e| format!("cannot write {}: {e}", path.display())),
@@ -258,6 +301,14 @@ impl ReportArgs {
         if let Err(e) = written {
             eprintln!("error: {e}");
             return ExitCode::from(EXIT_ERROR);
+        }
+        if let Some(path) = &self.output {
+            // The report went to a file: the log still says what was found.
+            eprintln!(
+                "{} (report written to {})",
+                crate::report::human::summary_line(report),
+                path.display()
+            );
         }
         let failing = report
             .findings

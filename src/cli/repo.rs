@@ -114,6 +114,7 @@ fn audit(args: AuditArgs) -> ExitCode {
         sarif_category: args.report.sarif_category(SARIF_CATEGORY),
         base_uri: base_uri(&request.base),
         base_dir: std::fs::canonicalize(&request.base).ok(),
+        real_paths: result.real_paths(),
     };
     args.report.emit(&report)
 }

@@ -8,12 +8,13 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::cli::check::filter;
 use crate::cli::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, PolicyArgs, load_catalogue};
-use crate::config::Config;
-use crate::policy::spec::{PolicyTest, TestInput};
-use crate::policy::{Catalogue, Policy};
-use crate::scan::{ScanRequest, scan, scan_texts};
+use crate::evaluate::policy::spec::{PolicyTest, TestInput};
+use crate::evaluate::policy::{Catalogue, Policy};
+use crate::filter::FilterOptions;
+use crate::filter::config::Config;
+use crate::load::Request;
+use crate::pipeline::Pipeline;
 
 #[derive(Args, Debug)]
 pub struct TestArgs {
@@ -151,33 +152,27 @@ fn run_test(catalogue: &Catalogue, policy: &Policy, test: &PolicyTest) -> Result
     // Every policy runs, as in `check`, and inline suppressions apply; only the tested
     // policy's findings are compared.
     let all = |_: &Policy| true;
+    let pipeline = Pipeline::new(catalogue, &all);
     let mut result = match &test.input {
-        TestInput::Inline(files) => scan_texts(catalogue, files, &all),
+        TestInput::Inline(files) => pipeline.scan_texts(files),
         TestInput::File(path) => {
             let base = policy.dir.clone().unwrap_or_else(|| PathBuf::from("."));
             let full = base.join(path);
             if !full.exists() {
                 return Err(format!("input file {} does not exist", full.display()));
             }
-            let mut request = ScanRequest::new(vec![full]);
+            let mut request = Request::new(vec![full]);
             request.base = base_of(&base);
-            scan(catalogue, &request, &all)
+            pipeline.scan(&request)
         }
         TestInput::Repo(fixture) => crate::audit::audit_fixture(catalogue, fixture, &all)?,
+        TestInput::Probe(fixture) => crate::probe::fixture::run_fixture(catalogue, fixture, &all)?,
     };
     let config = Config {
         inline_ignores: true,
         ..Config::default()
     };
-    filter(
-        &mut result,
-        catalogue,
-        &config,
-        ".tritonguard.yaml",
-        true,
-        None,
-        &all,
-    );
+    pipeline.filter(&mut result, &FilterOptions::defaults(&config));
     let result = result;
     let id = &policy.spec.id;
     let errors: Vec<_> = result

@@ -2,10 +2,14 @@
 //! entrypoint wrapper, or inside a `sh -c "..."` script.
 
 use std::collections::BTreeMap;
-use std::ops::Range;
 
+pub use crate::model::invocation::{Invocation, Program, Worker};
+use crate::model::launch::{Fact, InvalidFlag};
+use crate::model::launchers;
+use crate::model::openai_frontend;
 use crate::model::server::ArgWord;
-use crate::source::Span;
+use crate::parse::words::{FnLookup, Lexer, Operator, SplitOptions, Word, WordKind};
+use crate::source::{FileId, Span};
 
 /// Programs that run their arguments as a command (`exec tritonserver ...`).
 const WRAPPERS: &[&str] = &[
@@ -39,15 +43,26 @@ pub fn find_tritonserver(
     words: &[ArgWord],
     env: &BTreeMap<String, Option<String>>,
 ) -> Option<Vec<ArgWord>> {
+    find_invocation(words, env).map(|i| i.argv)
+}
+
+/// How `words` (command and args together) start Triton, if they do.
+pub fn find_invocation(
+    words: &[ArgWord],
+    env: &BTreeMap<String, Option<String>>,
+) -> Option<Invocation> {
     let mut rest = words;
     loop {
         let first = rest.first()?;
         let name = basename(&first.text);
         if is_tritonserver(&first.text) {
-            return Some(rest[1..].to_vec());
+            return Some(Invocation::tritonserver(rest[1..].to_vec()));
         }
         if SHELLS.contains(&name) {
             return from_shell(&rest[1..], env);
+        }
+        if launchers::MPI_LAUNCHERS.contains(&name) {
+            return from_mpi(&rest[1..], env);
         }
         if WRAPPERS.contains(&name)
             || name.contains('=') && name != "=" && !first.text.starts_with('-')
@@ -59,21 +74,123 @@ pub fn find_tritonserver(
             }
             continue;
         }
+        // A launcher script (`python3 .../launch_triton_server.py ...`) builds the command.
+        if let Some(at) = rest
+            .iter()
+            .position(|w| basename(&w.text) == launchers::LAUNCH_SCRIPT)
+        {
+            let launch = launchers::launch_script(&rest[at], &rest[at + 1..]);
+            return Some(Invocation {
+                program: Program::Tritonserver,
+                argv: launch.argv,
+                workers: launch.workers,
+                launcher_errors: launch.errors,
+            });
+        }
+        if let Some(at) = rest
+            .iter()
+            .position(|w| openai_frontend::is_frontend(&w.text))
+        {
+            return Some(Invocation {
+                program: Program::OpenAiFrontend,
+                argv: rest[at + 1..].to_vec(),
+                workers: Vec::new(),
+                launcher_errors: Vec::new(),
+            });
+        }
         // Anything else (a script, another program) may still pass through to tritonserver
         // later on its command line.
         let at = rest.iter().position(|w| is_tritonserver(&w.text))?;
-        return Some(rest[at + 1..].to_vec());
+        return Some(Invocation::tritonserver(rest[at + 1..].to_vec()));
     }
 }
 
+/// `mpirun ... : ...`: rank 0's tritonserver is the launch; the other segments that run
+/// tritonserver are its workers.
+fn from_mpi(args: &[ArgWord], env: &BTreeMap<String, Option<String>>) -> Option<Invocation> {
+    let mut found: Option<Invocation> = None;
+    for (rank, segment) in launchers::mpi_segments(args) {
+        let start = segment
+            .iter()
+            .position(|w| !w.text.starts_with('-') && !is_mpi_option_value(&segment, w));
+        let Some(invocation) = start.and_then(|s| find_invocation(&segment[s..], env)) else {
+            continue;
+        };
+        match &mut found {
+            None => found = Some(invocation),
+            Some(main) => {
+                main.workers.push(Worker {
+                    rank,
+                    argv: invocation.argv,
+                });
+                main.workers.extend(invocation.workers);
+                main.launcher_errors.extend(invocation.launcher_errors);
+            }
+        }
+    }
+    found
+}
+
+/// Whether `word` is the value of the mpirun option before it (`-n 1`, `-x VAR`).
+fn is_mpi_option_value(segment: &[ArgWord], word: &ArgWord) -> bool {
+    let Some(at) = segment.iter().position(|w| std::ptr::eq(w, word)) else {
+        return false;
+    };
+    at.checked_sub(1)
+        .and_then(|p| segment.get(p))
+        .is_some_and(|prev| MPI_VALUE_OPTIONS.contains(&prev.text.as_str()))
+        || at
+            .checked_sub(2)
+            .and_then(|p| segment.get(p))
+            .is_some_and(|prev| MPI_TWO_VALUE_OPTIONS.contains(&prev.text.as_str()))
+}
+
+/// Open MPI and MPICH (Hydra) options that take a value.
+const MPI_VALUE_OPTIONS: &[&str] = &[
+    "-n",
+    "-np",
+    "--np",
+    "--n",
+    "-c",
+    "-N",
+    "-H",
+    "-host",
+    "--host",
+    "-hosts",
+    "--hostfile",
+    "-hostfile",
+    "--machinefile",
+    "-machinefile",
+    "-f",
+    "-x",
+    "--map-by",
+    "-map-by",
+    "--bind-to",
+    "-bind-to",
+    "--rank-by",
+    "-wdir",
+    "--wdir",
+    "-path",
+    "--path",
+    "--prefix",
+    "--output-filename",
+    "-output-filename",
+    "-ppn",
+    "-envlist",
+    "--tag-output-format",
+];
+
+/// Options that take two values (`--mca name value`, `-genv NAME value`).
+const MPI_TWO_VALUE_OPTIONS: &[&str] = &["--mca", "-mca", "--gmca", "-gmca", "-genv", "-env"];
+
 /// `sh [-opts] -c SCRIPT`: the tritonserver command inside SCRIPT.
-fn from_shell(args: &[ArgWord], env: &BTreeMap<String, Option<String>>) -> Option<Vec<ArgWord>> {
+fn from_shell(args: &[ArgWord], env: &BTreeMap<String, Option<String>>) -> Option<Invocation> {
     let mut i = 0;
     while let Some(arg) = args.get(i) {
         let t = arg.text.as_str();
         if t.starts_with('-') && !t.starts_with("--") && t.contains('c') {
             let script = args.get(i + 1)?;
-            return script_invocation(script, env);
+            return script_command_invocation(script, env);
         }
         if t.starts_with('-') {
             i += 1;
@@ -85,267 +202,146 @@ fn from_shell(args: &[ArgWord], env: &BTreeMap<String, Option<String>>) -> Optio
     None
 }
 
-/// The tritonserver command inside a shell script held in one argv word; its words keep
-/// exact spans where the script text is a literal copy of the source.
+/// The tritonserver command inside a shell script held in one argv word (`sh -c SCRIPT`),
+/// read with the shell's own rules (quotes, escapes, `\`-newline continuations, variables
+/// from `env`); its words keep exact spans wherever the script text maps to the source.
 pub fn script_invocation(
     script: &ArgWord,
     env: &BTreeMap<String, Option<String>>,
 ) -> Option<Vec<ArgWord>> {
-    for command in split_script(&script.text, env) {
-        let words: Vec<ArgWord> = command
-            .into_iter()
-            .map(|w| {
-                let span = script.subspan(w.raw.start, w.raw.end);
-                let exact = !script.pieces.is_empty()
-                    && (span != script.span || w.raw == (0..script.text.len()));
-                ArgWord {
-                    pieces: if exact && !w.unresolved && w.literal {
-                        span.map(|s| vec![(0, s)]).unwrap_or_default()
-                    } else {
-                        Vec::new()
-                    },
-                    text: w.text,
-                    span,
-                    unresolved: w.unresolved || script.unresolved,
-                    origin: None,
+    script_command_invocation(script, env).map(|i| i.argv)
+}
+
+fn script_command_invocation(
+    script: &ArgWord,
+    env: &BTreeMap<String, Option<String>>,
+) -> Option<Invocation> {
+    let commands = script_commands(script, env);
+    let (at, mut invocation) = commands
+        .iter()
+        .enumerate()
+        .find_map(|(i, command)| find_invocation(&command.words, env).map(|inv| (i, inv)))?;
+    // Flags on the next line after a command that ended at its line end are a command of
+    // their own: tritonserver starts without them.
+    // (Unless the command's last word already explains why it ended: one cause, one finding.)
+    if invocation.program == Program::Tritonserver
+        && commands[at].ended_by_line_break
+        && commands[at].words.last().is_some_and(|w| w.note.is_none())
+        && let Some(next) = commands.get(at + 1).and_then(|c| c.words.first())
+        && next.text.starts_with("--")
+    {
+        let last = commands[at].words.last().map_or("", |w| w.text.as_str());
+        invocation.launcher_errors.push(Fact::known(
+            InvalidFlag {
+                arg: next.text.clone(),
+                reason: "split-command".to_string(),
+                message: format!(
+                    "the tritonserver command ends at the line end after `{last}`: `{}` on the \
+                     next line runs as a command of its own, and tritonserver starts without it",
+                    next.text.trim()
+                ),
+                suggestion: None,
+            },
+            next.span,
+        ));
+    }
+    Some(invocation)
+}
+
+/// One simple command of a script.
+pub struct ScriptCommand {
+    pub words: Vec<ArgWord>,
+    /// The command ended at a line end (not at `;`, `&&`, `|`...).
+    pub ended_by_line_break: bool,
+}
+
+/// The simple commands of a script (split at `;`, `&&`, `||`, `|`, `&` and line ends), each
+/// as argv words; redirections and their targets are left out.
+pub fn script_commands(
+    script: &ArgWord,
+    env: &BTreeMap<String, Option<String>>,
+) -> Vec<ScriptCommand> {
+    let source_word = script
+        .to_word()
+        .unwrap_or_else(|| Word::synthetic(script.text.clone(), Span::new(FileId(0), 0, 0)));
+    let lookup = FnLookup(|name: &str| {
+        env.get(name)
+            .cloned()
+            .flatten()
+            .map(crate::parse::words::VarValue::new)
+    });
+    let mut lexer = Lexer::with_map(&script.text, source_word.source_map(), SplitOptions::SHELL);
+    let mut commands: Vec<ScriptCommand> = Vec::new();
+    let mut current: Vec<Word> = Vec::new();
+    let mut redirect_target = false;
+    let mut finish = |current: &mut Vec<Word>, ended_by_line_break: bool| {
+        let words = std::mem::take(current);
+        if words.is_empty() {
+            return;
+        }
+        let last = words.len() - 1;
+        let argv = words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                let mut word = ArgWord::from(w);
+                word.unresolved |= script.unresolved;
+                word.note = continuation_note(w, i == last && ended_by_line_break);
+                if script.span.is_none() {
+                    word.span = None;
+                    word.origin = None;
                 }
+                word
             })
             .collect();
-        if let Some(argv) = find_tritonserver(&words, env) {
-            return Some(argv);
-        }
-    }
-    None
-}
-
-/// A word of a shell script: its expanded text and where it is in the script text.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ScriptWord {
-    pub text: String,
-    pub raw: Range<usize>,
-    /// Depends on a variable or substitution the environment does not determine.
-    pub unresolved: bool,
-    /// The text equals the raw source (no quotes, escapes or expansions).
-    pub literal: bool,
-}
-
-/// Splits a shell script into simple commands (at `;`, `&&`, `||`, `|`, `&` and newlines),
-/// removing quotes and expanding `$VAR`/`${VAR}`/`${VAR:-default}` from `env`.
-pub fn split_script(script: &str, env: &BTreeMap<String, Option<String>>) -> Vec<Vec<ScriptWord>> {
-    let mut commands = Vec::new();
-    let mut current: Vec<ScriptWord> = Vec::new();
-    let mut word: Option<ScriptWord> = None;
-    let chars: Vec<(usize, char)> = script.char_indices().collect();
-    let mut i = 0;
-    let end_of = |i: usize| chars.get(i).map(|(o, _)| *o).unwrap_or(script.len());
-    macro_rules! start_word {
-        ($at:expr) => {
-            word.get_or_insert_with(|| ScriptWord {
-                text: String::new(),
-                raw: $at..$at,
-                unresolved: false,
-                literal: true,
-            })
-        };
-    }
-    while i < chars.len() {
-        let (offset, c) = chars[i];
-        match c {
-            ' ' | '\t' | '\r' => {
-                if let Some(w) = word.take() {
-                    current.push(w);
+        commands.push(ScriptCommand {
+            words: argv,
+            ended_by_line_break,
+        });
+    };
+    while let Some(item) = lexer.next_word(&lookup) {
+        match item {
+            Ok(word) => match word.kind {
+                WordKind::Word if redirect_target => redirect_target = false,
+                WordKind::Word => current.push(word),
+                WordKind::Redirect(_) => redirect_target = true,
+                WordKind::HeredocBody => {}
+                WordKind::Operator(op) => {
+                    redirect_target = false;
+                    finish(&mut current, op == Operator::Newline);
                 }
-                i += 1;
-            }
-            '\n' | ';' | '&' | '|' => {
-                if let Some(w) = word.take() {
-                    current.push(w);
-                }
-                if !current.is_empty() {
-                    commands.push(std::mem::take(&mut current));
-                }
-                i += 1;
-            }
-            '#' if word.is_none() => {
-                while i < chars.len() && chars[i].1 != '\n' {
-                    i += 1;
-                }
-            }
-            '\\' => {
-                let w = start_word!(offset);
-                w.literal = false;
-                if let Some((_, next)) = chars.get(i + 1)
-                    && *next != '\n'
-                {
-                    w.text.push(*next);
-                }
-                i += 2;
-                w.raw.end = end_of(i);
-            }
-            '\'' => {
-                let w = start_word!(offset);
-                w.literal = false;
-                i += 1;
-                while i < chars.len() && chars[i].1 != '\'' {
-                    w.text.push(chars[i].1);
-                    i += 1;
-                }
-                i += 1;
-                w.raw.end = end_of(i).min(script.len());
-            }
-            '"' => {
-                let w = start_word!(offset);
-                w.literal = false;
-                i += 1;
-                while i < chars.len() && chars[i].1 != '"' {
-                    let c = chars[i].1;
-                    if c == '\\' && matches!(chars.get(i + 1), Some((_, '"' | '\\' | '$' | '`'))) {
-                        w.text.push(chars[i + 1].1);
-                        i += 2;
-                    } else if c == '$' {
-                        i = expand(&chars, i, script, env, w);
-                    } else {
-                        w.text.push(c);
-                        i += 1;
-                    }
-                }
-                i += 1;
-                w.raw.end = end_of(i).min(script.len());
-            }
-            '$' => {
-                let w = start_word!(offset);
-                w.literal = false;
-                i = expand(&chars, i, script, env, w);
-                w.raw.end = end_of(i);
-            }
-            '`' => {
-                let w = start_word!(offset);
-                w.literal = false;
-                w.unresolved = true;
-                i += 1;
-                while i < chars.len() && chars[i].1 != '`' {
-                    i += 1;
-                }
-                i += 1;
-                w.raw.end = end_of(i).min(script.len());
-            }
-            c => {
-                let w = start_word!(offset);
-                w.text.push(c);
-                i += 1;
-                w.raw.end = end_of(i);
+            },
+            // A syntax error drops the command it is in, as the shell would not run it.
+            Err(_) => {
+                current.clear();
+                redirect_target = false;
             }
         }
     }
-    if let Some(w) = word.take() {
-        current.push(w);
-    }
-    if !current.is_empty() {
-        commands.push(current);
-    }
+    finish(&mut current, false);
     commands
 }
 
-/// Expands the `$...` at `chars[i]` into `word`; returns the index after it.
-fn expand(
-    chars: &[(usize, char)],
-    mut i: usize,
-    script: &str,
-    env: &BTreeMap<String, Option<String>>,
-    word: &mut ScriptWord,
-) -> usize {
-    i += 1;
-    let lookup = |name: &str| env.get(name).cloned().flatten();
-    match chars.get(i).map(|(_, c)| *c) {
-        Some('{') => {
-            let start = i + 1;
-            let mut depth = 1;
-            i += 1;
-            while i < chars.len() {
-                match chars[i].1 {
-                    '{' => depth += 1,
-                    '}' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            break;
-                        }
-                    }
-                    _ => {}
-                }
-                i += 1;
-            }
-            let body: String = chars
-                .get(start..i.min(chars.len()))
-                .unwrap_or(&[])
-                .iter()
-                .map(|(_, c)| *c)
-                .collect();
-            let (name, default) = match body.find([':', '-', '=', '+', '?']) {
-                Some(p) => {
-                    let rest = &body[p..];
-                    let rest = rest.strip_prefix(':').unwrap_or(rest);
-                    let default = rest
-                        .strip_prefix('-')
-                        .or_else(|| rest.strip_prefix('='))
-                        .map(str::to_string);
-                    (&body[..p], default)
-                }
-                None => (body.as_str(), None),
-            };
-            match lookup(name).filter(|v| !v.is_empty()).or(default) {
-                Some(v) => word.text.push_str(&v),
-                None => {
-                    word.unresolved = true;
-                    word.text.push_str("${");
-                    word.text.push_str(&body);
-                    word.text.push('}');
-                }
-            }
-            i + 1
-        }
-        Some('(') => {
-            word.unresolved = true;
-            let mut depth = 0;
-            while i < chars.len() {
-                match chars[i].1 {
-                    '(' => depth += 1,
-                    ')' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return i + 1;
-                        }
-                    }
-                    _ => {}
-                }
-                i += 1;
-            }
-            i
-        }
-        Some(c) if c.is_ascii_alphabetic() || c == '_' => {
-            let start = chars[i].0;
-            while i < chars.len() && (chars[i].1.is_ascii_alphanumeric() || chars[i].1 == '_') {
-                i += 1;
-            }
-            let end = chars.get(i).map(|(o, _)| *o).unwrap_or(script.len());
-            match lookup(&script[start..end]) {
-                Some(v) => word.text.push_str(&v),
-                None => {
-                    word.unresolved = true;
-                    word.text.push('$');
-                    word.text.push_str(&script[start..end]);
-                }
-            }
-            i
-        }
-        Some(c) if c.is_ascii_digit() || matches!(c, '@' | '*' | '#' | '?' | '$' | '!') => {
-            word.unresolved = true;
-            i + 1
-        }
-        _ => {
-            word.text.push('$');
-            i
-        }
+/// Why a word of a script starts with a blank the author likely did not mean: a `\` whose
+/// line end YAML folded into a space (a `>` block or a multi-line flow scalar), or a `\`
+/// followed by a space rather than by the line end.
+fn continuation_note(word: &Word, before_line_break: bool) -> Option<String> {
+    let first = word.text.chars().next()?;
+    if !first.is_whitespace() || !word.quoted {
+        return None;
     }
+    if word.is_produced_at(0) {
+        return Some(
+            "a folded YAML scalar turned the line end after `\\` into a space, which the `\\` \
+             escapes: the argument starts with a space"
+                .to_string(),
+        );
+    }
+    (before_line_break && word.text.trim().is_empty()).then(|| {
+        "the `\\` escapes the space after it, not the line end: the space is an argument and \
+         the line end ends the command"
+            .to_string()
+    })
 }
 
 /// Kubernetes' own `$(VAR)` expansion in command and args, from the container's env.
@@ -469,16 +465,30 @@ mod tests {
     #[test]
     fn shell_variables_expand_from_the_environment_or_stay_unresolved() {
         let e = env(&[("MODE", Some("explicit")), ("SECRET", None)]);
-        let commands = split_script(
+        let script = ArgWord::new(
             "tritonserver --model-control-mode=$MODE --x=${UNSET:-dflt} --y=\"$SECRET\" $(cat f)",
-            &e,
+            Some(Span::new(FileId(0), 0, 0)),
         );
-        let words = &commands[0];
+        let commands = script_commands(&script, &e);
+        let words = &commands[0].words;
         assert_eq!(words[1].text, "--model-control-mode=explicit");
         assert!(!words[1].unresolved);
         assert_eq!(words[2].text, "--x=dflt");
         assert!(words[3].unresolved);
         assert!(words[4].unresolved);
+    }
+
+    #[test]
+    fn continuations_join_lines_and_an_escaped_space_ends_the_command() {
+        let source = "tritonserver \\\n  --a=1 \\ \n  --b=2";
+        let script = ArgWord::literal(source, Span::new(FileId(0), 0, source.len()));
+        let commands = script_commands(&script, &env(&[]));
+        assert_eq!(texts(&commands[0].words), ["tritonserver", "--a=1", " "]);
+        assert!(
+            commands[0].words[2].note.is_some(),
+            "the escaped space is explained"
+        );
+        assert_eq!(texts(&commands[1].words), ["--b=2"]);
     }
 
     #[test]

@@ -36,14 +36,16 @@ pub fn parse_image(reference: &str, span: Option<Span>) -> Image {
         _ => (None, None),
     };
     let triton_version = release.as_deref().and_then(triton_version_for_release);
-    let client_only = variant.as_deref().is_some_and(|v| v.ends_with("-sdk"));
+    // `-sdk` images hold the clients and `-min` images are the build base: neither contains a
+    // server, so only a tritonserver command run in them makes them a Triton launch.
+    let no_server = variant.as_deref().is_some_and(contains_no_server);
     Image {
         reference: Fact::known(reference.to_string(), span),
         registry,
         repository: Some(repository),
         tag,
         digest,
-        is_triton: is_triton && !client_only,
+        is_triton: is_triton && !no_server,
         release,
         triton_version,
         variant,
@@ -52,6 +54,14 @@ pub fn parse_image(reference: &str, span: Option<Span>) -> Image {
         // NGC images create a `triton-server` user but set no USER (deploy guide).
         default_user_root: if stock { Some(true) } else { None },
     }
+}
+
+/// NGC tag variants that ship no tritonserver: `py3-sdk`, `py3-igpu-sdk`, `py3-min`.
+fn contains_no_server(variant: &str) -> bool {
+    variant
+        .rsplit('-')
+        .next()
+        .is_some_and(|last| matches!(last, "sdk" | "min"))
 }
 
 /// `24.10-py3` → (`24.10`, `py3`); tags that do not start with a YY.MM release give nothing.
@@ -95,6 +105,31 @@ pub fn triton_version_for_release(release: &str) -> Option<String> {
     })
 }
 
+/// The NGC release that ships a Triton server version: the inverse of
+/// [`triton_version_for_release`] (`2.51.0` → `24.10`, `2.59.1` → `25.07`), for a version a
+/// running server reports. Patch versions other than 2.59.1 map to their minor's release.
+pub fn release_for_triton_version(version: &str) -> Option<String> {
+    let mut parts = version.trim().split('.');
+    let (Some("2"), Some(minor), patch) = (parts.next(), parts.next(), parts.next()) else {
+        return None;
+    };
+    let minor: i64 = minor.parse().ok()?;
+    let patch: i64 = patch
+        .map(|p| p.split(|c: char| !c.is_ascii_digit()).next().unwrap_or(""))
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    let months = match (minor, patch) {
+        (59, 1) => (25 - 22) * 12 + 6,
+        (m, _) if m <= 59 => m - 18,
+        (m, _) => m - 17,
+    };
+    if months < -1 {
+        return None;
+    }
+    let total = 22 * 12 + months;
+    Some(format!("{:02}.{:02}", total / 12, total % 12 + 1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,6 +169,27 @@ mod tests {
     }
 
     #[test]
+    fn server_versions_map_back_to_their_release() {
+        for release in [
+            "21.12", "22.01", "23.05", "24.04", "24.10", "25.06", "25.07", "25.08", "26.07",
+        ] {
+            let version = triton_version_for_release(release).unwrap();
+            assert_eq!(
+                release_for_triton_version(&version).as_deref(),
+                Some(release),
+                "{version}"
+            );
+        }
+        assert_eq!(
+            release_for_triton_version("2.51.0dev").as_deref(),
+            Some("24.10")
+        );
+        assert_eq!(release_for_triton_version("2.16.0"), None);
+        assert_eq!(release_for_triton_version("3.0.0"), None);
+        assert_eq!(release_for_triton_version("garbage"), None);
+    }
+
+    #[test]
     fn registry_ports_digests_and_custom_images() {
         let image = parse_image(
             "localhost:5000/team/tritonserver-custom:1.2@sha256:abc",
@@ -151,6 +207,13 @@ mod tests {
         assert_eq!(image.gpu_capable, None);
         let sdk = parse_image("nvcr.io/nvidia/tritonserver:24.10-py3-sdk", None);
         assert!(!sdk.is_triton, "the SDK image holds clients, not a server");
+        for tag in ["24.10-py3-min", "24.10-py3-igpu-sdk", "24.10-py3-igpu-min"] {
+            let image = parse_image(&format!("nvcr.io/nvidia/tritonserver:{tag}"), None);
+            assert!(!image.is_triton, "{tag} holds no server");
+            assert_eq!(image.release.as_deref(), Some("24.10"));
+        }
+        let full = parse_image("nvcr.io/nvidia/tritonserver:24.10-trtllm-python-py3", None);
+        assert!(full.is_triton);
         let other = parse_image("nginx:1.27", None);
         assert!(!other.is_triton);
         assert_eq!(other.repository.as_deref(), Some("nginx"));

@@ -179,6 +179,9 @@ pub struct Server {
     pub metrics: Endpoint,
     pub sagemaker: Endpoint,
     pub vertex_ai: Endpoint,
+    /// The OpenAI-compatible HTTP API of Triton's OpenAI frontend (`openai_frontend/main.py`);
+    /// disabled for `tritonserver` itself.
+    pub openai: Endpoint,
     pub log: Logging,
     /// off | execution_count
     pub rate_limit: Fact<String>,
@@ -207,6 +210,7 @@ node_struct!(Server {
     metrics,
     sagemaker,
     vertex_ai,
+    openai,
     log,
     rate_limit,
     trace_level,
@@ -240,7 +244,7 @@ pub struct Endpoint {
     pub enabled: Fact<bool>,
     pub address: Fact<String>,
     pub port: Fact<i64>,
-    /// API groups guarded by a restricted-API header (HTTP and gRPC only).
+    /// API groups guarded by a restricted-API header (HTTP, gRPC and OpenAI only).
     pub restricted_apis: Vec<Fact<String>>,
     pub header_forward_pattern: Fact<String>,
     /// gRPC only: TLS and mutual TLS.
@@ -378,13 +382,15 @@ pub struct Exposure {
     pub metrics: PortExposure,
     pub sagemaker: PortExposure,
     pub vertex_ai: PortExposure,
+    pub openai: PortExposure,
 }
 node_struct!(Exposure {
     http,
     grpc,
     metrics,
     sagemaker,
-    vertex_ai
+    vertex_ai,
+    openai
 });
 
 /// Who can reach a port, from the narrowest to the widest.
@@ -545,7 +551,11 @@ impl Launch {
             .push(Fact::known(InvalidFlag::default(), None));
         launch.server.model_repositories.push(fact_string());
         launch.server.load_models.push(fact_string());
-        for endpoint in [&mut launch.server.http, &mut launch.server.grpc] {
+        for endpoint in [
+            &mut launch.server.http,
+            &mut launch.server.grpc,
+            &mut launch.server.openai,
+        ] {
             endpoint.restricted_apis.push(fact_string());
         }
         launch.container.value.capabilities.add = Fact::known(vec![fact_string()], None);
@@ -558,6 +568,7 @@ impl Launch {
             &mut launch.exposure.metrics,
             &mut launch.exposure.sagemaker,
             &mut launch.exposure.vertex_ai,
+            &mut launch.exposure.openai,
         ] {
             exposure.routes.push(At::default());
         }

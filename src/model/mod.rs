@@ -1,13 +1,17 @@
-//! Format-independent facts: the Launch and what builds it.
+//! Format-independent facts: the Launch, its values, and the pure builders that fill it
+//! (tritonserver argv resolution, images, quantities, Kubernetes objects).
 
+pub mod argparse;
 pub mod argv;
-pub mod compose;
-pub mod docker;
+pub mod compose_command;
 pub mod flags;
 pub mod image;
+pub mod invocation;
 pub mod k8s;
 pub mod launch;
+pub mod launchers;
+pub mod openai_frontend;
 pub mod quantity;
-pub mod run_launch;
 pub mod server;
+pub mod subject;
 pub mod yaml_words;

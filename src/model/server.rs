@@ -21,6 +21,9 @@ pub struct ArgWord {
     /// The shell or Dockerfile word this came from, which maps any part of its text back to
     /// the source exactly.
     pub origin: Option<Box<crate::parse::words::Word>>,
+    /// Why the argument has the text it has, when that is not what its author likely meant
+    /// (a line break YAML folded into a space after `\`): said in findings about it.
+    pub note: Option<String>,
 }
 
 impl From<&crate::parse::words::Word> for ArgWord {
@@ -31,6 +34,7 @@ impl From<&crate::parse::words::Word> for ArgWord {
             unresolved: !word.is_resolved(),
             pieces: Vec::new(),
             origin: Some(Box::new(word.clone())),
+            note: None,
         }
     }
 }
@@ -43,6 +47,7 @@ impl ArgWord {
             unresolved: false,
             pieces: Vec::new(),
             origin: None,
+            note: None,
         }
     }
 
@@ -54,7 +59,43 @@ impl ArgWord {
             unresolved: false,
             pieces: vec![(0, span)],
             origin: None,
+            note: None,
         }
+    }
+
+    /// This argument as a mapped word (for splitting its text again as a script): its
+    /// origin, or a word built from its exact pieces, or one produced by its whole span.
+    pub fn to_word(&self) -> Option<crate::parse::words::Word> {
+        use crate::parse::words::{TextOrigin, Word};
+        if let Some(word) = &self.origin {
+            return Some((**word).clone());
+        }
+        let span = self.span?;
+        let mut runs = Vec::new();
+        let mut at = 0;
+        for (i, (start, piece)) in self.pieces.iter().enumerate() {
+            let end = self
+                .pieces
+                .get(i + 1)
+                .map_or(self.text.len(), |(next, _)| *next)
+                .min(start + piece.len())
+                .min(self.text.len());
+            if *start < at || end <= *start {
+                continue;
+            }
+            if at < *start {
+                runs.push((at..*start, TextOrigin::Produced(span.start, span.end)));
+            }
+            runs.push((*start..end, TextOrigin::Copy(piece.start)));
+            at = end;
+        }
+        if at < self.text.len() {
+            runs.push((
+                at..self.text.len(),
+                TextOrigin::Produced(span.start, span.end),
+            ));
+        }
+        Some(Word::mapped(self.text.clone(), span, &runs))
     }
 
     /// The source span of `text[start..end]`, exact where the text is a literal copy,
@@ -133,9 +174,9 @@ pub fn parse_server_args(
             invalid.push(invalid_flag(
                 word,
                 "unexpected-argument",
-                format!("Unexpected argument: {}", word.text),
+                unexpected_argument_message(word),
                 None,
-                word.span,
+                visible_span(word),
             ));
             continue;
         }
@@ -282,6 +323,35 @@ pub fn parse_server_args(
         ));
     }
     build_server(argv, anchor, env, uses, invalid, opaque)
+}
+
+/// tritonserver's `Unexpected argument: <arg>`, with the argument quoted when blanks at its
+/// ends (or nothing at all) would not show, and the reason it has that text when known.
+fn unexpected_argument_message(word: &ArgWord) -> String {
+    let text = &word.text;
+    let shown = if text.is_empty() || text.trim() != text {
+        format!("{text:?}")
+    } else {
+        text.clone()
+    };
+    let why = match (&word.note, text.is_empty()) {
+        (Some(note), _) => format!(" ({note})"),
+        (None, true) => " (an empty argument)".to_string(),
+        (None, false) => String::new(),
+    };
+    format!("Unexpected argument: {shown}{why}")
+}
+
+/// The span of a word's visible text (without blanks at its ends), so that a finding about
+/// an argument that starts with a folded line break sits on the argument's own line.
+fn visible_span(word: &ArgWord) -> Option<Span> {
+    let trimmed = word.text.trim_start();
+    let start = word.text.len() - trimmed.len();
+    let end = start + trimmed.trim_end().len();
+    if start == end {
+        return word.span;
+    }
+    word.subspan(start, end).or(word.span)
 }
 
 fn invalid_flag(
@@ -471,6 +541,11 @@ fn build_server(
         ..endpoint_without_api()
     };
 
+    // tritonserver has no OpenAI endpoint: the OpenAI frontend is a program of its own.
+    let openai = Endpoint {
+        enabled: Fact::known(false, anchor),
+        ..endpoint_without_api()
+    };
     let trace_level = trace_level(&s);
     let mut flags_map: BTreeMap<String, Vec<Fact<String>>> = BTreeMap::new();
     for u in &uses {
@@ -530,6 +605,7 @@ fn build_server(
         metrics,
         sagemaker,
         vertex_ai,
+        openai,
         log: Logging {
             file: s.string("log-file", None),
             verbose: log_verbose,
@@ -751,6 +827,7 @@ mod tests {
             unresolved: true,
             pieces: Vec::new(),
             origin: None,
+            note: None,
         });
         let s = parse_server_args(&argv, None, &BTreeMap::new());
         assert_eq!(s.model_control_mode.value, None);

@@ -38,6 +38,8 @@ pub struct Dockerfile {
     pub instructions: Vec<Instruction>,
     pub stages: Vec<Stage>,
     pub errors: Vec<DockerfileError>,
+    /// Whole-line comments (parser directives included), for suppressions.
+    pub comments: Vec<Span>,
 }
 
 impl Dockerfile {
@@ -421,6 +423,7 @@ pub fn parse_dockerfile(file: FileId, text: &str) -> Dockerfile {
         instructions: Vec::new(),
         stages: Vec::new(),
         errors,
+        comments: Vec::new(),
     };
     let mut global = Scope::default();
     // The scope of each stage, as it stands after its last instruction so far.
@@ -557,6 +560,7 @@ pub fn parse_dockerfile(file: FileId, text: &str) -> Dockerfile {
             kind: DockerfileErrorKind::NoFrom,
         });
     }
+    df.comments = std::mem::take(&mut reader.comments);
     df
 }
 

@@ -8,6 +8,7 @@
     reason = "input here is hostile: a bad byte is a finding or an error, never a panic (issue 13); tests are exempt (clippy.toml)"
 )]
 
+pub mod comments;
 pub mod container;
 pub mod dockerfile;
 #[cfg(test)]

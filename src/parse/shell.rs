@@ -12,6 +12,7 @@
 //! A syntax error (an unterminated quote) is reported at its position and drops only the
 //! command it is in; scanning resumes at the next line.
 
+mod branches;
 mod flags;
 mod makefile;
 mod run;
@@ -37,6 +38,8 @@ pub struct ShellScan {
     pub runs: Vec<ContainerRun>,
     pub builds: Vec<ImageBuild>,
     pub errors: Vec<ShellError>,
+    /// `#` comments of the script itself (not of `sh -c` strings or heredocs).
+    pub comments: Vec<Span>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -102,6 +105,9 @@ struct Scanner<'t, E> {
     env: E,
     scan: ShellScan,
     depth: usize,
+    branches: branches::Branches,
+    /// Reading a command again for one candidate value of a branch-assigned variable.
+    in_candidate: bool,
 }
 
 impl<'t, E: Env> Scanner<'t, E> {
@@ -113,6 +119,8 @@ impl<'t, E: Env> Scanner<'t, E> {
             env,
             scan: ShellScan::default(),
             depth: 0,
+            branches: branches::Branches::default(),
+            in_candidate: false,
         }
     }
 
@@ -128,6 +136,7 @@ impl<'t, E: Env> Scanner<'t, E> {
         };
         let mut lexer = Lexer::new(self.file, slice, start, self.opts);
         self.drive(&mut lexer);
+        self.scan.comments.extend(lexer.take_comments());
     }
 
     /// Splits the lexer's tokens into simple commands and looks at each.
@@ -136,7 +145,7 @@ impl<'t, E: Env> Scanner<'t, E> {
         let mut redirect_target = false;
         loop {
             let Some(item) = lexer.next_word(&self.env) else {
-                self.command(command);
+                self.flow_and_command(command, None);
                 return;
             };
             match item {
@@ -146,9 +155,9 @@ impl<'t, E: Env> Scanner<'t, E> {
                     WordKind::Word => command.push(word),
                     WordKind::Redirect(_) => redirect_target = true,
                     WordKind::HeredocBody => {}
-                    WordKind::Operator(_) => {
+                    WordKind::Operator(op) => {
                         redirect_target = false;
-                        self.command(std::mem::take(&mut command));
+                        self.flow_and_command(std::mem::take(&mut command), Some(op));
                     }
                 },
                 Err(error) => {
@@ -165,13 +174,53 @@ impl<'t, E: Env> Scanner<'t, E> {
         }
     }
 
+    /// A command with the `if`/`case` block structure around it tracked (top level only:
+    /// the blocks of `sh -c` scripts and `$(...)` are not followed).
+    fn flow_and_command(&mut self, words: Vec<Word>, op: Option<crate::parse::words::Operator>) {
+        if self.depth > 0 {
+            self.command(words);
+            return;
+        }
+        if let Some(ended) = self.branches.before_command(&words)
+            && self.branches.in_block()
+        {
+            let env = &self.env;
+            ended.propagate(&mut self.branches, |name| env.lookup(name));
+        }
+        let last = words.last().cloned();
+        self.command(words);
+        self.branches.after_command(last.as_ref(), op);
+    }
+
+    /// Assigns a variable, noting it in the enclosing `if`/`case` branch.
+    fn assign(&mut self, name: &str, value: VarValue) {
+        if self.depth == 0 {
+            let prior = self.env.lookup(name);
+            self.branches.assigned(name, &value, prior);
+        }
+        self.env.assign(name, value);
+    }
+
+    fn forget(&mut self, name: &str) {
+        if self.depth == 0 {
+            self.branches.forget(name);
+        }
+        self.env.forget(name);
+    }
+
     fn command(&mut self, words: Vec<Word>) {
+        // `then IMG=x`, `else IMG=y`, `do X=1`: the command starts after the reserved word.
+        let reserved = words
+            .iter()
+            .take_while(|w| w.is_plain() && matches!(w.text.as_str(), "then" | "else" | "do" | "{"))
+            .count();
+        let words: Vec<Word> = words.into_iter().skip(reserved).collect();
         if words.is_empty() {
             return;
         }
         for word in &words {
             for assignment in &word.assignments {
-                self.env.assign(&assignment.name, assignment.value.clone());
+                self.assign(&assignment.name, assignment.value.clone());
             }
         }
         // Command substitutions run before the command they are part of.
@@ -200,18 +249,18 @@ impl<'t, E: Env> Scanner<'t, E> {
                     if word.assignment().is_some() {
                         self.assign_word(word);
                     } else if name == "local" && is_name(&word.text) {
-                        self.env.forget(&word.text);
+                        self.forget(&word.text);
                     }
                 }
             }
             "unset" | "read" | "mapfile" | "readarray" => {
                 for word in rest.iter().filter(|w| is_name(&w.text)) {
-                    self.env.forget(&word.text);
+                    self.forget(&word.text);
                 }
             }
             "for" | "select" => {
                 if let Some(var) = rest.first() {
-                    self.env.forget(&var.text);
+                    self.forget(&var.text);
                 }
             }
             "sh" | "bash" | "dash" | "zsh" | "ksh" | "ash" => self.shell_c(rest),
@@ -228,7 +277,7 @@ impl<'t, E: Env> Scanner<'t, E> {
     fn assign_word(&mut self, word: &Word) {
         if let Some((name, range)) = word.assignment() {
             let value = word.slice(range);
-            self.env.assign(name, VarValue::from_word(&value));
+            self.assign(name, VarValue::from_word(&value));
         }
     }
 
@@ -337,6 +386,7 @@ impl<'t, E: Env> Scanner<'t, E> {
             image: parsed.positional,
             args: parsed.rest,
             span,
+            identity: None,
         };
         for error in parsed.errors.into_iter().chain(run::validate(&run)) {
             self.error(
@@ -355,6 +405,110 @@ impl<'t, E: Env> Scanner<'t, E> {
             );
         }
         self.scan.runs.push(run);
+        if !self.in_candidate && self.depth == 0 {
+            self.candidate_runs(words, program);
+        }
+    }
+
+    /// The command read again once per candidate value of the branch-assigned variables it
+    /// uses (see [`branches`]): one run per image the script may start.
+    fn candidate_runs(&mut self, words: &[Word], program: usize) {
+        let Some(first_run) = self.scan.runs.len().checked_sub(1) else {
+            return;
+        };
+        let mut names: Vec<String> = Vec::new();
+        for word in words.get(program..).unwrap_or(&[]) {
+            for e in &word.expansions {
+                if let ExpansionKind::Variable { name } = &e.kind
+                    && self.branches.candidates(name).is_some()
+                    && !names.contains(name)
+                {
+                    names.push(name.clone());
+                }
+            }
+        }
+        if names.is_empty() {
+            return;
+        }
+        // Every combination of candidate values, the one already read excepted.
+        let mut combos: Vec<Vec<(String, VarValue)>> = vec![Vec::new()];
+        for name in &names {
+            let values = self.branches.candidates(name).unwrap_or(&[]).to_vec();
+            combos = combos
+                .into_iter()
+                .flat_map(|combo| {
+                    values.iter().map(move |v| {
+                        let mut c = combo.clone();
+                        c.push((name.clone(), v.clone()));
+                        c
+                    })
+                })
+                .take(branches::MAX_CANDIDATES)
+                .collect();
+        }
+        let current: Vec<Option<String>> = names
+            .iter()
+            .map(|n| self.env.lookup(n).map(|v| v.text))
+            .collect();
+        let (Some(first), Some(last)) = (words.get(program), words.last()) else {
+            return;
+        };
+        let (start, end) = (first.span.start, last.span.end);
+        if first.span.file != self.file || self.text.get(start..end).is_none() {
+            return;
+        }
+        self.in_candidate = true;
+        for combo in combos {
+            let same = combo
+                .iter()
+                .zip(&current)
+                .all(|((_, v), c)| c.as_deref() == Some(v.text.as_str()));
+            if same {
+                continue;
+            }
+            let overrides: HashMap<String, VarValue> = combo.into_iter().collect();
+            let text = self.text;
+            let env = &self.env;
+            let lookup = crate::parse::words::FnLookup(|name: &str| {
+                overrides.get(name).cloned().or_else(|| env.lookup(name))
+            });
+            let mut lexer = Lexer::new(self.file, &text[start..end], start, self.opts);
+            let mut again = Vec::new();
+            let mut redirect_target = false;
+            while let Some(Ok(word)) = lexer.next_word(&lookup) {
+                match word.kind {
+                    WordKind::Word if redirect_target => redirect_target = false,
+                    WordKind::Word => again.push(word),
+                    WordKind::Redirect(_) => redirect_target = true,
+                    _ => {}
+                }
+            }
+            if let Some(engine) = again.first().and_then(|p| Engine::from_program(&p.text)) {
+                self.engine_command(engine, &again, 0);
+            }
+        }
+        self.in_candidate = false;
+        // The runs of one command share its identity; an image that is exactly a candidate
+        // variable points at the assignment that gives it.
+        for run in self.scan.runs.get_mut(first_run..).unwrap_or(&mut []) {
+            run.identity = run.image.as_ref().map(|i| {
+                self.text
+                    .get(i.span.start..i.span.end)
+                    .unwrap_or(&i.text)
+                    .to_string()
+            });
+            if let Some(image) = &run.image
+                && let [e] = image.expansions.as_slice()
+                && e.text == (0..image.text.len())
+                && let ExpansionKind::Variable { name } = &e.kind
+                && names.contains(name)
+                && let crate::parse::words::Resolution::Resolved {
+                    defined_at: Some(at),
+                } = e.resolution
+            {
+                run.image = Some(Word::literal_at(image.text.clone(), at));
+            }
+        }
     }
 
     fn build(&mut self, engine: Engine, words: &[Word], program: usize, sub: usize) {

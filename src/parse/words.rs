@@ -323,6 +323,15 @@ pub struct DefaultAssignment {
     pub value: VarValue,
 }
 
+/// Where a run of a word's text comes from, for words built by other parsers (YAML scalars).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TextOrigin {
+    /// A copy of the source starting at this file offset.
+    Copy(usize),
+    /// Produced by this range of file offsets.
+    Produced(usize, usize),
+}
+
 /// Where a run of a word's text comes from, in absolute file offsets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Origin {
@@ -362,6 +371,12 @@ impl Word {
         let text = text.into();
         let span = Span::new(file, start, start + text.len());
         Word::single(text, span, Origin::Exact(start))
+    }
+
+    /// A word whose text was produced by the source at `span` (a variable's value, pointing
+    /// at the assignment that gave it), with no expansions of its own.
+    pub fn literal_at(text: impl Into<String>, span: Span) -> Word {
+        Word::single(text.into(), span, Origin::Cover(span.start, span.end))
     }
 
     /// A word that is not written anywhere (Docker's implicit `/bin/sh -c`); all of it maps to
@@ -553,6 +568,67 @@ impl Word {
         vars: &dyn VarLookup,
     ) -> Result<Vec<Word>, WordsError> {
         collect(Lexer::with_map(&self.text, self.source_map(), opts), vars)
+    }
+
+    /// A word whose text is mapped piece by piece: each run of `text` is either a copy of the
+    /// source at an offset or produced by a range of the source (an escape sequence, a line
+    /// break that YAML folded into a space). Runs must be in order and cover the text.
+    pub fn mapped(text: String, span: Span, runs: &[(Range<usize>, TextOrigin)]) -> Word {
+        let segments = runs
+            .iter()
+            .filter(|(range, _)| range.start < range.end && range.end <= text.len())
+            .map(|(range, origin)| Segment {
+                start: range.start,
+                end: range.end,
+                origin: match *origin {
+                    TextOrigin::Copy(at) => Origin::Exact(at),
+                    TextOrigin::Produced(a, b) => Origin::Cover(a, b),
+                },
+            })
+            .collect();
+        Word {
+            kind: WordKind::Word,
+            text,
+            span,
+            quoted: false,
+            expansions: Vec::new(),
+            assignments: Vec::new(),
+            segments,
+        }
+    }
+
+    /// Whether the byte at `offset` of the text was produced by the source rather than copied
+    /// from it (an escape sequence, an expansion, a folded line break).
+    pub fn is_produced_at(&self, offset: usize) -> bool {
+        self.segment_at(offset)
+            .is_some_and(|s| matches!(s.origin, Origin::Cover(..)))
+    }
+
+    /// The words' texts joined into one word that keeps each part's map (the pieces of one
+    /// argument that a command-line splitter took from several places of a string).
+    pub fn concat(parts: &[Word], span: Span) -> Word {
+        let mut text = String::new();
+        let mut segments = Vec::new();
+        let mut quoted = false;
+        for part in parts {
+            let base = text.len();
+            text.push_str(&part.text);
+            quoted |= part.quoted;
+            segments.extend(part.segments.iter().map(|s| Segment {
+                start: s.start + base,
+                end: s.end + base,
+                origin: s.origin,
+            }));
+        }
+        Word {
+            kind: WordKind::Word,
+            text,
+            span,
+            quoted,
+            expansions: Vec::new(),
+            assignments: Vec::new(),
+            segments,
+        }
     }
 
     /// The map from this word's text to the source, for splitting or reading it further.

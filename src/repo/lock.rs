@@ -321,16 +321,6 @@ pub enum DriftKind {
     Untracked,
 }
 
-impl DriftKind {
-    pub fn rule_id(self) -> &'static str {
-        match self {
-            DriftKind::Mismatch => "TG603",
-            DriftKind::Missing => "TG604",
-            DriftKind::Untracked => "TG605",
-        }
-    }
-}
-
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Drift {
     pub kind: DriftKind,
@@ -529,17 +519,14 @@ mod tests {
             },
         ];
         let drift = compare(&lock, &now);
-        let got: Vec<(&str, &str)> = drift
-            .iter()
-            .map(|d| (d.kind.rule_id(), d.path.as_str()))
-            .collect();
+        let got: Vec<(DriftKind, &str)> = drift.iter().map(|d| (d.kind, d.path.as_str())).collect();
         assert_eq!(
             got,
             [
-                ("TG603", "b"),
-                ("TG604", "gone"),
-                ("TG605", "new"),
-                ("TG605", "unreadable")
+                (DriftKind::Mismatch, "b"),
+                (DriftKind::Missing, "gone"),
+                (DriftKind::Untracked, "new"),
+                (DriftKind::Untracked, "unreadable")
             ]
         );
         assert_eq!(drift[0].lock_line, Some(7));

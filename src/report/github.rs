@@ -47,7 +47,10 @@ fn cut_chars(s: &str, max: usize) -> String {
 
 pub fn render(report: &Report<'_>) -> String {
     let mut out = String::new();
+    // Secrets are masked in every text of the report.
+    let redactor = super::redact::Redactor::new(report.store, report.findings);
     for f in report.active() {
+        let f = redactor.finding(f);
         let command = match f.severity {
             Severity::Critical | Severity::High => "error",
             Severity::Medium => "warning",
@@ -55,6 +58,13 @@ pub fn render(report: &Report<'_>) -> String {
         };
         let (start, end) = report.store.range(f.primary.span);
         let mut message = f.message.clone();
+        if let Some(remote) = report
+            .store
+            .get(f.primary.span.file)
+            .and_then(|file| file.remote.as_ref())
+        {
+            message.push_str(&format!(" [{}]", remote.endpoint));
+        }
         if let Some(help) = &f.help {
             message.push_str(&format!("\n\nFix: {help}"));
         }
@@ -101,14 +111,14 @@ mod tests {
 
     #[test]
     fn columns_only_for_single_line_spans() {
-        let catalogue = crate::policy::Catalogue::load(&[], true).unwrap();
+        let catalogue = crate::evaluate::policy::Catalogue::load(&[], true).unwrap();
         let text = include_str!("../../examples/kubernetes/insecure/triton.yaml");
-        let mut result = crate::scan::scan_texts(
+        let mut result = crate::pipeline::scan_texts(
             &catalogue,
             &[("deploy/triton, v1.yaml".to_string(), text.to_string())],
             &|p| p.spec.id == "TG101",
         );
-        let report = |result: &crate::scan::ScanResult| {
+        let report = |result: &crate::pipeline::Outcome| {
             render(&Report {
                 store: &result.store,
                 catalogue: &catalogue,
@@ -121,6 +131,7 @@ mod tests {
                 sarif_category: String::new(),
                 base_uri: None,
                 base_dir: None,
+                real_paths: Vec::new(),
             })
         };
         let single = report(&result);

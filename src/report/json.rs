@@ -34,6 +34,9 @@ struct Summary {
     /// Model directories, in a `repo audit` report.
     #[serde(skip_serializing_if = "Option::is_none")]
     models: Option<usize>,
+    /// Endpoints asked, in a `probe` report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    endpoints: Option<usize>,
     findings: usize,
     suppressed: usize,
     by_severity: std::collections::BTreeMap<&'static str, usize>,
@@ -52,6 +55,9 @@ struct JsonLocation {
     byte_length: usize,
     #[serde(skip_serializing_if = "String::is_empty")]
     label: String,
+    /// The request that showed a finding of `probe` (`file` is then the server's URL).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    endpoint: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -93,6 +99,10 @@ fn location(store: &SourceStore, span: Span, label: &str) -> JsonLocation {
         byte_offset: span.start,
         byte_length: span.len(),
         label: label.to_string(),
+        endpoint: store
+            .get(span.file)
+            .and_then(|f| f.remote.as_ref())
+            .map(|r| r.endpoint.clone()),
     }
 }
 
@@ -122,6 +132,13 @@ fn finding<'a>(store: &SourceStore, f: &'a Finding) -> JsonFinding<'a> {
 }
 
 pub fn render(report: &Report<'_>) -> String {
+    // Secrets are masked in every text of the report.
+    let redactor = super::redact::Redactor::new(report.store, report.findings);
+    let masked: Vec<_> = report
+        .findings
+        .iter()
+        .map(|f| redactor.finding(f))
+        .collect();
     let by_severity = report
         .counts()
         .into_iter()
@@ -150,7 +167,7 @@ pub fn render(report: &Report<'_>) -> String {
         tool: Tool {
             name: super::TOOL_NAME,
             version: env!("CARGO_PKG_VERSION"),
-            catalogue: crate::policy::catalogue_version(),
+            catalogue: crate::evaluate::policy::catalogue_version(),
         },
         summary: Summary {
             scanned: report.scanned.clone(),
@@ -158,17 +175,14 @@ pub fn render(report: &Report<'_>) -> String {
             kubernetes_objects: report.stats.objects,
             launches: report.stats.launches,
             models: report.stats.models,
+            endpoints: report.stats.endpoints,
             findings: report.active().count(),
             suppressed: report.findings.len() - report.active().count(),
             by_severity,
             fail_on: report.fail_on.as_str(),
             duration_ms: report.stats.duration.as_millis(),
         },
-        findings: report
-            .findings
-            .iter()
-            .map(|f| finding(report.store, f))
-            .collect(),
+        findings: masked.iter().map(|f| finding(report.store, f)).collect(),
         errors,
     };
     let mut text =

@@ -1,27 +1,53 @@
 //! Reporters: they format findings and never decide anything. One file per format.
 
+pub mod concise;
+pub mod excerpt;
 pub mod github;
 pub mod human;
 pub mod json;
+pub mod look;
+pub mod redact;
+pub mod rule_docs;
 pub mod sarif;
+pub mod statistics;
+pub mod wrap;
 
-use crate::discover::DiscoveryNote;
-use crate::engine::evaluate::EvalError;
+use crate::evaluate::cel::EvalError;
+use crate::evaluate::policy::Catalogue;
 use crate::finding::{Finding, Severity};
-use crate::policy::Catalogue;
-use crate::scan::ScanStats;
+use crate::load::discover::DiscoveryNote;
 use crate::source::SourceStore;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     /// Diagnostics with the offending text underlined (the default).
     Human,
+    /// One line per finding: `path:line:col: TG101 [high] message`, as editors and CI log
+    /// matchers read them.
+    Concise,
     /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
     Sarif,
     /// tritonguard's own JSON (schema/report.schema.json).
     Json,
     /// GitHub Actions workflow commands (annotations without code scanning).
     Github,
+}
+
+/// What was scanned, for the summary line.
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    pub files: usize,
+    pub files_by_kind: Vec<(String, usize)>,
+    pub skipped: usize,
+    pub objects: usize,
+    pub launches: usize,
+    /// Model directories, for a model repository audit (the summary counts these instead
+    /// of launches).
+    pub models: Option<usize>,
+    /// Endpoints asked, for a `probe` of a running server (the summary counts these instead
+    /// of files and launches).
+    pub endpoints: Option<usize>,
+    pub duration: std::time::Duration,
 }
 
 /// Everything a reporter may show.
@@ -32,7 +58,7 @@ pub struct Report<'a> {
     pub findings: &'a [Finding],
     pub eval_errors: &'a [EvalError],
     pub notes: &'a [DiscoveryNote],
-    pub stats: &'a ScanStats,
+    pub stats: &'a Stats,
     /// What was scanned, as the user named it (`examples/`, `-`).
     pub scanned: String,
     pub fail_on: Severity,
@@ -42,6 +68,9 @@ pub struct Report<'a> {
     pub base_uri: Option<String>,
     /// The same directory, canonical, for SARIF URIs with symlinks resolved.
     pub base_dir: Option<std::path::PathBuf>,
+    /// Each scanned file's canonical path (indexed by `FileId`), resolved before reporting:
+    /// reporters never touch the file system.
+    pub real_paths: Vec<Option<std::path::PathBuf>>,
 }
 
 impl Report<'_> {
@@ -62,6 +91,7 @@ impl Report<'_> {
 pub fn render(format: Format, report: &Report<'_>, options: &human::HumanOptions) -> String {
     match format {
         Format::Human => human::render(report, options),
+        Format::Concise => concise::render(report, options),
         Format::Sarif => sarif::render(report),
         Format::Json => json::render(report),
         Format::Github => github::render(report),
@@ -71,11 +101,16 @@ pub fn render(format: Format, report: &Report<'_>, options: &human::HumanOptions
 pub const TOOL_NAME: &str = "tritonguard";
 pub const INFORMATION_URI: &str = "https://github.com/tritonguard/tritonguard";
 
-/// Where a rule's documentation lives online.
-pub fn help_uri(rule_id: &str, rule_name: &str) -> String {
-    format!(
-        "{INFORMATION_URI}/blob/main/docs/rules.md#{}-{}",
-        rule_id.to_ascii_lowercase(),
-        rule_name
-    )
+/// Where a rule's documentation lives online: a built-in rule's page in the generated rules
+/// reference (`docs/rules/TG101.md`); a team policy's first reference, never a page of this
+/// repository (which does not document it).
+pub fn help_uri(policy: &crate::evaluate::policy::Policy) -> Option<String> {
+    if policy.builtin {
+        Some(format!(
+            "{INFORMATION_URI}/blob/main/{}",
+            rule_docs::rule_page_path(&policy.spec.id)
+        ))
+    } else {
+        policy.spec.references.first().cloned()
+    }
 }

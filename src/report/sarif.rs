@@ -20,13 +20,14 @@ use std::path::Path;
 
 use serde_json::json;
 use serde_sarif::sarif::{
-    ArtifactLocation, Invocation, Location, Message, MultiformatMessageString, Notification,
-    PhysicalLocation, PropertyBag, Region, ReportingConfiguration, ReportingDescriptor,
-    Result as SarifResult, Run, RunAutomationDetails, Sarif, Suppression, Tool, ToolComponent,
+    ArtifactLocation, Invocation, Location, LogicalLocation, Message, MultiformatMessageString,
+    Notification, PhysicalLocation, PropertyBag, Region, ReportingConfiguration,
+    ReportingDescriptor, Result as SarifResult, Run, RunAutomationDetails, Sarif, Suppression,
+    Tool, ToolComponent,
 };
 
+use crate::evaluate::policy::Policy;
 use crate::finding::{Finding, Severity, SuppressionKind};
-use crate::policy::Policy;
 use crate::report::{INFORMATION_URI, Report, TOOL_NAME, help_uri};
 use crate::source::{SourceStore, Span};
 
@@ -117,27 +118,32 @@ pub fn rule_descriptor(policy: &Policy) -> ReportingDescriptor {
         }
     }
     tags.truncate(MAX_TAGS);
-    let markdown = crate::cli::explain::markdown(policy);
+    let markdown = crate::report::rule_docs::markdown(policy);
     ReportingDescriptor {
         id: spec.id.clone(),
         name: Some(truncate(&spec.name, NAME_LIMIT)),
         short_description: Some(plain(truncate(&spec.summary, DESCRIPTION_LIMIT))),
         full_description: Some(plain(truncate(
-            &crate::engine::evaluate::first_paragraph(&spec.description)
+            &crate::evaluate::cel::first_paragraph(&spec.description)
                 .unwrap_or_else(|| spec.summary.clone()),
             DESCRIPTION_LIMIT,
         ))),
         help: Some(
             MultiformatMessageString::builder()
-                .text(format!(
-                    "{}\n\n{}",
-                    spec.description.trim(),
-                    spec.remediation.trim()
-                ))
+                .text(
+                    format!(
+                        "{}\n\n{}\n\n{}",
+                        spec.description.trim(),
+                        spec.remediation.trim(),
+                        spec.fix.markdown()
+                    )
+                    .trim_end()
+                    .to_string(),
+                )
                 .markdown(markdown)
                 .build(),
         ),
-        help_uri: Some(help_uri(&spec.id, &spec.name)),
+        help_uri: help_uri(policy),
         default_configuration: Some(ReportingConfiguration {
             level: Some(level(spec.severity)),
             ..ReportingConfiguration::default()
@@ -164,7 +170,21 @@ impl Artifacts {
             report
                 .store
                 .files()
-                .map(|(_, file)| artifact_location(&file.display, file.path.as_deref(), base))
+                .map(|(id, file)| match &file.remote {
+                    // A probed server: its URL is absolute, not under %SRCROOT%.
+                    Some(remote) => ArtifactLocation {
+                        uri: Some(remote.url.clone()),
+                        ..ArtifactLocation::default()
+                    },
+                    None => artifact_location(
+                        &file.display,
+                        report
+                            .real_paths
+                            .get(id.0 as usize)
+                            .and_then(|p| p.as_deref()),
+                        base,
+                    ),
+                })
                 .collect(),
         )
     }
@@ -188,14 +208,15 @@ fn relative_location(path: &str) -> ArtifactLocation {
 
 /// A file's location: relative to `base` (canonical) after resolving symlinks; an absolute
 /// `file://` URI when it lies outside; the display name for standard input.
-fn artifact_location(display: &str, path: Option<&Path>, base: Option<&Path>) -> ArtifactLocation {
-    let Some(real) = path.and_then(|p| std::fs::canonicalize(p).ok()) else {
+/// `real` is the file's canonical path, when it is a file on disk.
+fn artifact_location(display: &str, real: Option<&Path>, base: Option<&Path>) -> ArtifactLocation {
+    let Some(real) = real else {
         return relative_location(display);
     };
     match base.and_then(|b| real.strip_prefix(b).ok()) {
         Some(relative) => relative_location(&relative.to_string_lossy().replace('\\', "/")),
         None => ArtifactLocation {
-            uri: Some(file_uri(&real)),
+            uri: Some(file_uri(real)),
             ..ArtifactLocation::default()
         },
     }
@@ -241,6 +262,17 @@ fn physical(artifacts: &Artifacts, store: &SourceStore, span: Span) -> PhysicalL
         region: Some(region),
         ..PhysicalLocation::default()
     }
+}
+
+/// The endpoint of a probed server, as a logical location of kind `resource`.
+fn logical(store: &SourceStore, span: Span) -> Option<Vec<LogicalLocation>> {
+    let remote = store.get(span.file)?.remote.as_ref()?;
+    Some(vec![LogicalLocation {
+        name: Some(remote.endpoint.clone()),
+        fully_qualified_name: Some(format!("{} {}", remote.url, remote.endpoint)),
+        kind: Some("resource".to_string()),
+        ..LogicalLocation::default()
+    }])
 }
 
 fn result(
@@ -297,6 +329,7 @@ fn result(
         level: Some(level_enum(finding.severity)),
         locations: Some(vec![Location {
             physical_location: Some(physical(artifacts, report.store, finding.primary.span)),
+            logical_locations: logical(report.store, finding.primary.span),
             message: (!finding.primary.label.is_empty())
                 .then(|| text(finding.primary.label.clone())),
             ..Location::default()
@@ -357,15 +390,18 @@ pub fn build_limited(report: &Report<'_>, max_results: usize) -> Sarif {
     let rules: Vec<&Policy> = report.catalogue.sorted();
     let artifacts = Artifacts::new(report);
     let kept = keep_most_severe(report.findings, max_results);
+    // Secrets are masked in every text of the report.
+    let redactor = super::redact::Redactor::new(report.store, report.findings);
     let results = kept
         .iter()
         .filter_map(|&i| report.findings.get(i))
+        .map(|f| redactor.finding(f))
         .map(|f| {
             let rule = rules
                 .iter()
                 .position(|p| p.spec.id == f.rule_id)
                 .and_then(|i| Some((i, *rules.get(i)?)));
-            result(report, &artifacts, f, rule)
+            result(report, &artifacts, &f, rule)
         })
         .collect();
     let mut notifications: Vec<Notification> = report
@@ -482,9 +518,9 @@ pub fn gzip_size(bytes: &[u8]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::evaluate::policy::Catalogue;
     use crate::finding::{Suppression, SuppressionKind};
-    use crate::policy::Catalogue;
-    use crate::scan::{ScanResult, scan_texts};
+    use crate::pipeline::{Outcome as ScanResult, scan_texts};
 
     const INSECURE: &str = include_str!("../../examples/kubernetes/insecure/triton.yaml");
 
@@ -511,6 +547,7 @@ mod tests {
             sarif_category: "deploy".to_string(),
             base_uri: None,
             base_dir: None,
+            real_paths: Vec::new(),
         }
     }
 
@@ -623,7 +660,13 @@ mod tests {
         std::fs::create_dir_all(base.join("real dir")).unwrap();
         std::fs::write(base.join("real dir/t.yaml"), "a: 1").unwrap();
         std::os::unix::fs::symlink(base.join("real dir/t.yaml"), base.join("link.yaml")).unwrap();
-        let link = artifact_location("link.yaml", Some(&base.join("link.yaml")), Some(&base));
+        let link = artifact_location(
+            "link.yaml",
+            std::fs::canonicalize(base.join("link.yaml"))
+                .ok()
+                .as_deref(),
+            Some(&base),
+        );
         assert_eq!(link.uri.as_deref(), Some("real%20dir/t.yaml"));
         assert_eq!(link.uri_base_id.as_deref(), Some(SRCROOT));
         let outside = tempfile::tempdir().unwrap();

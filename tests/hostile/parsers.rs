@@ -1,12 +1,12 @@
 //! Parsers: linear time and bounded memory on inputs that were quadratic or exponential.
 
+use tritonguard::evaluate::policy::Catalogue;
 use tritonguard::parse::dockerfile::{effective_config, parse_dockerfile};
 use tritonguard::parse::pbtxt::parse_model_config;
 use tritonguard::parse::yaml::parse_stream;
-use tritonguard::policy::Catalogue;
+use tritonguard::pipeline::scan_texts;
 use tritonguard::repo::classify::Class;
 use tritonguard::repo::pickle::{self, PickleErrorKind, ScanOptions};
-use tritonguard::scan::scan_texts;
 use tritonguard::source::FileId;
 use tritonguard::tree::Node;
 

@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use tritonguard::audit::{AuditError, AuditRequest, audit_repository};
+use tritonguard::evaluate::policy::Catalogue;
 use tritonguard::finding::Severity;
-use tritonguard::policy::Catalogue;
+use tritonguard::pipeline::Outcome as ScanResult;
 use tritonguard::read_guard::Refusal;
-use tritonguard::scan::ScanResult;
 
 use crate::bounded::{bounded, limits};
 

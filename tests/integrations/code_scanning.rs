@@ -1,6 +1,7 @@
-//! GitHub code scanning: the SARIF of every example and of a Helm render passes Microsoft's
-//! validator (SARIF spec rules and GitHub's ingestion rules, `--rule-kind Gh`), and meets
-//! what GitHub's "SARIF support for code scanning" page requires beyond that validator.
+//! GitHub code scanning: the SARIF of every example, of a Helm render and of Helm charts
+//! checked in place passes Microsoft's validator (SARIF spec rules and GitHub's ingestion
+//! rules, `--rule-kind Gh`), and meets what GitHub's "SARIF support for code scanning" page
+//! requires beyond that validator.
 //! Also `--format github`: workflow commands that decode, with the runner's unescaping, back
 //! to the findings of the JSON report.
 
@@ -11,7 +12,7 @@ use serde_json::Value;
 use super::common::{examples, repo_root, slug, tritonguard, tritonguard_in};
 use super::support::helm::{Render, fixture_chart};
 use super::support::sarif::sarif_issues_many;
-use super::support::tools::{SARIF_MULTITOOL, require_tool};
+use super::support::tools::{HELM, SARIF_MULTITOOL, require_tool};
 
 /// What GitHub documents but the validator does not check; one message per violation.
 /// `files_exist`: relative URIs must name files under the repository root.
@@ -191,6 +192,29 @@ fn write_reports(dir: &Path) -> Vec<(String, PathBuf, bool)> {
             run.stderr
         );
         out.push(("helm render".to_string(), path, false));
+    }
+    // Charts checked in place: findings on values and template lines, with the renders
+    // (which are no files of the repository) as related locations.
+    if let Some(helm) = require_tool(HELM) {
+        let path = dir.join("helm-charts-in-place.sarif");
+        let path_text = path.to_string_lossy().into_owned();
+        let helm_text = helm.to_string_lossy().into_owned();
+        let run = tritonguard(&[
+            "check",
+            "tests/fixtures/helm-repo",
+            "--helm",
+            &helm_text,
+            "--format",
+            "sarif",
+            "--output",
+            &path_text,
+        ]);
+        assert_eq!(
+            run.code, 1,
+            "the fixture charts have findings: {}",
+            run.stderr
+        );
+        out.push(("helm charts in place".to_string(), path, false));
     }
     out
 }

@@ -22,4 +22,5 @@ mod completions;
 mod json_schema;
 mod packaging;
 mod pre_commit;
+mod wheel;
 mod workflow_files;

@@ -39,13 +39,26 @@ fn hardened_deployment() -> String {
     HARDENED.split("\n---\n").next().unwrap().to_string() + "\n"
 }
 
-struct Sandbox {
+pub(super) struct Sandbox {
     _dir: tempfile::TempDir,
     pre_commit: PathBuf,
     home: PathBuf,
     bin: PathBuf,
     /// The user's repository, where hooks run.
     project: PathBuf,
+    /// Extra environment of `pre-commit run`.
+    env: Vec<(String, String)>,
+}
+
+/// How a sandbox differs from the default one.
+#[derive(Default)]
+pub(super) struct Setup {
+    /// Files of this checkout (besides `.pre-commit-hooks.yaml`) the hooks repository holds.
+    pub files: Vec<&'static str>,
+    /// Leave the freshly built tritonguard off PATH (the hook must bring its own).
+    pub no_binary_on_path: bool,
+    pub env: Vec<(String, String)>,
+    pub verbose: bool,
 }
 
 fn git(dir: &Path, home: &Path, args: &[&str]) -> String {
@@ -77,6 +90,18 @@ impl Sandbox {
 
     /// `verbose`: pre-commit shows the hook's output even when it passes.
     fn with_options(hook: &str, args: &[&str], verbose: bool) -> Option<Sandbox> {
+        Sandbox::with_setup(
+            hook,
+            args,
+            Setup {
+                verbose,
+                ..Setup::default()
+            },
+        )
+    }
+
+    pub(super) fn with_setup(hook: &str, args: &[&str], setup: Setup) -> Option<Sandbox> {
+        let verbose = setup.verbose;
         let pre_commit = require_tool(PRE_COMMIT)?;
         let dir = tempfile::tempdir().unwrap();
         let home = dir.path().join("home");
@@ -86,13 +111,13 @@ impl Sandbox {
         for d in [&home, &bin, &hooks, &project] {
             std::fs::create_dir_all(d).unwrap();
         }
-        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_tritonguard"), bin.join("tritonguard"))
-            .unwrap();
-        std::fs::copy(
-            repo_root().join(".pre-commit-hooks.yaml"),
-            hooks.join(".pre-commit-hooks.yaml"),
-        )
-        .unwrap();
+        if !setup.no_binary_on_path {
+            std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_tritonguard"), bin.join("tritonguard"))
+                .unwrap();
+        }
+        for file in std::iter::once(".pre-commit-hooks.yaml").chain(setup.files.iter().copied()) {
+            std::fs::copy(repo_root().join(file), hooks.join(file)).unwrap();
+        }
         git(&hooks, &home, &["init", "-q"]);
         git(&hooks, &home, &["add", "."]);
         git(&hooks, &home, &["commit", "-q", "-m", "hooks"]);
@@ -124,6 +149,7 @@ impl Sandbox {
             home,
             bin,
             project,
+            env: setup.env,
         };
         sandbox.write(".pre-commit-config.yaml", &config);
         sandbox.git(&["add", ".pre-commit-config.yaml"]);
@@ -131,18 +157,18 @@ impl Sandbox {
         Some(sandbox)
     }
 
-    fn git(&self, args: &[&str]) -> String {
+    pub(super) fn git(&self, args: &[&str]) -> String {
         git(&self.project, &self.home, args)
     }
 
-    fn write(&self, name: &str, text: &str) {
+    pub(super) fn write(&self, name: &str, text: &str) {
         let path = self.project.join(name);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, text).unwrap();
     }
 
     /// `pre-commit run` on the staged files: exit code and combined output.
-    fn run(&self) -> (i32, String) {
+    pub(super) fn run(&self) -> (i32, String) {
         let path = format!(
             "{}:{}",
             self.bin.display(),
@@ -158,6 +184,7 @@ impl Sandbox {
             .env("PRE_COMMIT_NO_CONCURRENCY", "1")
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("NO_COLOR", "1")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .output()
             .expect("pre-commit runs");
         let text = format!(
@@ -181,7 +208,7 @@ fn a_staged_bad_manifest_fails_the_hook_until_it_is_fixed() {
     assert!(out.contains("- hook id: tritonguard-system"), "{out}");
     // The diagnostic itself, with its position, reaches the user.
     assert!(
-        out.contains("× TG101 model-control-enabled: explicit mode lets any client"),
+        out.contains("× high TG101 model-control-enabled: explicit mode lets any client"),
         "{out}"
     );
     assert!(out.contains("╭─[deploy/triton.yaml:26:15]"), "{out}");
@@ -216,7 +243,9 @@ fn a_committed_service_still_exposes_a_staged_deployment() {
     let (code, out) = sb.run();
     assert_eq!(code, 1, "{out}");
     assert!(
-        out.contains("⚠ TG301 metrics-exposed: metrics port 8002 is reachable from the internet"),
+        out.contains(
+            "⚠ medium TG301 metrics-exposed: metrics port 8002 is reachable from the internet"
+        ),
         "{out}"
     );
     assert!(out.contains("╭─[deploy/public-service.yaml:11:7]"), "{out}");
@@ -351,8 +380,12 @@ fn the_manifest_is_valid_and_both_hooks_check_the_same_files() {
     );
     let hooks: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     let ids: Vec<&str> = hooks.iter().map(|h| h["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["tritonguard", "tritonguard-system"]);
-    let (rust, system) = (&hooks[0], &hooks[1]);
+    assert_eq!(
+        ids,
+        ["tritonguard", "tritonguard-system", "tritonguard-python"]
+    );
+    let (rust, system, python) = (&hooks[0], &hooks[1], &hooks[2]);
+    assert_eq!(python["language"], "python");
     assert_eq!(rust["language"], "rust");
     // pre-commit 4.4 renamed `system` to `unsupported` and reads the old name as the new one.
     assert!(
@@ -369,6 +402,7 @@ fn the_manifest_is_valid_and_both_hooks_check_the_same_files() {
         "pass_filenames",
     ] {
         assert_eq!(rust[key], system[key], "{key}");
+        assert_eq!(rust[key], python[key], "{key}");
     }
     assert_eq!(
         rust["entry"],

@@ -20,12 +20,28 @@ impl From<Output> for Run {
     }
 }
 
-/// Runs tritonguard in `dir` without colour, with `stdin` as its standard input.
+/// Runs tritonguard in `dir` without colour, with `stdin` as its standard input, in a
+/// UTF-8 locale with no terminal width set, so output does not depend on the caller's
+/// terminal.
 pub fn tritonguard_in(dir: &Path, args: &[&str], stdin: Option<&str>) -> Run {
+    tritonguard_env(dir, args, stdin, &[])
+}
+
+/// Like [`tritonguard_in`], with extra environment variables.
+pub fn tritonguard_env(
+    dir: &Path,
+    args: &[&str],
+    stdin: Option<&str>,
+    env: &[(&str, &str)],
+) -> Run {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tritonguard"))
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
+        .env("LC_ALL", "C.UTF-8")
+        .env_remove("TERM")
+        .env_remove("COLUMNS")
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

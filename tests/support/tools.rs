@@ -23,22 +23,32 @@ pub const TRITON_BACKENDS: &str = "TG_TRITON_BACKENDS";
 pub const TRITON_VENV_BIN: &str = "TG_TRITON_VENV_BIN";
 /// A python interpreter that can `import helm_python` (and `yaml`).
 pub const HELM_PYTHON: &str = "TG_HELM_PYTHON";
+/// A `helm` command (`helm template`, `helm version`) on the Helm v4 SDK: scripts/helm_shim.py.
+pub const HELM: &str = "TG_HELM";
 /// A python interpreter that can `import jsonschema`.
 pub const JSONSCHEMA_PYTHON: &str = "TG_JSONSCHEMA_PYTHON";
 /// The `pre-commit` executable.
 pub const PRE_COMMIT: &str = "TG_PRE_COMMIT";
 /// The `sarif-multitool` executable (the native binary, not the npm shell wrapper).
 pub const SARIF_MULTITOOL: &str = "TG_SARIF_MULTITOOL";
+/// The `maturin` executable, which builds the tritonguard wheel.
+pub const MATURIN: &str = "TG_MATURIN";
+/// A folder of wheels pip may install from without an index (setuptools, for the
+/// pre-commit shim's build).
+pub const PYPI_WHEELHOUSE: &str = "TG_PYPI_WHEELHOUSE";
 
 /// Every variable of the contract, for diagnostics.
-pub const ALL: [&str; 7] = [
+pub const ALL: [&str; 10] = [
     TRITONSERVER,
     TRITON_BACKENDS,
     TRITON_VENV_BIN,
     HELM_PYTHON,
+    HELM,
     JSONSCHEMA_PYTHON,
     PRE_COMMIT,
     SARIF_MULTITOOL,
+    MATURIN,
+    PYPI_WHEELHOUSE,
 ];
 
 /// True when running in CI, where a missing tool must fail rather than skip.

@@ -34,6 +34,8 @@ pub(super) struct Reader<'t> {
     text: &'t str,
     lines: Vec<Line>,
     next: usize,
+    /// Whole-line comments passed over so far (those inside heredocs are heredoc text).
+    pub comments: Vec<Span>,
 }
 
 pub(super) struct HeredocLines {
@@ -94,6 +96,7 @@ impl<'t> Reader<'t> {
             text,
             lines,
             next: 0,
+            comments: Vec::new(),
         }
     }
 
@@ -175,6 +178,10 @@ impl<'t> Reader<'t> {
             self.next += 1;
             let content = self.content(line);
             let trimmed = content.trim_start();
+            if trimmed.starts_with('#') {
+                self.comments
+                    .push(self.span(line.end - trimmed.len(), line.end));
+            }
             if trimmed.is_empty() || trimmed.starts_with('#') {
                 continue;
             }
@@ -194,6 +201,10 @@ impl<'t> Reader<'t> {
                 };
                 self.next += 1;
                 let content = self.content(next).trim_start();
+                if content.starts_with('#') {
+                    self.comments
+                        .push(self.span(next.end - content.len(), next.end));
+                }
                 // BuildKit drops comment lines and blank lines inside a continuation.
                 if content.is_empty() || content.starts_with('#') {
                     continue;

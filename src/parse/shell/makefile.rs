@@ -240,6 +240,13 @@ pub fn parse_makefile(file: FileId, text: &str) -> ShellScan {
         }
         if !content.starts_with('\t') {
             in_define = trimmed.starts_with("define ");
+            // Make's own comments: a `#` outside a recipe, unless escaped.
+            if let Some(i) = content.find('#').filter(|&i| !content[..i].ends_with('\\')) {
+                scanner
+                    .scan
+                    .comments
+                    .push(Span::new(file, line.start + i, line.end));
+            }
             continue;
         }
         // Recipe prefixes: `@` (silent), `-` (ignore errors), `+` (always run).

@@ -69,6 +69,9 @@ pub struct ContainerRun {
     pub args: Vec<Word>,
     /// From the program word to the last word of the command.
     pub span: Span,
+    /// The identity shared by the runs a script's branches make of one command (one per
+    /// candidate image): the image word as written (`$IMAGE`). `None` for a plain run.
+    pub identity: Option<String>,
 }
 
 /// A `docker build` (or `buildx build`, `podman build`).

@@ -403,10 +403,9 @@ fn crlf_bom_and_empty_scripts() {
         "8000:8000"
     );
     assert_eq!(super::parse_script(FILE, ""), ShellScan::default());
-    assert_eq!(
-        super::parse_script(FILE, "\n\n# nothing\n"),
-        ShellScan::default()
-    );
+    let only_a_comment = super::parse_script(FILE, "\n\n# nothing\n");
+    assert!(only_a_comment.runs.is_empty() && only_a_comment.errors.is_empty());
+    assert_eq!(only_a_comment.comments.len(), 1);
 }
 
 #[test]
@@ -595,4 +594,44 @@ fn makefile_targets_with_environment_variables_and_globs() {
         "nvcr.io/nvidia/tritonserver:24.05-py3-sdk"
     );
     assert_eq!(texts(&sdk.args), ["bash"]);
+}
+
+fn images(scan: &ShellScan) -> Vec<&str> {
+    scan.runs
+        .iter()
+        .filter_map(|r| r.image.as_ref().map(|i| i.text.as_str()))
+        .collect()
+}
+
+#[test]
+fn an_image_chosen_in_a_branch_gives_a_run_per_candidate() {
+    let text = "if [ -n \"$A\" ]; then\n  IMG=a:1\nelif [ -n \"$B\" ]; then\n  IMG=b:1\nelse\n  IMG=c:1\nfi\ndocker run \"$IMG\"\n";
+    let scan = scan(text);
+    assert_eq!(images(&scan), ["c:1", "a:1", "b:1"]);
+    // The candidate runs share one identity, and each image points at its assignment.
+    assert!(
+        scan.runs
+            .iter()
+            .all(|r| r.identity.as_deref() == Some("\"$IMG\""))
+    );
+    let first = scan.runs[1].image.as_ref().unwrap();
+    assert_eq!(src(text, first.span), "a:1");
+}
+
+#[test]
+fn a_branch_without_else_keeps_the_earlier_value_as_a_candidate() {
+    let no_else = scan("IMG=a:1\nif true; then IMG=b:1; fi\ndocker run $IMG\n");
+    assert_eq!(images(&no_else), ["b:1", "a:1"]);
+    let case = scan_case();
+    assert_eq!(images(&case), ["y:1", "x:1"], "a `*)` branch always runs");
+    let reassigned = scan("if true; then IMG=b:1; else IMG=c:1; fi\nIMG=d:1\ndocker run $IMG\n");
+    assert_eq!(
+        images(&reassigned),
+        ["d:1"],
+        "a later assignment ends the choice"
+    );
+}
+
+fn scan_case() -> ShellScan {
+    scan("IMG=z:1\ncase \"$1\" in\n  x) IMG=x:1 ;;\n  *) IMG=y:1 ;;\nesac\ndocker run $IMG\n")
 }

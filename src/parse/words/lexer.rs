@@ -36,6 +36,8 @@ pub struct Lexer<'t> {
     token_start: usize,
     depth: usize,
     errors: usize,
+    /// The `#` comments passed over, in file spans.
+    comments: Vec<crate::source::Span>,
 }
 
 struct PendingHeredoc {
@@ -85,6 +87,7 @@ impl<'t> Lexer<'t> {
             delimiter_next: None,
             dangling: None,
             resume_at: 0,
+            comments: Vec::new(),
             token_start: 0,
             depth: 0,
             errors: 0,
@@ -108,6 +111,11 @@ impl<'t> Lexer<'t> {
         &self.map
     }
 
+    /// The comments passed over so far, handed over once.
+    pub fn take_comments(&mut self) -> Vec<crate::source::Span> {
+        std::mem::take(&mut self.comments)
+    }
+
     pub fn text(&self) -> &'t str {
         self.text
     }
@@ -126,7 +134,11 @@ impl<'t> Lexer<'t> {
             if self.shellish() {
                 match c {
                     b'#' => {
-                        self.pos = self.line_end(self.pos);
+                        let end = self.line_end(self.pos);
+                        let body = self.text.get(self.pos..end).unwrap_or("");
+                        let body_end = self.pos + body.trim_end_matches('\r').len();
+                        self.comments.push(self.map.span(self.pos..body_end));
+                        self.pos = end;
                         continue;
                     }
                     b'\n' | b'\r' => {

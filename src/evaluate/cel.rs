@@ -1,0 +1,480 @@
+//! Runs compiled policies over subjects. Each subject is converted to a CEL value once and
+//! shared by every policy; a policy's `assert` is true for a compliant subject. Values that
+//! many subjects share (`objects`, a config's `repository`) are converted once and reached
+//! through a parent context, so their cost does not grow with the number of subjects.
+
+use std::sync::Arc;
+
+use cel::{Context, Program};
+use rayon::prelude::*;
+
+use crate::correlate::{SubjectRecord, Variables};
+use crate::evaluate::cel_value::{to_cel, to_text};
+use crate::evaluate::policy::{Catalogue, Policy, split_root};
+use crate::finding::{Finding, Location, fingerprint};
+use crate::source::{FileId, SourceStore, Span};
+use crate::tree::{Node, PathSegment, Value};
+
+/// An expression that failed on a subject: reported, never silently passed.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct EvalError {
+    pub rule_id: String,
+    pub subject: String,
+    pub file: FileId,
+    pub message: String,
+}
+
+pub struct Evaluation {
+    pub findings: Vec<Finding>,
+    pub errors: Vec<EvalError>,
+}
+
+/// Evaluates every policy of `catalogue` on every subject it applies to. `groups` holds the
+/// variables shared by the subjects of each group (see [`SubjectRecord::group`]).
+pub fn evaluate(
+    catalogue: &Catalogue,
+    subjects: &[SubjectRecord],
+    groups: &[Variables],
+    store: &SourceStore,
+    enabled: &(dyn Fn(&Policy) -> bool + Sync),
+) -> Evaluation {
+    let shared = Context::with_env(Arc::clone(&catalogue.env));
+    let group_contexts: Vec<Context> = groups
+        .iter()
+        .map(|variables| {
+            let mut ctx = shared.new_inner_scope();
+            for (name, value) in variables {
+                ctx.add_variable_from_value(*name, to_cel(value));
+            }
+            ctx
+        })
+        .collect();
+    let results: Vec<(Vec<Finding>, Vec<EvalError>)> = subjects
+        .par_iter()
+        .map(|subject| {
+            let parent = subject
+                .group
+                .and_then(|g| group_contexts.get(g))
+                .unwrap_or(&shared);
+            evaluate_subject(catalogue, subject, parent, store, enabled)
+        })
+        .collect();
+    let mut findings = Vec::new();
+    let mut errors = Vec::new();
+    for (f, e) in results {
+        findings.extend(f);
+        errors.extend(e);
+    }
+    errors.sort();
+    errors.dedup();
+    Evaluation { findings, errors }
+}
+
+fn evaluate_subject(
+    catalogue: &Catalogue,
+    subject: &SubjectRecord,
+    shared: &Context,
+    store: &SourceStore,
+    enabled: &(dyn Fn(&Policy) -> bool + Sync),
+) -> (Vec<Finding>, Vec<EvalError>) {
+    let mut findings = Vec::new();
+    let mut errors = Vec::new();
+    let policies: Vec<&Policy> = catalogue
+        .policies
+        .iter()
+        .filter(|p| p.spec.subject == subject.kind && enabled(p))
+        .collect();
+    if policies.is_empty() {
+        return (findings, errors);
+    }
+    let mut ctx = shared.new_inner_scope();
+    ctx.add_variable_from_value(subject.kind.variable(), to_cel(&subject.root));
+    ctx.add_variable_from_value("file", to_cel(&subject.file_value));
+    for (name, value) in &subject.extra {
+        ctx.add_variable_from_value(*name, to_cel(value));
+    }
+    for policy in policies {
+        let mut fail = |message: String| {
+            errors.push(EvalError {
+                rule_id: policy.spec.id.clone(),
+                subject: subject.identity.clone(),
+                file: subject.file,
+                message,
+            })
+        };
+        if let Some(program) = &policy.match_program {
+            match run_bool(program, &ctx) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    fail(format!("match: {e}"));
+                    continue;
+                }
+            }
+        }
+        match &policy.spec.each {
+            None => match policy.assert_program.as_ref().map(|p| run_bool(p, &ctx)) {
+                Some(Ok(false)) => findings.push(make_finding(policy, subject, &ctx, None, store)),
+                Some(Err(e)) => fail(format!("assert: {e}")),
+                _ => {}
+            },
+            Some(each) => {
+                let Some((_, rest)) = split_root(&each.segments) else {
+                    continue;
+                };
+                let items = match each_items(&subject.root, rest) {
+                    Ok(items) => items,
+                    Err(()) => {
+                        fail(format!("each: '{}' is not a list", each.text));
+                        continue;
+                    }
+                };
+                for item in &items {
+                    let mut inner = ctx.new_inner_scope();
+                    inner.add_variable_from_value("item", to_cel(item.node));
+                    inner.add_variable_from_value("key", to_cel(&item.key));
+                    match policy.assert_program.as_ref().map(|p| run_bool(p, &inner)) {
+                        Some(Ok(false)) => {
+                            findings.push(make_finding(policy, subject, &inner, Some(item), store))
+                        }
+                        Some(Err(e)) => fail(format!("assert: {e}")),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    (findings, errors)
+}
+
+/// One element visited by `each`.
+struct EachItem<'a> {
+    node: &'a Node,
+    /// The `key` variable: the map key (a string) or the list index (an int).
+    key: Node,
+    /// Every key and index on the way from the `each` path to the item (`0.INPUT0` for the
+    /// `INPUT0` input of the first warmup sample): a stable identity for fingerprints.
+    trail: String,
+}
+
+/// The elements an `each` path names. A key segment met on a list applies to each of its
+/// elements (`config.model_warmup.inputs`: the inputs of every warmup sample). A missing
+/// field or null yields nothing; a scalar at the end of the path is an error.
+fn each_items<'a>(root: &'a Node, path: &[PathSegment]) -> Result<Vec<EachItem<'a>>, ()> {
+    fn walk<'a>(
+        node: &'a Node,
+        path: &[PathSegment],
+        trail: &str,
+        out: &mut Vec<EachItem<'a>>,
+    ) -> Result<(), ()> {
+        let join = |part: &str| {
+            if trail.is_empty() {
+                part.to_string()
+            } else {
+                format!("{trail}.{part}")
+            }
+        };
+        match (path.split_first(), &node.value) {
+            (None, Value::List(items)) => {
+                for (i, item) in items.iter().enumerate() {
+                    out.push(EachItem {
+                        node: item,
+                        key: Node::new(Value::Int(i64::try_from(i).unwrap_or(i64::MAX))),
+                        trail: join(&i.to_string()),
+                    });
+                }
+                Ok(())
+            }
+            (None, Value::Map(entries)) => {
+                for (k, v) in entries {
+                    out.push(EachItem {
+                        node: v,
+                        key: Node::str(k.clone()),
+                        trail: join(k),
+                    });
+                }
+                Ok(())
+            }
+            (None, Value::Null) => Ok(()),
+            (None, _) => Err(()),
+            (Some((PathSegment::Key(_), _)), Value::List(items)) => {
+                for (i, item) in items.iter().enumerate() {
+                    walk(item, path, &join(&i.to_string()), out)?;
+                }
+                Ok(())
+            }
+            (Some((PathSegment::Key(k), rest)), _) => match node.get(k) {
+                Some(next) => walk(next, rest, trail, out),
+                None => Ok(()),
+            },
+            (Some((PathSegment::Index(i), rest)), _) => match node.index(*i) {
+                Some(next) => walk(next, rest, trail, out),
+                None => Ok(()),
+            },
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, path, "", &mut out)?;
+    Ok(out)
+}
+
+fn run_bool(program: &Program, ctx: &Context) -> Result<bool, String> {
+    match program.execute(ctx) {
+        Ok(cel::Value::Bool(b)) => Ok(b),
+        Ok(other) => Err(format!("expected a boolean, got {other:?}")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn run_text(program: &Program, ctx: &Context) -> Option<String> {
+    program.execute(ctx).ok().as_ref().and_then(to_text)
+}
+
+/// Resolves a policy path against the subject (or the current `item`) to a span.
+fn resolve_span(
+    segments: &[PathSegment],
+    subject: &SubjectRecord,
+    item: Option<&Node>,
+) -> Option<Span> {
+    let (root, rest) = split_root(segments)?;
+    let base = if root == "item" { item? } else { &subject.root };
+    base.nearest_span(rest)
+}
+
+/// The node(s) a related path names: each element of a list, or the node itself.
+fn related_nodes<'a>(
+    segments: &[PathSegment],
+    subject: &'a SubjectRecord,
+    item: Option<&'a Node>,
+) -> Vec<&'a Node> {
+    let Some((root, rest)) = split_root(segments) else {
+        return Vec::new();
+    };
+    let base = if root == "item" {
+        match item {
+            Some(i) => i,
+            None => return Vec::new(),
+        }
+    } else {
+        &subject.root
+    };
+    match base.lookup(rest) {
+        Some(node) => match &node.value {
+            Value::List(items) => items.iter().collect(),
+            Value::Null => Vec::new(),
+            _ => vec![node],
+        },
+        None => Vec::new(),
+    }
+}
+
+fn make_finding(
+    policy: &Policy,
+    subject: &SubjectRecord,
+    ctx: &Context,
+    item: Option<&EachItem<'_>>,
+    store: &SourceStore,
+) -> Finding {
+    let spec = &policy.spec;
+    let item_node = item.map(|i| i.node);
+    let message = policy
+        .message_program
+        .as_ref()
+        .and_then(|p| run_text(p, ctx))
+        .unwrap_or_else(|| spec.summary.clone());
+    let chosen = spec
+        .at
+        .iter()
+        .zip(&policy.at_when)
+        .find(|(_, when)| match when {
+            None => true,
+            Some(program) => run_bool(program, ctx).unwrap_or(false),
+        });
+    let primary_span = chosen
+        .and_then(|(c, _)| resolve_span(&c.path.segments, subject, item_node))
+        .or_else(|| item_node.and_then(Node::label_span))
+        .or(subject.anchor)
+        .unwrap_or(Span::new(subject.file, 0, 0));
+    let label = policy
+        .label_program
+        .as_ref()
+        .and_then(|p| run_text(p, ctx))
+        .unwrap_or_default();
+    let mut related = Vec::new();
+    for (r, label_program) in spec.related.iter().zip(&policy.related_labels) {
+        for node in related_nodes(&r.at.segments, subject, item_node) {
+            let Some(span) = node.label_span() else {
+                continue;
+            };
+            if span == primary_span {
+                continue;
+            }
+            let text = match label_program {
+                Some(p) => {
+                    let mut inner = ctx.new_inner_scope();
+                    inner.add_variable_from_value("item", to_cel(node));
+                    run_text(p, &inner)
+                }
+                None => None,
+            }
+            .or_else(|| node.get("note").and_then(Node::as_str).map(str::to_string))
+            .unwrap_or_default();
+            related.push(Location { span, label: text });
+        }
+    }
+    related.sort();
+    related.dedup();
+    let at_text = chosen.map(|(c, _)| c.path.text.as_str()).unwrap_or("");
+    let item_identity = match item {
+        Some(item) => item
+            .node
+            .as_scalar_text()
+            .or_else(|| item.node.get("name").and_then(Node::as_scalar_text))
+            .or_else(|| item.node.get("arg").and_then(Node::as_scalar_text))
+            .unwrap_or_else(|| item.trail.clone()),
+        None => String::new(),
+    };
+    Finding {
+        rule_id: spec.id.clone(),
+        rule_name: spec.name.clone(),
+        severity: spec.severity,
+        message,
+        primary: Location {
+            span: primary_span,
+            label,
+        },
+        related,
+        notes: subject.notes.clone(),
+        help: help_for(spec, &subject.file_value),
+        fingerprint: fingerprint(&[
+            &spec.id,
+            store.display(subject.file),
+            &subject.identity,
+            at_text,
+            &item_identity,
+        ]),
+        suppression: None,
+        subject_extent: subject.extent,
+        secrets: secret_spans(spec, subject, item_node, store),
+    }
+}
+
+/// The help line: the policy's fix for the subject's file format, else the first paragraph
+/// of its remediation.
+fn help_for(spec: &crate::evaluate::policy::spec::PolicySpec, file_value: &Node) -> Option<String> {
+    let format = file_value
+        .get("format")
+        .and_then(Node::as_str)
+        .unwrap_or("");
+    spec.fix
+        .for_format(format)
+        .map(str::to_string)
+        .or_else(|| first_paragraph(&spec.remediation))
+}
+
+/// The spans of the values the policy's `secrets:` paths name (inside their quotes).
+fn secret_spans(
+    spec: &crate::evaluate::policy::spec::PolicySpec,
+    subject: &SubjectRecord,
+    item: Option<&Node>,
+    store: &SourceStore,
+) -> Vec<Span> {
+    let mut spans: Vec<Span> = spec
+        .secrets
+        .iter()
+        .flat_map(|path| related_nodes(&path.segments, subject, item))
+        .filter_map(|node| node.span)
+        .map(|span| {
+            let text = store.get(span.file).map(|f| f.text.as_ref()).unwrap_or("");
+            crate::evaluate::policy::spec::secret_span(text, span)
+        })
+        .filter(|span| !span.is_empty())
+        .collect();
+    spans.sort();
+    spans.dedup();
+    spans
+}
+
+/// The first paragraph of a markdown text, on one line: the help line under a finding.
+pub fn first_paragraph(text: &str) -> Option<String> {
+    let paragraph: Vec<&str> = text
+        .trim()
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    if paragraph.is_empty() {
+        None
+    } else {
+        Some(paragraph.join(" "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::FileId;
+    use crate::tree::parse_path;
+
+    fn config(text: &str) -> Node {
+        let doc = crate::parse::pbtxt::parse_model_config(FileId(0), text);
+        assert!(doc.errors.is_empty(), "{:?}", doc.errors);
+        doc.root
+    }
+
+    fn visit(root: &Node, path: &str) -> Vec<(String, String)> {
+        let segments = parse_path(path).unwrap();
+        each_items(root, &segments[1..])
+            .unwrap()
+            .iter()
+            .map(|i| {
+                let key = i.key.as_scalar_text().unwrap();
+                (key, i.trail.clone())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_visits_map_entries_with_their_keys() {
+        let root = config(
+            r#"parameters { key: "A" value: { string_value: "1" } }
+               parameters { key: "B" value: { string_value: "2" } }"#,
+        );
+        assert_eq!(
+            visit(&root, "config.parameters"),
+            [("A".into(), "A".into()), ("B".into(), "B".into())]
+        );
+    }
+
+    #[test]
+    fn each_flattens_a_key_segment_through_a_list() {
+        let root = config(
+            r#"model_warmup [
+                 { name: "a" inputs { key: "X" value: { zero_data: true } } },
+                 { name: "b" inputs { key: "X" value: { zero_data: true } }
+                             inputs { key: "Y" value: { zero_data: true } } }
+               ]"#,
+        );
+        assert_eq!(
+            visit(&root, "config.model_warmup.inputs"),
+            [
+                ("X".into(), "0.X".into()),
+                ("X".into(), "1.X".into()),
+                ("Y".into(), "1.Y".into())
+            ]
+        );
+        // List items get their index as key; an absent path visits nothing.
+        assert_eq!(
+            visit(&root, "config.model_warmup"),
+            [("0".into(), "0".into()), ("1".into(), "1".into())]
+        );
+        assert!(visit(&root, "config.output").is_empty());
+    }
+
+    #[test]
+    fn each_on_a_scalar_is_an_error() {
+        let root = config(r#"name: "m""#);
+        let segments = parse_path("config.name").unwrap();
+        assert!(each_items(&root, &segments[1..]).is_err());
+    }
+}

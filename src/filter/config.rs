@@ -1,0 +1,706 @@
+//! The project file `.tritonguard.yaml`: which rules run and how severe they are, what to
+//! exclude, where team policies live, the fail-on threshold, and suppressions that live
+//! outside the scanned files. Read with positions, so a mistake points into the file.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::finding::Severity;
+use crate::parse::yaml::parse_stream;
+use crate::source::{FileId, Span};
+use crate::tree::{Node, Value};
+
+pub const FILE_NAMES: &[&str] = &[".tritonguard.yaml", ".tritonguard.yml"];
+
+/// A suppression written in the config file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConfigIgnore {
+    pub rules: Vec<String>,
+    /// Glob patterns of files (relative, `/`-separated); empty means every file.
+    pub paths: Vec<String>,
+    pub reason: Option<String>,
+    /// `YYYY-MM-DD`: the suppression stops working after this day.
+    pub until: Option<String>,
+    pub span: Span,
+}
+
+/// `helm:` in the config file: how charts found in the scan are rendered.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HelmConfig {
+    /// Seconds one `helm template` may take.
+    pub timeout: Option<u64>,
+    pub charts: Vec<HelmChartConfig>,
+}
+
+/// One entry of `helm.charts`: renders of one chart beyond the automatic ones.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HelmChartConfig {
+    /// The chart directory (relative to the config file until [`load`] resolves it).
+    pub path: PathBuf,
+    /// Extra renders, each a list of values files given to `helm template -f` in order.
+    pub values: Vec<Vec<PathBuf>>,
+    /// Where each entry of `values` is written.
+    pub values_spans: Vec<Span>,
+    /// `--set` expressions for every render of this chart (e.g. a `required` value).
+    pub set: Vec<String>,
+    pub release: Option<String>,
+    pub namespace: Option<String>,
+    /// The entry in the config file, for errors found later (a path that is no chart).
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    /// Where it was read from, and its text (for diagnostics).
+    pub path: Option<PathBuf>,
+    pub text: Arc<str>,
+    pub fail_on: Option<Severity>,
+    pub select: Vec<String>,
+    pub ignore: Vec<String>,
+    pub severity: Vec<(String, Severity)>,
+    pub exclude: Vec<String>,
+    pub policy_dirs: Vec<PathBuf>,
+    pub require_reason: bool,
+    pub inline_ignores: bool,
+    pub ignores: Vec<ConfigIgnore>,
+    pub baseline: Option<PathBuf>,
+    pub helm: HelmConfig,
+}
+
+/// A mistake in the config file.
+#[derive(Clone, Debug)]
+pub struct ConfigError {
+    pub path: String,
+    pub text: Arc<str>,
+    pub span: Span,
+    pub message: String,
+}
+
+const KEYS: &[&str] = &[
+    "fail-on",
+    "select",
+    "ignore",
+    "severity",
+    "exclude",
+    "policy-dirs",
+    "require-reason",
+    "inline-ignores",
+    "ignores",
+    "baseline",
+    "helm",
+];
+
+/// The nearest `.tritonguard.yaml` in `start` or one of its parents.
+pub fn find(start: &Path) -> Option<PathBuf> {
+    let absolute = std::fs::canonicalize(start).ok()?;
+    let mut dir = if absolute.is_dir() {
+        absolute
+    } else {
+        absolute.parent()?.to_path_buf()
+    };
+    loop {
+        for name in FILE_NAMES {
+            let candidate = dir.join(name);
+            if candidate.is_file() {
+                return Some(candidate);
+            }
+        }
+        if !dir.pop() {
+            return None;
+        }
+    }
+}
+
+pub fn load(path: &Path) -> Result<Config, Vec<ConfigError>> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        vec![ConfigError {
+            path: path.display().to_string(),
+            text: Arc::from(""),
+            span: Span::new(FileId(0), 0, 0),
+            message: format!("cannot read the config file: {e}"),
+        }]
+    })?;
+    let cwd = std::env::current_dir()
+        .ok()
+        .and_then(|d| std::fs::canonicalize(d).ok())
+        .unwrap_or_default();
+    let shown = crate::source::display_path(path, &cwd);
+    let mut config = parse(&shown, &text)?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    // Paths in the config are relative to the config file.
+    config.policy_dirs = config.policy_dirs.iter().map(|p| dir.join(p)).collect();
+    config.baseline = config.baseline.map(|b| dir.join(b));
+    resolve_helm_paths(&mut config.helm, dir).map_err(|errors| {
+        errors
+            .into_iter()
+            .map(|(span, message)| ConfigError {
+                path: shown.clone(),
+                text: config.text.clone(),
+                span,
+                message,
+            })
+            .collect::<Vec<_>>()
+    })?;
+    config.path = Some(path.to_path_buf());
+    Ok(config)
+}
+
+pub fn parse(name: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
+    let file = FileId(0);
+    let shared: Arc<str> = Arc::from(text);
+    let mut errors: Vec<(Span, String)> = Vec::new();
+    let stream = parse_stream(file, text);
+    for e in &stream.errors {
+        errors.push((e.span, e.message.clone()));
+    }
+    let mut config = Config {
+        text: shared.clone(),
+        inline_ignores: true,
+        ..Config::default()
+    };
+    let whole = Span::new(file, 0, text.len());
+    let root = stream
+        .documents
+        .first()
+        .map(|d| d.root.clone())
+        .unwrap_or_else(|| Node::map(Vec::new()));
+    match &root.value {
+        Value::Map(entries) => {
+            for (key, value) in entries {
+                let span = value.key_span.unwrap_or(whole);
+                match key.as_str() {
+                    "fail-on" => config.fail_on = severity(value, &mut errors),
+                    "select" => config.select = strings(value, key, &mut errors),
+                    "ignore" => config.ignore = strings(value, key, &mut errors),
+                    "severity" => {
+                        for (rule, v) in value.as_map() {
+                            if let Some(s) = severity(v, &mut errors) {
+                                config.severity.push((rule.clone(), s));
+                            }
+                        }
+                        if !matches!(value.value, Value::Map(_)) {
+                            errors.push((
+                                span,
+                                "'severity' maps rule ids to severities, e.g. {TG105: medium}"
+                                    .to_string(),
+                            ));
+                        }
+                    }
+                    "exclude" => config.exclude = strings(value, key, &mut errors),
+                    "policy-dirs" => {
+                        config.policy_dirs = strings(value, key, &mut errors)
+                            .into_iter()
+                            .map(PathBuf::from)
+                            .collect()
+                    }
+                    "require-reason" => config.require_reason = boolean(value, key, &mut errors),
+                    "inline-ignores" => config.inline_ignores = boolean(value, key, &mut errors),
+                    "baseline" => config.baseline = value.as_str().map(PathBuf::from),
+                    "ignores" => config.ignores = ignores(value, &mut errors),
+                    "helm" => config.helm = helm(value, &mut errors),
+                    other => {
+                        let suggestion = KEYS
+                            .iter()
+                            .min_by_key(|k| strsim::levenshtein(k, other))
+                            .filter(|k| strsim::levenshtein(k, other) <= 3)
+                            .map(|k| format!(" (did you mean '{k}'?)"))
+                            .unwrap_or_default();
+                        errors.push((
+                            span,
+                            format!(
+                                "unknown key '{other}'{suggestion}; known keys: {}",
+                                KEYS.join(", ")
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        Value::Null => {}
+        _ => errors.push((
+            root.span.unwrap_or(whole),
+            "the config file must be a YAML mapping".to_string(),
+        )),
+    }
+    for pattern in &config.exclude {
+        if let Err(e) = globset::Glob::new(pattern) {
+            errors.push((whole, format!("invalid exclude pattern '{pattern}': {e}")));
+        }
+    }
+    if errors.is_empty() {
+        Ok(config)
+    } else {
+        Err(errors
+            .into_iter()
+            .map(|(span, message)| ConfigError {
+                path: name.to_string(),
+                text: shared.clone(),
+                span,
+                message,
+            })
+            .collect())
+    }
+}
+
+fn severity(node: &Node, errors: &mut Vec<(Span, String)>) -> Option<Severity> {
+    let s = node.as_str().and_then(Severity::parse);
+    if s.is_none() {
+        errors.push((
+            node.span.unwrap_or(Span::new(FileId(0), 0, 0)),
+            "expected a severity: critical, high, medium, low or info".to_string(),
+        ));
+    }
+    s
+}
+
+fn boolean(node: &Node, key: &str, errors: &mut Vec<(Span, String)>) -> bool {
+    match node.as_bool() {
+        Some(b) => b,
+        None => {
+            errors.push((
+                node.span.unwrap_or(Span::new(FileId(0), 0, 0)),
+                format!("'{key}' must be true or false"),
+            ));
+            false
+        }
+    }
+}
+
+fn strings(node: &Node, key: &str, errors: &mut Vec<(Span, String)>) -> Vec<String> {
+    match &node.value {
+        Value::List(items) => items
+            .iter()
+            .filter_map(|i| {
+                let t = i.as_scalar_text();
+                if t.is_none() {
+                    errors.push((
+                        i.span.unwrap_or(Span::new(FileId(0), 0, 0)),
+                        format!("items of '{key}' must be text"),
+                    ));
+                }
+                t
+            })
+            .collect(),
+        Value::Str(s) => vec![s.clone()],
+        _ => {
+            errors.push((
+                node.span.unwrap_or(Span::new(FileId(0), 0, 0)),
+                format!("'{key}' must be a list"),
+            ));
+            Vec::new()
+        }
+    }
+}
+
+fn ignores(node: &Node, errors: &mut Vec<(Span, String)>) -> Vec<ConfigIgnore> {
+    let mut out = Vec::new();
+    for item in node.as_list() {
+        let span = item.span.unwrap_or(Span::new(FileId(0), 0, 0));
+        for (k, v) in item.as_map() {
+            const IGNORE_KEYS: [&str; 6] = ["rules", "rule", "paths", "path", "reason", "until"];
+            if !IGNORE_KEYS.contains(&k.as_str()) {
+                let suggestion = IGNORE_KEYS
+                    .iter()
+                    .find(|key| strsim::levenshtein(key, k) <= 2)
+                    .map(|key| format!(" (did you mean '{key}'?)"))
+                    .unwrap_or_default();
+                errors.push((v.key_span.unwrap_or(span), format!("unknown key '{k}' in an ignore{suggestion}; known: rules, paths, reason, until")));
+            }
+        }
+        let mut rules = Vec::new();
+        for key in ["rule", "rules"] {
+            if let Some(v) = item.get(key) {
+                rules.extend(strings(v, key, errors));
+            }
+        }
+        let mut paths = Vec::new();
+        for key in ["path", "paths"] {
+            if let Some(v) = item.get(key) {
+                paths.extend(strings(v, key, errors));
+            }
+        }
+        if rules.is_empty() {
+            errors.push((
+                span,
+                "an ignore needs 'rules' (ids of the rules it suppresses)".to_string(),
+            ));
+        }
+        let until = item.get("until").and_then(Node::as_scalar_text);
+        if let Some(u) = &until
+            && crate::filter::date::parse_date(u).is_none()
+        {
+            errors.push((
+                item.get("until").and_then(|n| n.span).unwrap_or(span),
+                format!("'until' must be a date like 2027-03-31, got '{u}'"),
+            ));
+        }
+        for p in &paths {
+            if let Err(e) = globset::Glob::new(p) {
+                errors.push((span, format!("invalid path pattern '{p}': {e}")));
+            }
+        }
+        out.push(ConfigIgnore {
+            rules,
+            paths,
+            reason: item.get("reason").and_then(Node::as_scalar_text),
+            until,
+            span,
+        });
+    }
+    out
+}
+
+const HELM_KEYS: [&str; 2] = ["timeout", "charts"];
+const HELM_CHART_KEYS: [&str; 5] = ["path", "values", "set", "release", "namespace"];
+
+/// `unknown key` errors for the keys of a mapping that are not in `known`.
+fn unknown_keys(node: &Node, known: &[&str], what: &str, errors: &mut Vec<(Span, String)>) {
+    for (k, v) in node.as_map() {
+        if !known.contains(&k.as_str()) {
+            let suggestion = known
+                .iter()
+                .find(|key| strsim::levenshtein(key, k) <= 2)
+                .map(|key| format!(" (did you mean '{key}'?)"))
+                .unwrap_or_default();
+            errors.push((
+                v.key_span.or(v.span).unwrap_or(Span::new(FileId(0), 0, 0)),
+                format!(
+                    "unknown key '{k}' in {what}{suggestion}; known: {}",
+                    known.join(", ")
+                ),
+            ));
+        }
+    }
+}
+
+/// `helm: {timeout: 60, charts: [{path, values, set, release, namespace}]}`.
+fn helm(node: &Node, errors: &mut Vec<(Span, String)>) -> HelmConfig {
+    let at = |n: &Node| n.span.unwrap_or(Span::new(FileId(0), 0, 0));
+    let mut config = HelmConfig::default();
+    if !matches!(node.value, Value::Map(_)) {
+        errors.push((
+            at(node),
+            "'helm' is a mapping: {timeout: 60, charts: [{path: charts/triton, values: [...], set: [...]}]}"
+                .to_string(),
+        ));
+        return config;
+    }
+    unknown_keys(node, &HELM_KEYS, "'helm'", errors);
+    if let Some(t) = node.get("timeout") {
+        match t.as_i64() {
+            Some(n) if n > 0 => config.timeout = u64::try_from(n).ok(),
+            _ => errors.push((
+                at(t),
+                "'timeout' is a number of seconds, e.g. 60".to_string(),
+            )),
+        }
+    }
+    let Some(charts) = node.get("charts") else {
+        return config;
+    };
+    if !matches!(charts.value, Value::List(_)) {
+        errors.push((
+            at(charts),
+            "'charts' is a list of {path: <chart directory>, values: [...], set: [...]}"
+                .to_string(),
+        ));
+        return config;
+    }
+    for item in charts.as_list() {
+        if !matches!(item.value, Value::Map(_)) {
+            errors.push((
+                at(item),
+                "a chart entry is a mapping with 'path'".to_string(),
+            ));
+            continue;
+        }
+        unknown_keys(item, &HELM_CHART_KEYS, "a chart entry", errors);
+        let Some(path) = item.get("path").and_then(Node::as_scalar_text) else {
+            errors.push((
+                at(item),
+                "a chart entry needs 'path' (the chart directory, relative to this file)"
+                    .to_string(),
+            ));
+            continue;
+        };
+        let mut renders = Vec::new();
+        let mut values_spans = Vec::new();
+        if let Some(values) = item.get("values") {
+            for render in values.as_list() {
+                values_spans.push(at(render));
+                match &render.value {
+                    Value::List(files) => {
+                        let layered = strings(render, "values", errors);
+                        if files.is_empty() {
+                            errors.push((at(render), "an empty list of values files".to_string()));
+                        }
+                        renders.push(layered.into_iter().map(PathBuf::from).collect());
+                    }
+                    _ => match render.as_scalar_text() {
+                        Some(file) => renders.push(vec![PathBuf::from(file)]),
+                        None => errors.push((
+                            at(render),
+                            "items of 'values' are a values file, or a list of files layered in order"
+                                .to_string(),
+                        )),
+                    },
+                }
+            }
+            if !matches!(values.value, Value::List(_)) {
+                errors.push((
+                    at(values),
+                    "'values' is a list: [values-prod.yaml, [base.yaml, overlay.yaml]]".to_string(),
+                ));
+            }
+        }
+        let mut set = Vec::new();
+        if let Some(pairs) = item.get("set") {
+            let nodes: Vec<&Node> = match &pairs.value {
+                Value::List(items) => items.iter().collect(),
+                _ => vec![pairs],
+            };
+            for node in nodes {
+                match node.as_scalar_text() {
+                    Some(pair)
+                        if pair
+                            .split_once('=')
+                            .is_some_and(|(k, _)| !k.trim().is_empty()) =>
+                    {
+                        set.push(pair)
+                    }
+                    Some(pair) => errors.push((
+                        at(node),
+                        format!("'{pair}' is not a --set pair like key.path=value"),
+                    )),
+                    None => errors.push((
+                        at(node),
+                        "items of 'set' are text like key.path=value".to_string(),
+                    )),
+                }
+            }
+        }
+        let text = |key: &str| item.get(key).and_then(Node::as_scalar_text);
+        config.charts.push(HelmChartConfig {
+            path: PathBuf::from(path),
+            values: renders,
+            values_spans,
+            set,
+            release: text("release"),
+            namespace: text("namespace"),
+            span: item.get("path").and_then(|p| p.span).unwrap_or(at(item)),
+        });
+    }
+    config
+}
+
+/// Makes the chart and values paths of `helm.charts` relative to the config file's
+/// directory, and checks that each chart has a Chart.yaml and each values file exists.
+fn resolve_helm_paths(helm: &mut HelmConfig, dir: &Path) -> Result<(), Vec<(Span, String)>> {
+    let mut errors = Vec::new();
+    for chart in &mut helm.charts {
+        chart.path = dir.join(&chart.path);
+        if !chart.path.join("Chart.yaml").is_file() {
+            errors.push((
+                chart.span,
+                format!(
+                    "{} is not a Helm chart (no Chart.yaml)",
+                    chart.path.display()
+                ),
+            ));
+        }
+        for (i, render) in chart.values.iter_mut().enumerate() {
+            let span = chart.values_spans.get(i).copied().unwrap_or(chart.span);
+            for file in render.iter_mut() {
+                *file = dir.join(&*file);
+                if !file.is_file() {
+                    errors.push((
+                        span,
+                        format!(
+                            "values file {} of this chart does not exist",
+                            file.display()
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+/// A config error as a miette diagnostic pointing into the config file.
+pub struct ConfigDiagnostic {
+    message: String,
+    source: miette::NamedSource<String>,
+    span: (usize, usize),
+    has_text: bool,
+}
+
+impl ConfigDiagnostic {
+    pub fn new(error: &ConfigError) -> ConfigDiagnostic {
+        let len = error.text.len();
+        let start = error.span.start.min(len);
+        let end = error.span.end.min(len).max(start);
+        ConfigDiagnostic {
+            message: error.message.clone(),
+            source: miette::NamedSource::new(error.path.clone(), error.text.to_string()),
+            span: (start, end - start),
+            has_text: !error.text.is_empty(),
+        }
+    }
+}
+
+impl std::fmt::Debug for ConfigDiagnostic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::fmt::Display for ConfigDiagnostic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "config error: {}", self.message)
+    }
+}
+
+impl std::error::Error for ConfigDiagnostic {}
+
+impl miette::Diagnostic for ConfigDiagnostic {
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.has_text
+            .then_some(&self.source as &dyn miette::SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        if !self.has_text {
+            return None;
+        }
+        Some(Box::new(std::iter::once(miette::LabeledSpan::new(
+            Some("here".to_string()),
+            self.span.0,
+            self.span.1,
+        ))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_config_reads() {
+        let text = "fail-on: medium\nselect: [TG101]\nignore: [TG105]\nseverity: {TG105: high}\nexclude: ['charts/**/tests/**']\npolicy-dirs: [team-policies]\nrequire-reason: true\ninline-ignores: false\nbaseline: baseline.json\nignores:\n  - rules: [TG301]\n    paths: ['deploy/monitoring/**']\n    reason: behind the VPN\n    until: 2099-01-01\n";
+        let config = parse("c", text).unwrap_or_default();
+        assert_eq!(config.fail_on, Some(Severity::Medium));
+        assert_eq!(config.severity, vec![("TG105".to_string(), Severity::High)]);
+        assert!(config.require_reason && !config.inline_ignores);
+        assert_eq!(config.ignores[0].rules, vec!["TG301".to_string()]);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_positioned() {
+        let text = "fail_on: medium\nseverity: {TG105: severe}\nignores:\n  - reason: x\n";
+        let errors = parse("c", text).err().unwrap_or_default();
+        let messages: Vec<(&str, String)> = errors
+            .iter()
+            .map(|e| (&text[e.span.start..e.span.end], e.message.clone()))
+            .collect();
+        assert!(
+            messages[0].0 == "fail_on" && messages[0].1.contains("did you mean 'fail-on'"),
+            "{messages:?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|(t, m)| *t == "severe" && m.contains("expected a severity")),
+            "{messages:?}"
+        );
+        assert!(
+            messages.iter().any(|(_, m)| m.contains("needs 'rules'")),
+            "{messages:?}"
+        );
+    }
+
+    #[test]
+    fn helm_charts_read_with_positions() {
+        let text = "helm:\n  timeout: 90\n  charts:\n    - path: charts/triton\n      values: [values-gke.yaml, [base.yaml, env/prod.yaml]]\n      set: ['modelRepository.bucket=s3://models']\n      release: tg\n      namespace: inference\n";
+        let config = parse("c", text).unwrap_or_default();
+        assert_eq!(config.helm.timeout, Some(90));
+        let chart = &config.helm.charts[0];
+        assert_eq!(chart.path, PathBuf::from("charts/triton"));
+        assert_eq!(
+            chart.values,
+            vec![
+                vec![PathBuf::from("values-gke.yaml")],
+                vec![PathBuf::from("base.yaml"), PathBuf::from("env/prod.yaml")]
+            ]
+        );
+        assert_eq!(
+            chart.set,
+            vec!["modelRepository.bucket=s3://models".to_string()]
+        );
+        assert_eq!(
+            (chart.release.as_deref(), chart.namespace.as_deref()),
+            (Some("tg"), Some("inference"))
+        );
+        assert_eq!(&text[chart.span.start..chart.span.end], "charts/triton");
+    }
+
+    #[test]
+    fn helm_mistakes_are_positioned() {
+        let text = "helm:\n  timeout: soon\n  charts:\n    - values: [a.yaml]\n    - path: c\n      set: [novalue]\n      valuse: []\n";
+        let errors = parse("c", text).err().unwrap_or_default();
+        let messages: Vec<(&str, String)> = errors
+            .iter()
+            .map(|e| (&text[e.span.start..e.span.end], e.message.clone()))
+            .collect();
+        for (at, says) in [
+            ("soon", "number of seconds"),
+            ("values: [a.yaml]", "needs 'path'"),
+            ("novalue", "not a --set pair"),
+            ("valuse", "did you mean 'values'"),
+        ] {
+            assert!(
+                messages.iter().any(|(t, m)| *t == at && m.contains(says)),
+                "{at}: {messages:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn helm_paths_are_relative_to_the_config_file_and_must_exist() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let chart = dir.path().join("charts/t");
+        std::fs::create_dir_all(&chart).unwrap_or_default();
+        std::fs::write(chart.join("Chart.yaml"), "name: t\n").unwrap_or_default();
+        std::fs::write(chart.join("prod.yaml"), "{}\n").unwrap_or_default();
+        let file = dir.path().join(".tritonguard.yaml");
+        std::fs::write(
+            &file,
+            "helm:\n  charts:\n    - path: charts/t\n      values: [charts/t/prod.yaml]\n",
+        )
+        .unwrap_or_default();
+        let config = load(&file).unwrap_or_default();
+        assert_eq!(config.helm.charts[0].values[0][0], chart.join("prod.yaml"));
+        std::fs::write(
+            &file,
+            "helm:\n  charts:\n    - path: charts/none\n    - path: charts/t\n      values: [gone.yaml]\n",
+        )
+        .unwrap_or_default();
+        let errors = load(&file).err().unwrap_or_default();
+        let messages: Vec<(&str, &str)> = errors
+            .iter()
+            .map(|e| (&e.text[e.span.start..e.span.end], e.message.as_str()))
+            .collect();
+        assert!(
+            messages[0].0 == "charts/none" && messages[0].1.contains("not a Helm chart"),
+            "{messages:?}"
+        );
+        assert!(
+            messages[1].0 == "gone.yaml" && messages[1].1.contains("does not exist"),
+            "{messages:?}"
+        );
+    }
+}

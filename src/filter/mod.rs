@@ -1,0 +1,119 @@
+//! Stage 5, filter: what the evaluate stage found is narrowed to what counts — findings that
+//! only concern context files are dropped, inline comments, annotations, the configuration's
+//! ignores and the baseline mark findings suppressed (and the suppressions themselves are
+//! checked: TG002, TG003), and a finding reported twice (the same rule, place and message,
+//! from a file shared by two deployment units) is kept once.
+
+pub mod baseline;
+pub mod config;
+pub mod date;
+pub mod suppress;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::evaluate::policy::{Catalogue, Policy};
+use crate::evaluate::registry::Rule;
+use crate::finding::Finding;
+use crate::source::{FileId, SourceStore};
+use config::Config;
+use suppress::{AnnotationIgnore, FileComments};
+
+/// What the filter stage reads besides the findings.
+pub struct FilterInput<'a> {
+    pub catalogue: &'a Catalogue,
+    pub store: &'a SourceStore,
+    /// Comments of the files whose inline ignores count.
+    pub comments: &'a BTreeMap<FileId, FileComments>,
+    pub annotations: &'a [AnnotationIgnore],
+    /// Files read for context only.
+    pub context_files: &'a BTreeSet<FileId>,
+    pub enabled: &'a (dyn Fn(&Policy) -> bool + Sync),
+}
+
+/// How the user asked to filter.
+pub struct FilterOptions<'a> {
+    pub config: &'a Config,
+    /// The config file's name, for justifications.
+    pub config_name: String,
+    /// Inline comments and annotations count.
+    pub inline: bool,
+    pub baseline: Option<(&'a BTreeSet<String>, String)>,
+}
+
+impl FilterOptions<'_> {
+    /// No configuration, inline ignores on: what policy tests use.
+    pub fn defaults(config: &Config) -> FilterOptions<'_> {
+        FilterOptions {
+            config,
+            config_name: ".tritonguard.yaml".to_string(),
+            inline: true,
+            baseline: None,
+        }
+    }
+}
+
+/// Applies the stage to `findings`, in place, and sorts them in report order.
+pub fn filter(findings: &mut Vec<Finding>, input: &FilterInput<'_>, options: &FilterOptions<'_>) {
+    if !input.context_files.is_empty() {
+        let context = input.context_files;
+        // Keep what involves a checked file: where it points, what it relates, or the object
+        // it is about (a Service in a context file exposing a checked Deployment).
+        findings.retain(|f| {
+            !context.contains(&f.primary.span.file)
+                || f.related.iter().any(|r| !context.contains(&r.span.file))
+                || f.subject_extent.is_some_and(|e| !context.contains(&e.file))
+        });
+    }
+    let catalogue = input.catalogue;
+    let enabled = input.enabled;
+    let suppression = suppress::SuppressionInput {
+        catalogue,
+        store: input.store,
+        comments: input.comments,
+        annotations: input.annotations,
+        config_ignores: &options.config.ignores,
+        config_name: options.config_name.clone(),
+        inline: options.inline,
+        require_reason: options.config.require_reason,
+        baseline: options
+            .baseline
+            .as_ref()
+            .map(|(set, name)| (*set, name.clone())),
+        today: suppress::today(),
+        ran: &|id: &str| catalogue.get(id).is_some_and(enabled),
+    };
+    let meta = suppress::apply(findings, &suppression);
+    findings.extend(
+        meta.into_iter()
+            .filter(|f| catalogue.get(&f.rule_id).is_some_and(enabled)),
+    );
+    // A suppression rule's own findings can be suppressed by the config or the baseline.
+    let about_suppressions =
+        |f: &Finding| Rule::by_id(&f.rule_id).is_some_and(Rule::is_about_suppressions);
+    let metas: Vec<usize> = findings
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| about_suppressions(f) && f.suppression.is_none())
+        .map(|(i, _)| i)
+        .collect();
+    if !metas.is_empty() {
+        let mut again: Vec<Finding> = metas
+            .iter()
+            .filter_map(|i| findings.get(*i).cloned())
+            .collect();
+        let without_inline = suppress::SuppressionInput {
+            inline: false,
+            ..suppression
+        };
+        suppress::apply(&mut again, &without_inline);
+        for (i, f) in metas.into_iter().zip(again) {
+            if let Some(slot) = findings.get_mut(i) {
+                *slot = f;
+            }
+        }
+    }
+    findings.sort_by_key(Finding::sort_key);
+    findings.dedup_by(|a, b| {
+        a.rule_id == b.rule_id && a.primary.span == b.primary.span && a.message == b.message
+    });
+}

@@ -1,0 +1,198 @@
+//! Stage 1, load: what the user named (paths, standard input, texts made in memory such as
+//! Helm renders) becomes source texts in one store, each with its kind and whether it was
+//! read for context only. Reading is parallel and goes through one reader with size caps;
+//! a file that cannot be read is kept (empty) with the reason, for the TG000 finding.
+
+pub mod classify;
+pub mod discover;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use classify::FileKind;
+use discover::{Candidate, DiscoverOptions, DiscoveryNote, ReadProblem};
+
+use crate::source::{FileId, SourceFile, SourceStore};
+
+/// A text to scan that no file on disk holds: standard input, the output of `helm template`.
+#[derive(Clone, Debug)]
+pub struct MemorySource {
+    /// The name reports show (and fingerprints use), unique in the scan.
+    pub display: String,
+    pub text: String,
+    pub kind: FileKind,
+}
+
+/// What to load.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub paths: Vec<PathBuf>,
+    /// Files and directories read for context only: their objects take part in correlation
+    /// (a Service in an unchanged file still exposes a changed Deployment), but only findings
+    /// that involve a file of `paths` are reported.
+    pub context: Vec<PathBuf>,
+    /// Standard input, and other texts made in memory (Helm renders).
+    pub memory: Vec<MemorySource>,
+    /// Directory that displayed paths are relative to.
+    pub base: PathBuf,
+    pub exclude: globset::GlobSet,
+    pub max_file_bytes: u64,
+}
+
+impl Request {
+    pub fn new(paths: Vec<PathBuf>) -> Request {
+        Request {
+            paths,
+            context: Vec::new(),
+            memory: Vec::new(),
+            base: std::env::current_dir().unwrap_or_default(),
+            exclude: globset::GlobSet::empty(),
+            max_file_bytes: discover::DEFAULT_MAX_FILE_BYTES,
+        }
+    }
+}
+
+/// One loaded file; `id` indexes the store.
+#[derive(Clone, Debug)]
+pub struct LoadedFile {
+    pub id: FileId,
+    pub kind: FileKind,
+    /// Read for context only (see [`Request::context`]).
+    pub context: bool,
+    /// Why the text could not be read (the store then holds what could be shown).
+    pub problem: Option<ReadProblem>,
+}
+
+/// The load stage's output.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub store: SourceStore,
+    pub files: Vec<LoadedFile>,
+    pub notes: Vec<DiscoveryNote>,
+    /// Files seen but not of a kind tritonguard reads.
+    pub skipped: usize,
+}
+
+impl Loaded {
+    pub fn file(&self, id: FileId) -> Option<&LoadedFile> {
+        self.files.get(id.0 as usize)
+    }
+}
+
+/// Walks the paths, then reads every candidate.
+pub fn load(request: &Request) -> Loaded {
+    let options = DiscoverOptions {
+        base: request.base.clone(),
+        exclude: request.exclude.clone(),
+    };
+    let discovery = discover::discover(&request.paths, &options);
+    let mut candidates = discovery.candidates;
+    // Candidate index → text, for the candidates that are not files.
+    let mut in_memory: BTreeMap<usize, &str> = BTreeMap::new();
+    for source in &request.memory {
+        in_memory.insert(candidates.len(), &source.text);
+        candidates.push(Candidate {
+            display: source.display.clone(),
+            path: None,
+            kind: source.kind,
+            explicit: true,
+            context: false,
+        });
+    }
+    if !request.context.is_empty() {
+        let targets: std::collections::BTreeSet<PathBuf> = candidates
+            .iter()
+            .filter_map(|c| c.path.as_ref())
+            .filter_map(|p| std::fs::canonicalize(p).ok())
+            .collect();
+        for mut c in discover::discover(&request.context, &options).candidates {
+            let known = c
+                .path
+                .as_ref()
+                .and_then(|p| std::fs::canonicalize(p).ok())
+                .is_some_and(|p| targets.contains(&p));
+            // Only YAML carries cross-file facts (Services, routes, policies).
+            if !known && c.kind == FileKind::Yaml {
+                c.context = true;
+                candidates.push(c);
+            }
+        }
+    }
+    let read: Vec<(SourceFile, LoadedFile)> = candidates
+        .par_iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let id = FileId(u32::try_from(i).unwrap_or(u32::MAX));
+            let text = match &c.path {
+                Some(path) => discover::read_text(path, request.max_file_bytes),
+                None => Ok(in_memory.get(&i).map(|t| t.to_string()).unwrap_or_default()),
+            };
+            let (text, problem) = match text {
+                Ok(text) => (text, None),
+                // Keep what can be shown: the valid prefix of a non-UTF-8 file.
+                Err(problem) => (shown_despite(&problem, c.path.as_deref()), Some(problem)),
+            };
+            (
+                SourceFile::new(c.display.clone(), c.path.clone(), Arc::from(text)),
+                LoadedFile {
+                    id,
+                    kind: c.kind,
+                    context: c.context,
+                    problem,
+                },
+            )
+        })
+        .collect();
+    let mut loaded = Loaded {
+        notes: discovery.notes,
+        skipped: discovery.skipped,
+        ..Loaded::default()
+    };
+    for (source, file) in read {
+        loaded.store.add(source);
+        loaded.files.push(file);
+    }
+    loaded
+}
+
+/// Loads in-memory texts, `(display name, text)` pairs, classified by name (policy tests,
+/// benchmarks, fuzzing).
+pub fn load_texts(texts: &[(String, String)]) -> Loaded {
+    let mut loaded = Loaded::default();
+    for (i, (name, text)) in texts.iter().enumerate() {
+        let id = FileId(u32::try_from(i).unwrap_or(u32::MAX));
+        let kind = classify::classify_name(name.rsplit('/').next().unwrap_or(name))
+            .unwrap_or(FileKind::Yaml);
+        loaded.store.add(SourceFile::new(
+            name.clone(),
+            None,
+            Arc::from(text.as_str()),
+        ));
+        loaded.files.push(LoadedFile {
+            id,
+            kind,
+            context: false,
+            problem: None,
+        });
+    }
+    loaded
+}
+
+fn shown_despite(problem: &ReadProblem, path: Option<&Path>) -> String {
+    match (problem, path) {
+        (ReadProblem::NotUtf8 { .. }, Some(p)) => std::fs::read(p)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+/// The text of the file `name` beside `file` (a compose file's `.env`), read through the
+/// same reader and limits as every scanned file.
+pub fn read_beside(file: &Path, name: &str) -> Option<String> {
+    let dir = file.parent()?;
+    discover::read_text(&dir.join(name), discover::DEFAULT_MAX_FILE_BYTES).ok()
+}
