@@ -16,4 +16,5 @@
 mod bounded;
 mod parsers;
 mod picklescan;
+mod reads;
 mod repo;
