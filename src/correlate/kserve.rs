@@ -3,8 +3,6 @@
 //! (KServe concatenates `args` and lets the predictor override the rest), so findings point at
 //! whichever of the two files set the value.
 
-use std::sync::Arc;
-
 use crate::extract::workload::{LaunchDraft, launches_in_pod_spec};
 use crate::model::k8s::{K8sObject, string_map};
 use crate::model::launch::{At, Fact, Reach, Route};
@@ -236,17 +234,10 @@ pub fn launches(
     let runtimes: Vec<&K8sObject> = objects.iter().copied().filter(|o| is_runtime(o)).collect();
     let mut used_runtimes: Vec<String> = Vec::new();
     let mut drafts = Vec::new();
-    let text_of = |file: FileId| {
-        store
-            .get(file)
-            .map(|f| f.text.clone())
-            .unwrap_or_else(|| Arc::from(""))
-    };
     for isvc in objects.iter().copied().filter(|o| is_inference_service(o)) {
         let Some(predictor) = isvc.node.at(&["spec", "predictor"]) else {
             continue;
         };
-        let text = text_of(isvc.file);
         let display = store.display(isvc.file).to_string();
         let mut labels = isvc.labels();
         labels.push((
@@ -310,7 +301,7 @@ pub fn launches(
         spec_entries.push(("containers".to_string(), containers));
         let spec = Node::map(spec_entries);
         let found =
-            launches_in_pod_spec(isvc, &spec, labels, annotations, &text, &display, "kserve");
+            launches_in_pod_spec(isvc, &spec, labels, annotations, store, &display, "kserve");
         let cluster_local = isvc.labels().iter().any(|(k, v)| {
             (k == "networking.kserve.io/visibility" || k == "serving.knative.dev/visibility")
                 && v == "cluster-local"
@@ -334,7 +325,6 @@ pub fn launches(
         let Some(spec) = runtime.node.get("spec") else {
             continue;
         };
-        let text = text_of(runtime.file);
         let display = store.display(runtime.file).to_string();
         drafts.extend(
             launches_in_pod_spec(
@@ -342,7 +332,7 @@ pub fn launches(
                 spec,
                 Vec::new(),
                 Vec::new(),
-                &text,
+                store,
                 &display,
                 "kserve",
             )

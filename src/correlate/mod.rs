@@ -10,12 +10,14 @@ pub mod exposure;
 pub mod images;
 pub mod index;
 pub mod kserve;
+pub mod kustomize;
 pub mod subjects;
 pub mod units;
 
 use std::collections::BTreeSet;
 
 use crate::extract::Extracted;
+use crate::extract::workload::LaunchDraft;
 use crate::load::Loaded;
 use crate::model::k8s::K8sObject;
 use crate::model::launch::Launch;
@@ -63,8 +65,10 @@ fn object_identity(o: &K8sObject) -> String {
 /// Correlates the extracted files (indexed like `loaded.files`).
 pub fn correlate(loaded: &Loaded, extracted: &[Extracted], options: Options) -> Correlated {
     let store = &loaded.store;
+    let (kustomizations, claimed) = kustomize::build_roots(extracted, store);
     let unit_files: Vec<UnitFile> = extracted
         .iter()
+        .filter(|e| !claimed.contains(&e.file))
         .map(|e| {
             let source = store.get(e.file);
             UnitFile {
@@ -80,69 +84,56 @@ pub fn correlate(loaded: &Loaded, extracted: &[Extracted], options: Options) -> 
             }
         })
         .collect();
-    let units = units::directory_units(&unit_files);
+    let mut units = units::directory_units(&unit_files);
 
-    let mut launches: Vec<LaunchRecord> = Vec::new();
-    let mut groups: Vec<Variables> = Vec::new();
-    let mut unit_of_file: Vec<Option<usize>> = vec![None; extracted.len()];
-    let mut object_subjects: Vec<SubjectRecord> = Vec::new();
+    let mut state = State {
+        store,
+        options,
+        launches: Vec::new(),
+        groups: Vec::new(),
+        object_subjects: Vec::new(),
+        unit_of_file: vec![None; extracted.len()],
+    };
     for (u, unit) in units.iter().enumerate() {
         let members: Vec<&Extracted> = unit
             .files
             .iter()
             .filter_map(|id| extracted.get(id.0 as usize))
             .collect();
-        for m in &members {
-            if let Some(slot) = unit_of_file.get_mut(m.file.0 as usize) {
-                slot.get_or_insert(u);
-            }
-        }
         let objects: Vec<&K8sObject> = members.iter().flat_map(|m| m.objects.iter()).collect();
-        let group = groups.len();
-        groups.push(if options.bind_objects {
-            vec![(
-                "objects",
-                Node::list(objects.iter().map(|o| o.node.clone()).collect()),
-            )]
-        } else {
-            Vec::new()
-        });
-        for object in &objects {
-            object_subjects.push(subjects::object_subject(object, store, group));
-        }
-        if objects.is_empty() {
-            continue;
-        }
-        let index = UnitIndex::new(&objects);
-        let drafts = members
+        let drafts: Vec<LaunchDraft> = members
             .iter()
-            .flat_map(|m| m.workloads.iter().cloned().map(|d| (d, None)))
-            .chain(kserve::launches(&objects, store));
-        for (mut draft, route) in drafts {
-            exposure::apply(&mut draft.launch, &draft.pod, &index, store);
-            if let Some(route) = &route {
-                let protected = draft
-                    .launch
-                    .auth
-                    .evidence
-                    .iter()
-                    .any(|e| e.value.protects.iter().any(|p| p == "http" || p == "*"));
-                kserve::apply_route(&mut draft.launch, route, protected);
-            }
-            let anchor = draft.launch.container.span;
-            launches.push(LaunchRecord {
-                file: anchor.map(|s| s.file).unwrap_or(draft.extent.file),
-                anchor,
-                extent: Some(draft.extent),
-                unit: u,
-                launch: draft.launch,
-            });
-        }
+            .flat_map(|m| m.workloads.iter().cloned())
+            .collect();
+        state.unit(u, &unit.files, &objects, drafts);
+    }
+    for built in &kustomizations {
+        let u = units.len();
+        let files: Vec<FileId> = built.files.iter().copied().collect();
+        units.push(Unit {
+            kind: UnitKind::Kustomization(built.dir.clone()),
+            files: files.clone(),
+        });
+        let objects: Vec<&K8sObject> = built.objects.iter().collect();
+        let drafts: Vec<LaunchDraft> = built
+            .objects
+            .iter()
+            .flat_map(|o| {
+                let format = if o.helm_template.is_some() {
+                    "helm"
+                } else {
+                    "kubernetes"
+                };
+                crate::extract::workload::launches(o, store, store.display(o.file), format)
+            })
+            .collect();
+        state.unit(u, &files, &objects, drafts);
     }
 
     let images = images::ImageIndex::new(extracted, store);
     for e in extracted {
-        let unit = unit_of_file
+        let unit = state
+            .unit_of_file
             .get(e.file.0 as usize)
             .copied()
             .flatten()
@@ -150,7 +141,7 @@ pub fn correlate(loaded: &Loaded, extracted: &[Extracted], options: Options) -> 
         for run in &e.runs {
             let defaults = images.defaults_for(&run.image);
             if let Some(launch) = crate::extract::docker::launch(&run.spec, &defaults, store) {
-                launches.push(run_record(launch, run.extent, unit));
+                state.launches.push(run_record(launch, run.extent, unit));
             }
         }
         if let Some(image) = &e.dockerfile
@@ -158,10 +149,18 @@ pub fn correlate(loaded: &Loaded, extracted: &[Extracted], options: Options) -> 
             && let Some(launch) =
                 crate::extract::docker::launch(&image.own_run, &image.defaults, store)
         {
-            launches.push(run_record(launch, Some(image.extent), unit));
+            state
+                .launches
+                .push(run_record(launch, Some(image.extent), unit));
         }
     }
 
+    let State {
+        launches,
+        mut groups,
+        object_subjects,
+        ..
+    } = state;
     let mut subject_list: Vec<SubjectRecord> = launches
         .iter()
         .map(|r| subjects::launch_subject(r, store, r.unit))
@@ -180,6 +179,78 @@ pub fn correlate(loaded: &Loaded, extracted: &[Extracted], options: Options) -> 
         launches,
         subjects: subject_list,
         groups,
+    }
+}
+
+/// What correlation builds up, unit by unit.
+struct State<'a> {
+    store: &'a crate::source::SourceStore,
+    options: Options,
+    launches: Vec<LaunchRecord>,
+    /// One group per unit (index = unit), then one per model repository.
+    groups: Vec<Variables>,
+    object_subjects: Vec<SubjectRecord>,
+    /// The first unit each file is in (container runs are reported there).
+    unit_of_file: Vec<Option<usize>>,
+}
+
+impl State<'_> {
+    /// Correlates one unit: its objects are indexed once, and every Launch of its pod
+    /// templates (and KServe predictors) learns its exposure and what is in front of it.
+    fn unit(
+        &mut self,
+        u: usize,
+        files: &[FileId],
+        objects: &[&K8sObject],
+        drafts: Vec<LaunchDraft>,
+    ) {
+        let store = self.store;
+        for id in files {
+            if let Some(slot) = self.unit_of_file.get_mut(id.0 as usize) {
+                slot.get_or_insert(u);
+            }
+        }
+        let group = self.groups.len();
+        self.groups.push(if self.options.bind_objects {
+            vec![(
+                "objects",
+                Node::list(objects.iter().map(|o| o.node.clone()).collect()),
+            )]
+        } else {
+            Vec::new()
+        });
+        for object in objects {
+            self.object_subjects
+                .push(subjects::object_subject(object, store, group));
+        }
+        if objects.is_empty() {
+            return;
+        }
+        let index = UnitIndex::new(objects);
+        let all = drafts
+            .into_iter()
+            .map(|d| (d, None))
+            .chain(kserve::launches(objects, store));
+        for (mut draft, route) in all {
+            exposure::apply(&mut draft.launch, &draft.pod, &index, store);
+            if let Some(route) = &route {
+                let protected = draft
+                    .launch
+                    .auth
+                    .evidence
+                    .iter()
+                    .any(|e| e.value.protects.iter().any(|p| p == "http" || p == "*"));
+                kserve::apply_route(&mut draft.launch, route, protected);
+            }
+            let anchor = draft.launch.container.span;
+            self.launches.push(LaunchRecord {
+                file: anchor.map(|s| s.file).unwrap_or(draft.extent.file),
+                anchor,
+                extent: Some(draft.extent),
+                unit: u,
+                launch: draft.launch,
+            });
+        }
     }
 }
 

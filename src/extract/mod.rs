@@ -108,6 +108,8 @@ pub struct Extracted {
     /// YAML document extents, for suppressions written above a document.
     pub documents: Vec<Span>,
     pub helm: Vec<HelmDocument>,
+    /// The file is a `kustomization.yaml`.
+    pub kustomization: Option<crate::model::kustomization::Kustomization>,
 }
 
 impl Extracted {
@@ -126,6 +128,7 @@ impl Extracted {
             comments: Vec::new(),
             documents: Vec::new(),
             helm: Vec::new(),
+            kustomization: None,
         }
     }
 
@@ -179,7 +182,7 @@ pub fn extract_file(file: &LoadedFile, store: &SourceStore) -> Extracted {
         FileKind::Pbtxt => pbtxt(id, text),
         FileKind::Dockerfile => dockerfile(id, text, display),
         FileKind::Shell | FileKind::Makefile => shell(id, text, display, file.kind),
-        FileKind::Yaml => yaml(id, text, display, &dotenv),
+        FileKind::Yaml => yaml(id, text, display, &dotenv, store),
     }
 }
 
@@ -280,6 +283,7 @@ fn yaml(
     text: &str,
     display: &str,
     dotenv: &dyn Fn() -> BTreeMap<String, String>,
+    store: &SourceStore,
 ) -> Extracted {
     let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
     let mut stream = parse_stream(id, text.get(bom..).unwrap_or(""));
@@ -295,6 +299,16 @@ fn yaml(
             kind: DiagnosticKind::Syntax,
             related: None,
         }));
+    let name = display.rsplit('/').next().unwrap_or(display);
+    if crate::model::kustomization::is_kustomization_name(name) {
+        out.label = "kustomization";
+        out.documents = stream.documents.iter().map(|d| d.extent).collect();
+        out.kustomization = stream
+            .documents
+            .first()
+            .map(|d| crate::model::kustomization::Kustomization::read(&d.root));
+        return out;
+    }
     let mut compose = false;
     let dir = parent_dir(display);
     let mut env: Option<BTreeMap<String, String>> = None;
@@ -346,7 +360,7 @@ fn yaml(
             "kubernetes"
         };
         out.workloads
-            .extend(workload::launches(object, text, display, format));
+            .extend(workload::launches(object, store, display, format));
     }
     out.label = if compose {
         "compose"

@@ -14,7 +14,7 @@ use crate::model::launchers;
 use crate::model::quantity;
 use crate::model::server::ArgWord;
 use crate::model::yaml_words::arg_word;
-use crate::source::Span;
+use crate::source::{SourceStore, Span};
 use crate::tree::Node;
 
 /// A pod template inside a workload object.
@@ -97,7 +97,12 @@ pub struct LaunchDraft {
 }
 
 /// The Launches of one workload object.
-pub fn launches(object: &K8sObject, source: &str, display: &str, format: &str) -> Vec<LaunchDraft> {
+pub fn launches(
+    object: &K8sObject,
+    store: &SourceStore,
+    display: &str,
+    format: &str,
+) -> Vec<LaunchDraft> {
     let Some(template) = pod_template(object) else {
         return Vec::new();
     };
@@ -106,7 +111,7 @@ pub fn launches(object: &K8sObject, source: &str, display: &str, format: &str) -
         template.spec,
         template.labels,
         template.annotations,
-        source,
+        store,
         display,
         format,
     )
@@ -118,7 +123,7 @@ pub fn launches_in_pod_spec(
     spec: &Node,
     labels: Vec<(String, String)>,
     annotations: Vec<(String, String)>,
-    source: &str,
+    store: &SourceStore,
     display: &str,
     format: &str,
 ) -> Vec<LaunchDraft> {
@@ -143,8 +148,7 @@ pub fn launches_in_pod_spec(
         .and_then(|n| n.as_k8s_bool().map(|b| (b, n.label_span())));
     let mut drafts = Vec::new();
     for (container, init) in &containers {
-        let Some(launch) =
-            container_launch(object, spec, container, *init, source, display, format)
+        let Some(launch) = container_launch(object, spec, container, *init, store, display, format)
         else {
             continue;
         };
@@ -258,7 +262,7 @@ fn container_launch(
     pod_spec: &Node,
     container: &Node,
     init: bool,
-    source: &str,
+    store: &SourceStore,
     display: &str,
     format: &str,
 ) -> Option<Launch> {
@@ -286,7 +290,13 @@ fn container_launch(
     let mut words: Vec<ArgWord> = Vec::new();
     for list in [command, args].into_iter().flatten() {
         for item in list.as_list() {
-            let mut word = arg_word(item, source);
+            // A patched value (kustomize) is written in another file than the object.
+            let text = item
+                .span
+                .and_then(|s| store.get(s.file))
+                .map(|f| &*f.text)
+                .unwrap_or("");
+            let mut word = arg_word(item, text);
             let (expanded, unresolved) = expand_k8s_refs(&word.text, &env);
             if expanded != word.text {
                 word.pieces.clear();

@@ -90,6 +90,13 @@ pub fn load(request: &Request) -> Loaded {
     };
     let discovery = discover::discover(&request.paths, &options);
     let mut candidates = discovery.candidates;
+    let mut notes = discovery.notes;
+    follow_kustomizations(
+        &mut candidates,
+        &mut notes,
+        &options,
+        request.max_file_bytes,
+    );
     // Candidate index → text, for the candidates that are not files.
     let mut in_memory: BTreeMap<usize, &str> = BTreeMap::new();
     for source in &request.memory {
@@ -147,7 +154,7 @@ pub fn load(request: &Request) -> Loaded {
         })
         .collect();
     let mut loaded = Loaded {
-        notes: discovery.notes,
+        notes,
         skipped: discovery.skipped,
         ..Loaded::default()
     };
@@ -156,6 +163,134 @@ pub fn load(request: &Request) -> Loaded {
         loaded.files.push(file);
     }
     loaded
+}
+
+/// At most this many kustomizations are followed in one scan.
+const MAX_KUSTOMIZATIONS: usize = 1_000;
+
+/// Adds the files a kustomization of the scan lists (its resources and patches, through bases
+/// and components) when the walk did not find them: an overlay checked alone is checked with
+/// the base it builds on.
+fn follow_kustomizations(
+    candidates: &mut Vec<Candidate>,
+    notes: &mut Vec<DiscoveryNote>,
+    options: &DiscoverOptions,
+    max_bytes: u64,
+) {
+    use crate::model::kustomization::{
+        FILE_NAMES, Kustomization, is_kustomization_name, is_remote,
+    };
+    let canonical = |p: &Path| std::fs::canonicalize(p).ok();
+    let mut known: std::collections::BTreeSet<PathBuf> = candidates
+        .iter()
+        .filter_map(|c| c.path.as_deref().and_then(canonical))
+        .collect();
+    let mut queue: Vec<PathBuf> = candidates
+        .iter()
+        .filter_map(|c| c.path.clone())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(is_kustomization_name)
+        })
+        .collect();
+    let mut followed = 0;
+    while let Some(file) = queue.pop() {
+        followed += 1;
+        if followed > MAX_KUSTOMIZATIONS {
+            notes.push(DiscoveryNote {
+                display: crate::source::display_path(&file, &options.base),
+                message: format!(
+                    "more than {MAX_KUSTOMIZATIONS} kustomizations; the rest are not followed"
+                ),
+                error: false,
+            });
+            break;
+        }
+        let Ok(text) = discover::read_text(&file, max_bytes) else {
+            continue;
+        };
+        let stream = crate::parse::yaml::parse_stream(FileId(0), &text);
+        let Some(doc) = stream.documents.first() else {
+            continue;
+        };
+        let Some(dir) = file.parent() else {
+            continue;
+        };
+        for r in Kustomization::read(&doc.root).referenced() {
+            if is_remote(&r.path) {
+                continue;
+            }
+            let target = lexically_normal(&dir.join(&r.path));
+            let Some(real) = canonical(&target) else {
+                continue;
+            };
+            if target.is_dir() {
+                if let Some(k) = FILE_NAMES
+                    .iter()
+                    .map(|n| target.join(n))
+                    .find(|p| p.is_file())
+                    && canonical(&k).is_some_and(|c| !known.contains(&c))
+                {
+                    let found = discover::discover(std::slice::from_ref(&target), options);
+                    for c in found.candidates {
+                        let Some(path) = c.path.as_deref().and_then(canonical) else {
+                            continue;
+                        };
+                        if known.insert(path)
+                            && c.path
+                                .as_ref()
+                                .and_then(|p| p.file_name())
+                                .and_then(|n| n.to_str())
+                                .is_some_and(is_kustomization_name)
+                            && let Some(p) = &c.path
+                        {
+                            queue.push(p.clone());
+                        }
+                        candidates.push(c);
+                    }
+                }
+            } else if known.insert(real) {
+                candidates.push(Candidate {
+                    display: crate::source::display_path(&target, &options.base),
+                    path: Some(target.clone()),
+                    kind: FileKind::Yaml,
+                    explicit: true,
+                    context: false,
+                });
+            }
+        }
+    }
+    candidates.sort();
+    candidates.dedup_by(|a, b| a.path.is_some() && a.path == b.path);
+}
+
+/// `a/b/../c` → `a/c`, without touching the file system (for names shown to the user).
+fn lexically_normal(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                let at_root = matches!(
+                    out.components().next_back(),
+                    Some(Component::RootDir | Component::Prefix(_))
+                );
+                let climbs = matches!(
+                    out.components().next_back(),
+                    None | Some(Component::ParentDir)
+                );
+                if climbs {
+                    out.push("..");
+                } else if !at_root {
+                    out.pop();
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
 }
 
 /// Loads in-memory texts, `(display name, text)` pairs, classified by name (policy tests,

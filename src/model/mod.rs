@@ -8,6 +8,7 @@ pub mod flags;
 pub mod image;
 pub mod invocation;
 pub mod k8s;
+pub mod kustomization;
 pub mod launch;
 pub mod launchers;
 pub mod openai_frontend;
