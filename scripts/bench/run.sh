@@ -161,13 +161,15 @@ table() {
     cat "$out"
     local doc="$root/docs/benchmarks.md" machine
     machine="$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(free -g | awk '/Mem:/ {print $2}') GiB, load average $load_at_start at the start"
-    python3 - "$doc" "$out" "$machine" "$($tg --version | head -1)" <<'EOF'
+    local commit
+    commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+    python3 - "$doc" "$out" "$machine" "$($tg --version | head -1) at commit $commit" <<'EOF'
 import datetime, sys
 doc, table, machine, version = sys.argv[1:5]
 begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
 text = open(doc).read()
 block = (
-    f"{begin}\n\nMeasured {datetime.date.today().isoformat()} on {machine} with {version}, "
+    f"{begin}\n\nMeasured {datetime.date.today().isoformat()} on {machine}; {version}, "
     f"by `scripts/bench/run.sh`.\n\n{open(table).read()}\n{end}"
 )
 head, _, rest = text.partition(begin)
