@@ -82,9 +82,7 @@ pub struct Remote {
 
 impl SourceFile {
     pub fn new(display: String, path: Option<PathBuf>, text: Arc<str>) -> SourceFile {
-        let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
+        let line_starts = line_starts(&text);
         SourceFile {
             display,
             path,
@@ -103,10 +101,7 @@ impl SourceFile {
 
     /// 0-based index of the line that holds `offset`.
     pub fn line_index(&self, offset: usize) -> usize {
-        match self.line_starts.binary_search(&offset) {
-            Ok(i) => i,
-            Err(i) => i.saturating_sub(1),
-        }
+        line_index_in(&self.line_starts, offset)
     }
 
     pub fn line_start(&self, line_index: usize) -> usize {
@@ -156,6 +151,63 @@ impl SourceFile {
         }
         offset
     }
+}
+
+/// Byte offsets at which the lines of `text` start. `\n`, `\r\n` and a lone `\r` each end a
+/// line (YAML's line breaks; editors show an old Mac file's CR-only lines the same way).
+/// Every line number shown to a user, in a position or inside a message, comes from here.
+pub fn line_starts(text: &str) -> Vec<usize> {
+    let mut starts = vec![0];
+    starts.extend(lines(text).filter(|l| l.end > l.content_end).map(|l| l.end));
+    starts
+}
+
+/// 0-based index of the line that holds `offset`, given [`line_starts`].
+pub fn line_index_in(starts: &[usize], offset: usize) -> usize {
+    match starts.binary_search(&offset) {
+        Ok(i) => i,
+        Err(i) => i.saturating_sub(1),
+    }
+}
+
+/// One line of a text: `start..content_end` is its content, `content_end..end` its line
+/// break (empty for a last line without one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Line {
+    pub start: usize,
+    pub content_end: usize,
+    pub end: usize,
+}
+
+/// The lines of `text`, breaking at `\n`, `\r\n` and a lone `\r` as [`line_starts`] does. An
+/// empty text has no lines; a text ending in a line break has no empty last line.
+pub fn lines(text: &str) -> impl Iterator<Item = Line> + '_ {
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        if at >= bytes.len() {
+            return None;
+        }
+        let start = at;
+        let rest = bytes.get(start..).unwrap_or_default();
+        let Some(i) = rest.iter().position(|&b| b == b'\n' || b == b'\r') else {
+            at = bytes.len();
+            return Some(Line {
+                start,
+                content_end: at,
+                end: at,
+            });
+        };
+        let content_end = start + i;
+        let crlf =
+            bytes.get(content_end) == Some(&b'\r') && bytes.get(content_end + 1) == Some(&b'\n');
+        at = content_end + if crlf { 2 } else { 1 };
+        Some(Line {
+            start,
+            content_end,
+            end: at,
+        })
+    })
 }
 
 /// Every file of one scan, indexed by [`FileId`].
@@ -226,7 +278,14 @@ impl SourceStore {
 /// A path for reports: relative to `base` when it is inside it, always with `/` separators.
 pub fn display_path(path: &Path, base: &Path) -> String {
     let shown = path.strip_prefix(base).unwrap_or(path);
-    let text = shown.to_string_lossy().replace('\\', "/");
+    // Lossless: a byte that is not UTF-8 shows as `\xNN`, not as U+FFFD (two names must not
+    // look the same). A backslash is a separator only on Windows.
+    let text = crate::escape::lossless_name(shown.as_os_str().as_encoded_bytes());
+    let text = if cfg!(windows) {
+        text.replace('\\', "/")
+    } else {
+        text
+    };
     let text = text.strip_prefix("./").unwrap_or(&text).to_string();
     if text.is_empty() {
         ".".to_string()
@@ -254,6 +313,21 @@ mod tests {
         let pos = file.position(x);
         assert_eq!((pos.line, pos.column, pos.column_utf16), (2, 3, 4));
         assert_eq!(file.line_text(1), "é😀x");
+    }
+
+    #[test]
+    fn cr_crlf_and_lf_all_end_lines() {
+        let text = "a\rb\r\nc\nd";
+        assert_eq!(line_starts(text), vec![0, 2, 5, 7]);
+        let file = SourceFile::new("x".into(), None, Arc::from(text));
+        assert_eq!(file.position(5).line, 3);
+        assert_eq!(file.line_text(1), "b");
+        assert_eq!(line_starts("a\n"), vec![0, 2]);
+        assert_eq!(line_starts(""), vec![0]);
+        let parts: Vec<&str> = lines("x\r\r\ny\n")
+            .map(|l| &"x\r\r\ny\n"[l.start..l.content_end])
+            .collect();
+        assert_eq!(parts, ["x", "", "y"]);
     }
 
     #[test]

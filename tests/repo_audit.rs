@@ -24,9 +24,12 @@ use support::cli::Run;
 /// file really is unreadable).
 fn tritonguard_in(dir: &Path, args: &[&str], as_nobody: bool) -> Run {
     let exe = env!("CARGO_BIN_EXE_tritonguard");
-    let mut cmd = if as_nobody {
+    // `nobody` may not reach the target folder (a checkout under a 0700 folder): run a copy.
+    let staged = as_nobody.then(|| support::unprivileged::stage_executable(Path::new(exe)));
+    let mut cmd = if let Some(staged) = &staged {
         let mut c = Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", exe]);
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
+        c.arg(&staged.exe);
         c
     } else {
         Command::new(exe)
@@ -66,13 +69,9 @@ macro_rules! snapshot {
 }
 
 /// A temporary directory that other users may enter (for the privilege-dropped runs).
+/// A temporary folder that `nobody` can reach too (see `support::unprivileged`).
 fn workdir() -> tempfile::TempDir {
-    let dir = tempfile::Builder::new()
-        .prefix("tg-repo-audit-")
-        .tempdir()
-        .unwrap();
-    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
-    dir
+    support::unprivileged::world_tempdir("tg-repo-audit-")
 }
 
 /// Writes `path` (creating parents with mode 0755) with an explicit mode, whatever the umask.

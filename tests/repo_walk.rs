@@ -230,8 +230,8 @@ fn unreadable_entries_are_issues_and_the_walk_continues() {
         check_unreadable(Path::new(&root));
         return;
     }
-    let tmp = tempfile::tempdir().unwrap();
-    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    // A folder `nobody` can reach wherever the checkout and TMPDIR are.
+    let tmp = support::unprivileged::world_tempdir("tg-repo-walk-");
     let root = tmp.path().join("repo");
     write(&root.join("locked/1/model.pt"), b"N.", 0o644);
     write(&root.join("m/secret.pt"), b"N.", 0o000);
@@ -244,13 +244,17 @@ fn unreadable_entries_are_issues_and_the_walk_continues() {
         check_unreadable(&root);
     } else {
         use std::os::unix::process::CommandExt;
-        let status = Command::new(std::env::current_exe().unwrap())
+        // `nobody` may not reach the test binary (a checkout or target folder under a 0700
+        // folder, such as a root user's home or a `mktemp -d` folder): run a copy of it.
+        let staged = support::unprivileged::stage_executable(&std::env::current_exe().unwrap());
+        let status = Command::new(&staged.exe)
             .args([
                 "--exact",
                 "unreadable_entries_are_issues_and_the_walk_continues",
                 "--test-threads=1",
             ])
             .env(CHILD_ENV, &root)
+            .current_dir(tmp.path())
             .uid(65534)
             .gid(65534)
             .status()

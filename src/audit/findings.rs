@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::escape::excerpt;
 use crate::evaluate::native;
 use crate::evaluate::policy::{Catalogue, Policy};
 use crate::evaluate::registry::Rule;
@@ -239,6 +240,9 @@ impl<'a> Context<'a> {
     }
 
     fn scan_issue(&mut self, rel: &str, issue: &ScanIssue, prefix: &str) {
+        if issue.unscanned {
+            return self.unscanned(rel, issue);
+        }
         if !self.enabled(SCAN_ERROR) {
             return;
         }
@@ -260,12 +264,38 @@ impl<'a> Context<'a> {
         );
     }
 
+    /// TG602 at high severity for content a limit or an unreadable container left
+    /// unscanned: a pickle there could import anything, which is what cannot be ruled out.
+    fn unscanned(&mut self, rel: &str, issue: &ScanIssue) {
+        let offset = issue.offset.filter(|_| issue.member.is_none());
+        let span = self.at_path(rel, offset.unwrap_or(0));
+        let mut label = place_label(issue.member.as_deref(), offset, None);
+        if !label.is_empty() {
+            label.push_str(": ");
+        }
+        label.push_str("not scanned");
+        let identity = format!(
+            "{}:unscanned:{}",
+            issue.member.as_deref().unwrap_or(""),
+            issue.message
+        );
+        if let Some(finding) = self.emit(
+            UNSAFE_PICKLE,
+            span,
+            unscanned_message(issue.member.as_deref(), &issue.message),
+            &identity,
+            label,
+        ) {
+            finding.severity = Severity::High;
+        }
+    }
+
     /// TG602 for one pickle stream (and TG600 when it could not be decoded to its end).
     fn pickle(&mut self, file: &FileReport, stream: &PickleStream) {
         let scan = &stream.scan;
         let member = stream.member.as_deref();
         let subject = match member {
-            Some(m) => format!("member {m}"),
+            Some(m) => format!("member {}", excerpt(m)),
             None => "this file".to_string(),
         };
         let limit = matches!(
@@ -335,7 +365,7 @@ impl<'a> Context<'a> {
                     g.offset,
                     opcode_length(g),
                     g.qualified(),
-                    Some(format!("{} {}", g.opcode.name(), g.qualified())),
+                    Some(format!("{} {}", g.opcode.name(), global_text(g))),
                 )
             }
             (_, Some((at, error))) => (
@@ -355,7 +385,7 @@ impl<'a> Context<'a> {
                     "allow-listed".to_string(),
                     counted
                         .first()
-                        .map(|(_, g)| format!("{} {}", g.opcode.name(), g.qualified())),
+                        .map(|(_, g)| format!("{} {}", g.opcode.name(), global_text(g))),
                 )
             }
         };
@@ -405,16 +435,33 @@ impl<'a> Context<'a> {
     pub fn lock_errors(&mut self, lock_file: FileId, errors: &[LockError]) {
         for e in errors {
             let span = self.line_span(lock_file, e.span);
+            // The line as the report counts lines, so message and position agree.
+            let line = self.store.position(lock_file, span.start).line;
             self.emit(
                 SCAN_ERROR,
                 span,
                 format!(
-                    "lock file line {}: {}; this line was not compared",
-                    e.line, e.message
+                    "lock file line {line}: {}; this line was not compared",
+                    e.message
                 ),
                 &format!("lock:{}", e.message),
                 String::new(),
             );
+        }
+    }
+
+    /// TG600 for a lock file too large to read, at high severity: without it, files
+    /// changed since the lock was written (TG603, high) cannot be ruled out.
+    pub fn lock_unread(&mut self, lock_file: FileId, size: u64, limit: u64) {
+        let span = Span::new(lock_file, 0, 0);
+        if let Some(finding) = self.emit(
+            SCAN_ERROR,
+            span,
+            lock_unread_message(size, limit),
+            "lock:too-large",
+            "not read".to_string(),
+        ) {
+            finding.severity = Severity::High;
         }
     }
 
@@ -457,6 +504,11 @@ impl<'a> Context<'a> {
     }
 }
 
+/// A global's qualified name as messages show it: bounded, control characters escaped.
+fn global_text(g: &Global) -> String {
+    excerpt(&g.qualified())
+}
+
 /// TorchScript names its unpickler resolves without Python.
 fn is_torchscript_local(g: &Global) -> bool {
     let module = g.module.as_deref().unwrap_or("");
@@ -465,16 +517,7 @@ fn is_torchscript_local(g: &Global) -> bool {
 
 /// The bytes a global's opcode occupies: `GLOBAL`/`INST` carry `module\nname\n`.
 fn opcode_length(g: &Global) -> usize {
-    match g.opcode {
-        Opcode::GLOBAL | Opcode::INST => match (&g.module, &g.name) {
-            (Some(m), Some(n)) => 1 + m.len() + 1 + n.len() + 1,
-            _ => 1,
-        },
-        Opcode::EXT1 => 2,
-        Opcode::EXT2 => 3,
-        Opcode::EXT4 => 5,
-        _ => 1,
-    }
+    usize::try_from(g.length).unwrap_or(usize::MAX)
 }
 
 /// `(archive/data.pkl) offset 0x1f3`: where in a binary file. `file_position` is `None`
@@ -482,7 +525,7 @@ fn opcode_length(g: &Global) -> usize {
 fn place_label(member: Option<&str>, offset: Option<u64>, file_position: Option<u64>) -> String {
     let mut label = String::new();
     if let Some(m) = member {
-        label.push_str(&format!("({m})"));
+        label.push_str(&format!("({})", excerpt(m)));
     }
     if let Some(o) = offset {
         if !label.is_empty() {
@@ -588,7 +631,7 @@ fn called(call: Option<(Opcode, u64)>) -> String {
 fn dangerous_message(subject: &str, g: &Global, call: Option<(Opcode, u64)>) -> String {
     format!(
         "unpickling {subject} imports {}, which {}{}",
-        g.qualified(),
+        global_text(g),
         g.reason,
         called(call)
     )
@@ -597,9 +640,17 @@ fn dangerous_message(subject: &str, g: &Global, call: Option<(Opcode, u64)>) -> 
 fn unknown_message(subject: &str, g: &Global, call: Option<(Opcode, u64)>) -> String {
     format!(
         "unpickling {subject} imports {}, which is not on the allow-list of data reconstructors: the loader imports it and may run it{}",
-        g.qualified(),
+        global_text(g),
         called(call)
     )
+}
+
+fn unscanned_message(member: Option<&str>, why: &str) -> String {
+    let what = match member {
+        Some(m) => format!("member {}", excerpt(m)),
+        None => "this file".to_string(),
+    };
+    format!("{what} could not be inspected ({why}): a pickle in it may import anything")
 }
 
 fn limit_message(subject: &str, at: u64, error: &str) -> String {
@@ -637,7 +688,7 @@ fn allow_listed_message(subject: &str, scan: &PickleScan, names: &[String]) -> S
 fn distinct_names(globals: &[(usize, &Global)]) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for (_, g) in globals {
-        let q = g.qualified();
+        let q = global_text(g);
         if !names.contains(&q) {
             names.push(q);
         }
@@ -668,7 +719,7 @@ fn other_globals(
         .map(|g| {
             format!(
                 "also imports {} ({}, {} at 0x{:x})",
-                g.qualified(),
+                global_text(g),
                 match g.class {
                     Class::Dangerous => "dangerous",
                     _ => "not allow-listed",
@@ -689,6 +740,13 @@ fn other_globals(
 
 fn short(hex: &str) -> &str {
     hex.get(..12).unwrap_or(hex)
+}
+
+fn lock_unread_message(size: u64, limit: u64) -> String {
+    format!(
+        "the lock file is {size} bytes, more than the {} MiB tritonguard reads: it was not read, so files changed, missing or added since it was written cannot be ruled out",
+        limit >> 20
+    )
 }
 
 fn mismatch_message(d: &Drift) -> String {

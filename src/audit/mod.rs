@@ -3,6 +3,14 @@
 //! `check` pipeline, [`crate::scan`]), compare it with a lock file, and turn everything into
 //! findings of one report. Reporting and exit codes are the caller's, as for `check`.
 
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "input here is hostile: a bad byte is a finding or an error, never a panic (issue 13); tests are exempt (clippy.toml)"
+)]
+
 pub mod findings;
 
 use std::collections::BTreeMap;
@@ -16,11 +24,16 @@ use crate::finding::Finding;
 use crate::load::Request;
 use crate::load::discover::DiscoveryNote;
 use crate::pipeline::{Outcome as ScanResult, Pipeline};
+use crate::read_guard::{Refusal, read_regular};
 use crate::repo::lock::{self, DEFAULT_FILE_NAME};
 use crate::repo::scan::FileScanOptions;
 use crate::repo::walk::{EntryKind, Role, WalkError};
 use crate::repo::{AuditOptions, relative_to_root};
 use crate::source::{SourceFile, display_path};
+
+/// Largest lock file read: about 170,000 entries. Larger is refused (as a finding), so a
+/// hostile lock cannot exhaust memory.
+pub const MAX_LOCK_BYTES: u64 = 16 << 20;
 
 /// What to audit.
 #[derive(Clone, Debug)]
@@ -50,11 +63,8 @@ impl AuditRequest {
 pub enum AuditError {
     #[error(transparent)]
     Walk(#[from] WalkError),
-    #[error("cannot read lock file {path}: {source}")]
-    Lock {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error("cannot read lock file {}: {source}", path.display())]
+    Lock { path: PathBuf, source: Refusal },
 }
 
 /// `DIR/tritonguard.lock`, if it exists: the lock `repo lock DIR` writes by default, and
@@ -74,14 +84,24 @@ pub fn audit_repository(
     enabled: &(dyn Fn(&Policy) -> bool + Sync),
 ) -> Result<ScanResult, AuditError> {
     let started = Instant::now();
-    let lock_text = match &request.lock {
-        Some(path) => Some(
-            std::fs::read_to_string(path).map_err(|source| AuditError::Lock {
-                path: path.clone(),
-                source,
-            })?,
-        ),
+    // A FIFO or a device as the lock is refused at once (it could block or never end); a
+    // lock too large to read is a finding, and the audit goes on without the comparison.
+    let lock_bytes = match &request.lock {
+        Some(path) => match read_regular(path, MAX_LOCK_BYTES) {
+            Ok(bytes) => Some(Ok(bytes)),
+            Err(Refusal::TooLarge { size, limit }) => Some(Err((size, limit))),
+            Err(source) => {
+                return Err(AuditError::Lock {
+                    path: path.clone(),
+                    source,
+                });
+            }
+        },
         None => None,
+    };
+    let lock_text = match &lock_bytes {
+        Some(Ok(bytes)) => Some(lock::decode(bytes)),
+        _ => None,
     };
     // A lock file inside the repository is not part of what it locks.
     let lock_rel = request
@@ -105,7 +125,7 @@ pub fn audit_repository(
         .filter(|e| {
             e.kind == EntryKind::File && matches!(e.role, Role::Config | Role::CustomConfig)
         })
-        .map(|e| request.root.join(&e.path))
+        .map(|e| request.root.join(&e.os_path))
         .collect();
     let mut config_request = Request::new(configs);
     config_request.base = request.base.clone();
@@ -126,15 +146,16 @@ pub fn audit_repository(
         ctx.scanned_file(file);
     }
     let mut notes: Vec<DiscoveryNote> = Vec::new();
-    match (&request.lock, &lock_text) {
-        (Some(path), Some(text)) => {
+    match (&request.lock, &lock_text, &lock_bytes) {
+        (Some(path), Some((shown, text, encoding_errors)), _) => {
             let display = display_path(path, &request.base);
             let (parsed, errors) = lock::parse(text);
             let lock_file = ctx.add_text(SourceFile::new(
                 display.clone(),
                 Some(path.clone()),
-                Arc::from(text.as_str()),
+                Arc::from(shown.as_str()),
             ));
+            ctx.lock_errors(lock_file, encoding_errors);
             ctx.lock_errors(lock_file, &errors);
             ctx.drift(lock_file, &display, &repo.compare_lock(&parsed));
             notes.push(DiscoveryNote {
@@ -145,6 +166,20 @@ pub fn audit_repository(
                     if parsed.entries.len() == 1 { "y" } else { "ies" }
                 ),
                 error: false,
+            });
+        }
+        (Some(path), None, Some(Err((size, limit)))) => {
+            let display = display_path(path, &request.base);
+            let lock_file = ctx.add_text(SourceFile::new(
+                display.clone(),
+                Some(path.clone()),
+                Arc::from(""),
+            ));
+            ctx.lock_unread(lock_file, *size, *limit);
+            notes.push(DiscoveryNote {
+                display,
+                message: "lock file not read (too large): nothing was compared".to_string(),
+                error: true,
             });
         }
         _ => notes.push(DiscoveryNote {

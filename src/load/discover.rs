@@ -5,6 +5,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::load::classify::{FileKind, classify_path, classify_shebang};
+use crate::read_guard::{self, Refusal};
 
 /// Files larger than this are reported rather than read.
 pub const DEFAULT_MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
@@ -203,9 +204,9 @@ fn sniff(path: &Path) -> Option<FileKind> {
         return None;
     }
     let mut head = [0u8; 128];
-    let n = std::fs::File::open(path)
-        .and_then(|mut f| f.read(&mut head))
-        .ok()?;
+    // Opened without blocking and refused unless regular: a FIFO must not hang the walk.
+    let mut file = read_guard::open_regular(path, true, u64::MAX).ok()?;
+    let n = file.read(&mut head).ok()?;
     classify_shebang(&head[..n])
 }
 
@@ -238,20 +239,18 @@ impl std::fmt::Display for ReadProblem {
 
 /// Reads a file as UTF-8 text. A leading BOM is kept so that offsets match the file on disk;
 /// the parsers skip it.
+/// Through [`read_guard`]: a FIFO, socket or device named like a scanned file is refused at
+/// once (a FIFO would block forever, `/dev/zero` never end), and no more than `max_bytes`
+/// is read even from a file that grows.
 pub fn read_text(path: &Path, max_bytes: u64) -> Result<String, ReadProblem> {
-    let size = std::fs::metadata(path)
-        .map_err(|e| ReadProblem::Io(e.to_string()))?
-        .len();
-    if size > max_bytes {
-        return Err(ReadProblem::TooLarge(size));
-    }
-    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-    std::fs::File::open(path)
-        .and_then(|f| f.take(max_bytes + 1).read_to_end(&mut bytes))
-        .map_err(|e| ReadProblem::Io(e.to_string()))?;
-    if bytes.len() as u64 > max_bytes {
-        return Err(ReadProblem::TooLarge(bytes.len() as u64));
-    }
+    let bytes = read_guard::read_regular(path, max_bytes).map_err(|refusal| match refusal {
+        Refusal::TooLarge { size, .. } => ReadProblem::TooLarge(size),
+        Refusal::Missing => {
+            ReadProblem::Io(std::io::Error::from_raw_os_error(libc::ENOENT).to_string())
+        }
+        Refusal::Io(e) => ReadProblem::Io(e.to_string()),
+        other => ReadProblem::Io(other.to_string()),
+    })?;
     decode(bytes)
 }
 

@@ -325,9 +325,17 @@ fn shown_despite(problem: &ReadProblem, path: Option<&Path>) -> String {
     }
 }
 
-/// The text of the file `name` beside `file` (a compose file's `.env`), read through the
-/// same reader and limits as every scanned file.
+/// The text of the file `name` beside `file` (a compose file's `.env`), with the limits of
+/// every scanned file, and only when it lies in `file`'s folder once links are resolved:
+/// a `.env` linked to a file elsewhere is not read (its values would show in reports), and
+/// a FIFO or device is refused, not waited on.
 pub fn read_beside(file: &Path, name: &str) -> Option<String> {
-    let dir = file.parent()?;
-    discover::read_text(&dir.join(name), discover::DEFAULT_MAX_FILE_BYTES).ok()
+    let dir = match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let bytes =
+        crate::read_guard::read_inside(dir, &dir.join(name), discover::DEFAULT_MAX_FILE_BYTES)
+            .ok()?;
+    discover::decode(bytes).ok()
 }

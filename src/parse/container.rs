@@ -5,6 +5,7 @@
 
 use std::ops::Range;
 
+use crate::escape::excerpt;
 use crate::parse::words::Word;
 use crate::source::Span;
 
@@ -142,7 +143,7 @@ pub fn parse_port_spec(word: &Word) -> Result<PortSpec, SpecError> {
     if range.is_none() && port.resolved {
         return Err(SpecError::new(
             port.span,
-            format!("invalid port `{}`", port.text),
+            format!("invalid port `{}`", excerpt(&port.text)),
         ));
     }
     Ok(PortSpec {
@@ -193,7 +194,7 @@ pub fn parse_publish(word: &Word) -> Result<PublishedPort, SpecError> {
             None => {
                 return Err(SpecError::new(
                     word.span,
-                    format!("invalid IPv6 address in `{text}`"),
+                    format!("invalid IPv6 address in `{}`", excerpt(text)),
                 ));
             }
         }
@@ -213,7 +214,7 @@ pub fn parse_publish(word: &Word) -> Result<PublishedPort, SpecError> {
         (Some(_), _) => {
             return Err(SpecError::new(
                 word.span,
-                format!("invalid port publishing `{text}`"),
+                format!("invalid port publishing `{}`", excerpt(text)),
             ));
         }
     };
@@ -230,7 +231,7 @@ pub fn parse_publish(word: &Word) -> Result<PublishedPort, SpecError> {
             None if !part.resolved => Ok(None),
             None => Err(SpecError::new(
                 part.span,
-                format!("invalid port `{}`", part.text),
+                format!("invalid port `{}`", excerpt(&part.text)),
             )),
         }
     };
@@ -384,7 +385,7 @@ pub fn parse_volume(word: &Word) -> Result<MountSpec, SpecError> {
         _ => {
             return Err(SpecError::new(
                 word.span,
-                format!("invalid volume specification `{text}`"),
+                format!("invalid volume specification `{}`", excerpt(text)),
             ));
         }
     };
@@ -544,7 +545,11 @@ pub fn parse_mount(word: &Word) -> Result<MountSpec, SpecError> {
                     None => {
                         return Err(SpecError::new(
                             value.span,
-                            format!("invalid value for {key}: `{}`", value.text),
+                            format!(
+                                "invalid value for {}: `{}`",
+                                excerpt(key),
+                                excerpt(&value.text)
+                            ),
                         ));
                     }
                 }
@@ -641,7 +646,10 @@ pub fn parse_gpus(word: &Word) -> Result<GpuRequest, SpecError> {
             GpuCount::All
         } else {
             GpuCount::Count(part.text.parse().map_err(|_| {
-                SpecError::new(part.span, format!("invalid GPU count `{}`", part.text))
+                SpecError::new(
+                    part.span,
+                    format!("invalid GPU count `{}`", excerpt(&part.text)),
+                )
             })?)
         };
         Ok(spanned(value, part.span))
@@ -675,7 +683,7 @@ pub fn parse_gpus(word: &Word) -> Result<GpuRequest, SpecError> {
             key => {
                 return Err(SpecError::new(
                     word.subspan(field.clone()),
-                    format!("unexpected key `{key}` in --gpus value"),
+                    format!("unexpected key `{}` in --gpus value", excerpt(key)),
                 ));
             }
         }

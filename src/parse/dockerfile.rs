@@ -21,6 +21,9 @@ mod lines;
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use crate::parse::words::{MAX_VALUE_LEN, VarLookup, VarValue, Word, WordsError};
 use crate::source::{FileId, Span};
 
@@ -340,41 +343,53 @@ pub enum DockerfileErrorKind {
     InvalidOnbuild { keyword: String },
 }
 
-/// Variables in scope at one point of the file.
+/// Variables in scope at one point of the file. A stage built on an earlier one starts
+/// from that stage's tables, shared until it changes them (copy on write).
 #[derive(Clone, Debug, Default)]
 struct Scope {
     /// ENV set in the stage (or inherited from an earlier stage it builds on).
-    env: Vec<(String, VarValue)>,
+    env: Rc<HashMap<String, VarValue>>,
     /// ARGs declared; `None` when the value is only known at build time.
-    args: Vec<(String, Option<VarValue>)>,
+    args: Rc<HashMap<String, Option<VarValue>>>,
 }
 
 impl Scope {
     fn set_env(&mut self, name: &str, value: VarValue) {
-        self.env.retain(|(n, _)| n != name);
+        let env = Rc::make_mut(&mut self.env);
         // A value grown past the limit (`ENV A=$A$A` repeated) is not kept.
         if value.text.len() <= MAX_VALUE_LEN {
-            self.env.push((name.to_string(), value));
+            env.insert(name.to_string(), value);
+        } else {
+            env.remove(name);
         }
     }
 
     fn set_arg(&mut self, name: &str, value: Option<VarValue>) {
-        self.args.retain(|(n, _)| n != name);
         let value = value.filter(|v| v.text.len() <= MAX_VALUE_LEN);
-        self.args.push((name.to_string(), value));
+        Rc::make_mut(&mut self.args).insert(name.to_string(), value);
     }
 
     fn arg(&self, name: &str) -> Option<&Option<VarValue>> {
-        self.args.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+        self.args.get(name)
+    }
+
+    /// Entries a stage copies if it changes an inherited scope.
+    fn len(&self) -> usize {
+        self.env.len() + self.args.len()
     }
 }
+
+/// Most variable entries that stages may inherit from earlier stages in one file: each
+/// inheriting stage may copy its base's tables once, so a file of many stages, each built
+/// on the last, would otherwise cost stages × variables.
+const INHERITED_VARIABLES_LIMIT: usize = 1 << 20;
 
 /// Build-time substitution: ENV wins over ARG of the same name, as in Docker.
 struct BuildVars<'a>(&'a Scope);
 
 impl VarLookup for BuildVars<'_> {
     fn lookup(&self, name: &str) -> Option<VarValue> {
-        if let Some((_, v)) = self.0.env.iter().find(|(n, _)| n == name) {
+        if let Some(v) = self.0.env.get(name) {
             return Some(v.clone());
         }
         self.0.arg(name).cloned().flatten()
@@ -386,11 +401,7 @@ struct RunVars<'a>(&'a Scope);
 
 impl VarLookup for RunVars<'_> {
     fn lookup(&self, name: &str) -> Option<VarValue> {
-        self.0
-            .env
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
+        self.0.env.get(name).cloned()
     }
 }
 
@@ -417,6 +428,9 @@ pub fn parse_dockerfile(file: FileId, text: &str) -> Dockerfile {
     let mut global = Scope::default();
     // The scope of each stage, as it stands after its last instruction so far.
     let mut scopes: Vec<Scope> = Vec::new();
+    // Stage names (lower case) → the last stage of that name, for `FROM <stage>`.
+    let mut stage_names: HashMap<String, usize> = HashMap::new();
+    let mut inherited = 0usize;
     while let Some(logical) = reader.next_instruction(escape) {
         if let Some(at) = logical.dangling {
             df.errors.push(DockerfileError {
@@ -451,26 +465,32 @@ pub fn parse_dockerfile(file: FileId, text: &str) -> Dockerfile {
                 Body::From { image, name } => (image.clone(), name.clone()),
                 _ => (instr.args.clone(), None),
             };
-            let base_stage = df
-                .stages
-                .iter()
-                .rev()
-                .find(|s| {
-                    s.name
-                        .as_ref()
-                        .is_some_and(|n| n.text.eq_ignore_ascii_case(&image.text))
-                })
-                .map(|s| s.index);
+            let base_stage = stage_names.get(&image.text.to_ascii_lowercase()).copied();
             if let Some(last) = df.stages.last_mut() {
                 last.end = df.instructions.len();
             }
             let index = df.stages.len();
             // A stage built on an earlier one inherits its ENV (in the image) and, in
             // BuildKit, its declared ARGs.
-            let scope = base_stage
+            let mut scope = base_stage
                 .and_then(|b| scopes.get(b).cloned())
                 .unwrap_or_default();
+            inherited += scope.len();
+            if inherited > INHERITED_VARIABLES_LIMIT {
+                df.errors.push(DockerfileError {
+                    span: instr.keyword_span,
+                    kind: DockerfileErrorKind::InvalidArguments {
+                        message: format!(
+                            "stages inherit more than {INHERITED_VARIABLES_LIMIT} variables in this file; this stage's inherited ENV and ARG values are treated as unknown"
+                        ),
+                    },
+                });
+                scope = Scope::default();
+            }
             scopes.push(scope);
+            if let Some(name) = &name {
+                stage_names.insert(name.text.to_ascii_lowercase(), index);
+            }
             df.stages.push(Stage {
                 index,
                 name,

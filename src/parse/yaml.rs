@@ -6,15 +6,24 @@
 //! work, and alias expansion is bounded. The stream is split at document markers first, so a
 //! broken document does not hide the documents after it.
 
+use std::cell::OnceCell;
+use std::collections::{HashMap, HashSet};
+
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Tag};
 
-use crate::source::{FileId, Span};
+use crate::escape::excerpt;
+use crate::source::{self, FileId, Span};
 use crate::tree::{Node, Value};
 
-/// Upper bound on nodes created by alias expansion in one document ("billion laughs").
-const ALIAS_EXPANSION_LIMIT: usize = 100_000;
+/// Upper bound on nodes that alias expansion may create in one file ("billion laughs").
+pub const ALIAS_EXPANSION_LIMIT: usize = 100_000;
+/// Upper bound on scalar bytes that alias expansion may copy in one file (a long string
+/// aliased many times).
+pub const ALIAS_EXPANSION_BYTES: usize = 16 << 20;
 /// Upper bound on nesting depth, far beyond any real manifest.
 const DEPTH_LIMIT: usize = 256;
+/// A mapping with more keys than this gets a hash index for its duplicate-key check.
+const INDEXED_MAPPING: usize = 16;
 
 #[derive(Debug, Clone)]
 pub struct YamlDocument {
@@ -42,17 +51,25 @@ pub struct YamlStream {
     pub errors: Vec<YamlError>,
 }
 
+/// What alias expansion has cost so far in one file.
+#[derive(Debug, Default)]
+struct Expansion {
+    nodes: usize,
+    bytes: usize,
+}
+
 /// Parses every document of a YAML stream.
 pub fn parse_stream(file: FileId, text: &str) -> YamlStream {
     let mut stream = YamlStream::default();
-    let mut line = 0;
-    let mut counted_to = 0;
+    // Line numbers inside messages, counted as `source` counts them (built on first use).
+    let line_starts = OnceCell::new();
+    let mut expansion = Expansion::default();
     for (start, end) in split_documents(text) {
-        line += text[counted_to..start].matches('\n').count();
-        counted_to = start;
-        let chunk = &text[start..end];
-        let mut builder = Builder::new(file, chunk, start, line);
-        match builder.run() {
+        let chunk = text.get(start..end).unwrap_or_default();
+        let mut builder = Builder::new(file, text, chunk, start, &line_starts, &mut expansion);
+        let outcome = builder.run();
+        let mut warnings = std::mem::take(&mut builder.warnings);
+        match outcome {
             Ok(Some(root)) => {
                 let index = stream.documents.len();
                 stream.documents.push(YamlDocument {
@@ -65,15 +82,17 @@ pub fn parse_stream(file: FileId, text: &str) -> YamlStream {
             Ok(None) => {}
             Err(error) => stream.errors.push(error),
         }
-        stream.errors.append(&mut builder.warnings);
+        stream.errors.append(&mut warnings);
     }
     stream
 }
 
 /// The `# Source:` comment of a rendered Helm document.
 fn helm_source(chunk: &str) -> Option<String> {
-    chunk.lines().find_map(|line| {
-        line.trim()
+    source::lines(chunk).find_map(|line| {
+        chunk
+            .get(line.start..line.content_end)?
+            .trim()
             .strip_prefix("# Source:")
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty())
@@ -82,23 +101,22 @@ fn helm_source(chunk: &str) -> Option<String> {
 
 /// Byte ranges of the documents of a stream, split before each `---` line. A document marker
 /// at the start of a line always ends the previous document, even inside a block scalar.
+/// Lines end as [`source::lines`] says (`\n`, `\r\n` or a lone `\r`, as in YAML).
 pub fn split_documents(text: &str) -> Vec<(usize, usize)> {
     let mut ranges = Vec::new();
     let mut start = 0;
-    let mut offset = 0;
     let mut seen_content = false;
-    for line in text.split_inclusive('\n') {
-        let bare = line.trim_end_matches(['\n', '\r']);
+    for line in source::lines(text) {
+        let bare = text.get(line.start..line.content_end).unwrap_or_default();
         let is_start_marker = is_marker(bare, "---");
         if is_start_marker && seen_content {
-            ranges.push((start, offset));
-            start = offset;
+            ranges.push((start, line.start));
+            start = line.start;
             seen_content = false;
         }
         if is_marker(bare, "...") {
-            offset += line.len();
-            ranges.push((start, offset));
-            start = offset;
+            ranges.push((start, line.end));
+            start = line.end;
             seen_content = false;
             continue;
         }
@@ -106,15 +124,13 @@ pub fn split_documents(text: &str) -> Vec<(usize, usize)> {
         if !trimmed.is_empty() && !trimmed.starts_with('#') && !bare.starts_with('%') {
             // `--- ` itself and directives are not content; anything after `--- ` on the
             // marker line is.
+            let after_marker = bare.get(3..).unwrap_or_default();
             if !is_start_marker
-                || bare.len() > 3
-                    && !bare[3..].trim_start().starts_with('#')
-                    && !bare[3..].trim().is_empty()
+                || !after_marker.trim_start().starts_with('#') && !after_marker.trim().is_empty()
             {
                 seen_content = true;
             }
         }
-        offset += line.len();
     }
     if start < text.len() {
         ranges.push((start, text.len()));
@@ -129,29 +145,75 @@ fn is_marker(line: &str, marker: &str) -> bool {
 
 struct Frame {
     node: Node,
+    /// The anchor of a collection read from the document (0: none, or replayed).
     anchor: usize,
+    /// Where the anchored collection's events start in [`Builder::recorded`].
+    recorded_from: usize,
     /// For mappings: a key waiting for its value.
     pending_key: Option<(Node, bool)>,
     /// For mappings: nodes merged in with `<<`, applied when the mapping ends.
     merges: Vec<Node>,
+    /// For large mappings: key → index in the entries, for the duplicate check.
+    index: Option<HashMap<String, usize>>,
+    /// For keys given more than once: where the first one is (the entry keeps the last).
+    first_keys: HashMap<String, usize>,
     flow: bool,
 }
 
-struct Builder<'a> {
+/// One event of the document, kept because it lies inside an anchored node: an alias
+/// replays the events of its anchor instead of cloning a tree that was built.
+struct Recorded<'a> {
+    event: Event<'a>,
+    span: Span,
+}
+
+/// An alias being expanded: the recorded events `next..end` still to replay.
+struct Replay {
+    next: usize,
+    end: usize,
+    /// The alias in the document: the expanded node is placed there.
+    at: Span,
+}
+
+/// An event to build from.
+struct Next<'a> {
+    event: Event<'a>,
+    span: Span,
+    /// The event completes an alias's node, which is placed at this span.
+    completes_alias: Option<Span>,
+    /// The event comes from an alias's replay, not from the document text.
+    replayed: bool,
+}
+
+struct Builder<'a, 'c> {
     file: FileId,
+    /// The whole stream (for line numbers).
+    text: &'a str,
     chunk: &'a str,
     base: usize,
-    /// 0-based line of the chunk's first byte in the whole file.
-    chunk_start_line: usize,
+    line_starts: &'c OnceCell<Vec<usize>>,
     /// Byte offset of each character, present only when the chunk is not ASCII.
     char_bytes: Option<Vec<usize>>,
-    anchors: std::collections::HashMap<usize, (Node, usize)>,
-    expanded: usize,
+    /// Anchor id → the range of its events in `recorded`. Anchored nodes are not cloned
+    /// when they are defined (nested anchors would clone each level again); an alias
+    /// replays the events, and the expansion budget bounds what replays create.
+    anchors: HashMap<usize, (usize, usize)>,
+    recorded: Vec<Recorded<'a>>,
+    /// Anchored nodes open in the document: while any is, events are recorded.
+    open_anchors: usize,
+    expansion: &'c mut Expansion,
     warnings: Vec<YamlError>,
 }
 
-impl<'a> Builder<'a> {
-    fn new(file: FileId, chunk: &'a str, base: usize, chunk_start_line: usize) -> Builder<'a> {
+impl<'a, 'c> Builder<'a, 'c> {
+    fn new(
+        file: FileId,
+        text: &'a str,
+        chunk: &'a str,
+        base: usize,
+        line_starts: &'c OnceCell<Vec<usize>>,
+        expansion: &'c mut Expansion,
+    ) -> Builder<'a, 'c> {
         let char_bytes = if chunk.is_ascii() {
             None
         } else {
@@ -165,12 +227,15 @@ impl<'a> Builder<'a> {
         };
         Builder {
             file,
+            text,
             chunk,
             base,
-            chunk_start_line,
+            line_starts,
             char_bytes,
-            anchors: std::collections::HashMap::new(),
-            expanded: 0,
+            anchors: HashMap::new(),
+            recorded: Vec::new(),
+            open_anchors: 0,
+            expansion,
             warnings: Vec::new(),
         }
     }
@@ -196,8 +261,14 @@ impl<'a> Builder<'a> {
         // An error found at the end of the document is about what came before it (an
         // unclosed bracket): point at the last character written, not past the end.
         let local = at.saturating_sub(self.base).min(self.chunk.len());
-        if self.chunk[local..].trim().is_empty() {
-            let content = self.chunk[..local].trim_end();
+        if self
+            .chunk
+            .get(local..)
+            .unwrap_or_default()
+            .trim()
+            .is_empty()
+        {
+            let content = self.chunk.get(..local).unwrap_or_default().trim_end();
             let last = content
                 .char_indices()
                 .next_back()
@@ -205,9 +276,10 @@ impl<'a> Builder<'a> {
                 .unwrap_or(0);
             at = self.base + last;
         }
-        let end = self.chunk[at - self.base..]
-            .chars()
-            .next()
+        let end = self
+            .chunk
+            .get(at - self.base..)
+            .and_then(|rest| rest.chars().next())
             .map(|c| at + c.len_utf8())
             .unwrap_or(at);
         YamlError {
@@ -216,41 +288,89 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// The next event: from the alias being replayed, else from the parser. The flag says
+    /// the event is the last one of a replay, which completes the alias's node.
+    fn next_event(
+        &mut self,
+        parser: &mut Parser<'a, saphyr_parser::StrInput<'a>>,
+        replays: &mut Vec<Replay>,
+    ) -> Result<Option<Next<'a>>, YamlError> {
+        while let Some(replay) = replays.last_mut() {
+            if replay.next >= replay.end {
+                replays.pop();
+                continue;
+            }
+            let Some(recorded) = self.recorded.get(replay.next) else {
+                replays.pop();
+                continue;
+            };
+            replay.next += 1;
+            let completes = (replay.next == replay.end).then_some(replay.at);
+            return Ok(Some(Next {
+                event: recorded.event.clone(),
+                span: recorded.span,
+                completes_alias: completes,
+                replayed: true,
+            }));
+        }
+        match parser.next_event() {
+            None => Ok(None),
+            Some(Err(e)) => Err(self.error_at(&e)),
+            Some(Ok((event, span))) => Ok(Some(Next {
+                event,
+                span: self.span(&span),
+                completes_alias: None,
+                replayed: false,
+            })),
+        }
+    }
+
     fn run(&mut self) -> Result<Option<Node>, YamlError> {
         let mut parser = Parser::new_from_str(self.chunk);
         let mut stack: Vec<Frame> = Vec::new();
+        let mut replays: Vec<Replay> = Vec::new();
         let mut root: Option<Node> = None;
-        while let Some(event) = parser.next_event() {
-            let (event, span) = event.map_err(|e| self.error_at(&e))?;
-            let span = self.span(&span);
-            let finished: Option<(Node, usize)> = match event {
+        while let Some(Next {
+            event,
+            span,
+            completes_alias,
+            replayed,
+        }) = self.next_event(&mut parser, &mut replays)?
+        {
+            if replayed {
+                self.charge(&event, &replays, span)?;
+            } else if self.open_anchors > 0 || starts_anchor(&event) {
+                self.recorded.push(Recorded {
+                    event: event.clone(),
+                    span,
+                });
+            }
+            let finished: Option<Node> = match event {
                 Event::StreamStart
                 | Event::StreamEnd
                 | Event::DocumentStart(_)
-                | Event::Nothing => None,
-                Event::DocumentEnd => None,
+                | Event::Nothing
+                | Event::DocumentEnd => None,
                 Event::Scalar(text, style, anchor, tag) => {
-                    Some((scalar(text.as_ref(), style, tag.as_deref(), span), anchor))
+                    if anchor != 0 && !replayed {
+                        let at = self.recorded.len();
+                        self.anchors.insert(anchor, (at.saturating_sub(1), at));
+                    }
+                    Some(scalar(text.as_ref(), style, tag.as_deref(), span))
                 }
                 Event::Alias(id) => {
-                    let (node, size) = self.anchors.get(&id).cloned().ok_or_else(|| YamlError {
+                    let &(next, end) = self.anchors.get(&id).ok_or_else(|| YamlError {
                         span,
                         message: "invalid YAML: alias to an unknown anchor".to_string(),
                     })?;
-                    self.expanded += size;
-                    if self.expanded > ALIAS_EXPANSION_LIMIT {
-                        return Err(YamlError {
-                            span,
-                            message: format!(
-                                "alias expansion exceeds {ALIAS_EXPANSION_LIMIT} nodes; refusing to expand (a \"billion laughs\" document?)"
-                            ),
-                        });
-                    }
-                    let mut node = node;
-                    node.key_span = None;
-                    // The alias is used here: point at the alias, the content is elsewhere.
-                    node.span = Some(span);
-                    Some((node, 0))
+                    // The replay's last event completes the node, which is placed at the
+                    // alias (a nested alias: at the alias inside the anchored text).
+                    replays.push(Replay {
+                        next,
+                        end,
+                        at: span,
+                    });
+                    None
                 }
                 Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
                     if stack.len() >= DEPTH_LIMIT {
@@ -259,9 +379,13 @@ impl<'a> Builder<'a> {
                             message: format!("YAML nested deeper than {DEPTH_LIMIT} levels"),
                         });
                     }
+                    let anchor = if replayed { 0 } else { anchor };
+                    if anchor != 0 {
+                        self.open_anchors += 1;
+                    }
                     let flow = self
                         .chunk
-                        .get(span.start - self.base..)
+                        .get(span.start.saturating_sub(self.base)..)
                         .is_some_and(|rest| rest.starts_with(['[', '{']));
                     let value = if matches!(event, Event::SequenceStart(..)) {
                         Value::List(Vec::new())
@@ -271,8 +395,11 @@ impl<'a> Builder<'a> {
                     stack.push(Frame {
                         node: Node::spanned(value, Some(span)),
                         anchor,
+                        recorded_from: self.recorded.len().saturating_sub(1),
                         pending_key: None,
                         merges: Vec::new(),
+                        index: None,
+                        first_keys: HashMap::new(),
                         flow,
                     });
                     None
@@ -292,15 +419,21 @@ impl<'a> Builder<'a> {
                     if !frame.merges.is_empty() {
                         apply_merges(&mut frame.node, std::mem::take(&mut frame.merges));
                     }
-                    Some((frame.node, frame.anchor))
+                    if frame.anchor != 0 {
+                        self.open_anchors = self.open_anchors.saturating_sub(1);
+                        self.anchors
+                            .insert(frame.anchor, (frame.recorded_from, self.recorded.len()));
+                    }
+                    Some(frame.node)
                 }
             };
-            let Some((node, anchor)) = finished else {
+            let Some(mut node) = finished else {
                 continue;
             };
-            if anchor != 0 {
-                let size = count_nodes(&node);
-                self.anchors.insert(anchor, (node.clone(), size));
+            if let Some(at) = completes_alias {
+                // The alias is used here: point at the alias, the content is elsewhere.
+                node.key_span = None;
+                node.span = Some(at);
             }
             match stack.last_mut() {
                 None => root = Some(node),
@@ -308,6 +441,37 @@ impl<'a> Builder<'a> {
             }
         }
         Ok(root)
+    }
+
+    /// Counts a replayed event against the file's expansion budget.
+    fn charge(
+        &mut self,
+        event: &Event<'_>,
+        replays: &[Replay],
+        span: Span,
+    ) -> Result<(), YamlError> {
+        match event {
+            Event::Scalar(text, ..) => {
+                self.expansion.nodes += 1;
+                self.expansion.bytes += text.len();
+            }
+            Event::SequenceStart(..) | Event::MappingStart(..) => self.expansion.nodes += 1,
+            _ => {}
+        }
+        if self.expansion.nodes <= ALIAS_EXPANSION_LIMIT
+            && self.expansion.bytes <= ALIAS_EXPANSION_BYTES
+        {
+            return Ok(());
+        }
+        // Report at the alias in the document that started the expansion.
+        let at = replays.first().map_or(span, |r| r.at);
+        Err(YamlError {
+            span: at,
+            message: format!(
+                "alias expansion exceeds {ALIAS_EXPANSION_LIMIT} nodes or {} MiB in this file; refusing to expand (a \"billion laughs\" document?)",
+                ALIAS_EXPANSION_BYTES >> 20
+            ),
+        })
     }
 
     fn attach(&mut self, parent: &mut Frame, node: Node) {
@@ -318,28 +482,42 @@ impl<'a> Builder<'a> {
                     let is_merge = node.plain && node.as_str() == Some("<<");
                     parent.pending_key = Some((node, is_merge));
                 }
-                Some((key, true)) => {
-                    let _ = key;
-                    match node.value {
-                        Value::List(items) => parent.merges.extend(items),
-                        _ => parent.merges.push(node),
-                    }
-                }
+                Some((_, true)) => match node.value {
+                    Value::List(items) => parent.merges.extend(items),
+                    _ => parent.merges.push(node),
+                },
                 Some((key, false)) => {
                     let name = key_text(&key);
                     let mut value = node;
                     value.key_span = key.span;
-                    if let Some(existing) = entries.iter_mut().find(|(k, _)| *k == name) {
-                        let first = existing.1.key_span.map(|s| s.start).unwrap_or(self.base);
-                        let line = 1 + self.chunk_line_of(first);
+                    let existing = match &parent.index {
+                        Some(index) => index.get(&name).copied(),
+                        None => entries.iter().position(|(k, _)| *k == name),
+                    };
+                    if let Some(slot) = existing.and_then(|i| entries.get_mut(i)) {
+                        let previous = slot.1.key_span.map(|s| s.start).unwrap_or(self.base);
+                        let first = *parent.first_keys.entry(name.clone()).or_insert(previous);
+                        let line = 1 + self.line_of(first);
                         self.warnings.push(YamlError {
                             span: key.span.unwrap_or(Span::new(self.file, self.base, self.base)),
                             message: format!(
-                                "duplicate key '{name}' (first defined on line {line}); Kubernetes and most YAML tools reject this"
+                                "duplicate key '{}' (first defined on line {line}); Kubernetes and most YAML tools reject this",
+                                excerpt(&name)
                             ),
                         });
-                        existing.1 = value;
+                        slot.1 = value;
                     } else {
+                        if let Some(index) = parent.index.as_mut() {
+                            index.insert(name.clone(), entries.len());
+                        } else if entries.len() >= INDEXED_MAPPING {
+                            let mut index: HashMap<String, usize> = entries
+                                .iter()
+                                .enumerate()
+                                .map(|(i, (k, _))| (k.clone(), i))
+                                .collect();
+                            index.insert(name.clone(), entries.len());
+                            parent.index = Some(index);
+                        }
                         entries.push((name, value));
                     }
                 }
@@ -348,11 +526,21 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// 0-based line number of a byte offset, counted in the whole file.
-    fn chunk_line_of(&self, offset: usize) -> usize {
-        let local = offset.saturating_sub(self.base).min(self.chunk.len());
-        self.chunk_start_line + self.chunk[..local].matches('\n').count()
+    /// 0-based line number of a byte offset in the whole file, as `source` counts lines.
+    fn line_of(&self, offset: usize) -> usize {
+        let starts = self
+            .line_starts
+            .get_or_init(|| source::line_starts(self.text));
+        source::line_index_in(starts, offset)
     }
+}
+
+/// Does this event open an anchored node (and so start recording)?
+fn starts_anchor(event: &Event<'_>) -> bool {
+    matches!(
+        event,
+        Event::Scalar(_, _, a, _) | Event::SequenceStart(a, _) | Event::MappingStart(a, _) if *a != 0
+    )
 }
 
 fn last_child_end(node: &Node) -> Option<usize> {
@@ -366,33 +554,115 @@ fn last_child_end(node: &Node) -> Option<usize> {
     }
 }
 
+/// `<<` merge keys: each merged mapping adds the keys the mapping does not have yet (the
+/// mapping's own keys, then earlier merges, win).
 fn apply_merges(node: &mut Node, merges: Vec<Node>) {
     let Value::Map(entries) = &mut node.value else {
         return;
     };
+    let mut present: HashSet<String> = entries.iter().map(|(k, _)| k.clone()).collect();
     for merged in merges {
-        for (key, value) in merged.as_map() {
-            if !entries.iter().any(|(k, _)| k == key) {
-                entries.push((key.clone(), value.clone()));
+        if let Value::Map(more) = merged.value {
+            for (key, value) in more {
+                if present.insert(key.clone()) {
+                    entries.push((key, value));
+                }
             }
         }
-    }
-}
-
-fn count_nodes(node: &Node) -> usize {
-    1 + match &node.value {
-        Value::List(items) => items.iter().map(count_nodes).sum(),
-        Value::Map(entries) => entries.iter().map(|(_, v)| count_nodes(v)).sum(),
-        _ => 0,
     }
 }
 
 fn key_text(key: &Node) -> String {
     match &key.value {
         Value::Null => String::new(),
-        Value::List(_) | Value::Map(_) => key.to_json().to_string(),
+        Value::List(_) | Value::Map(_) => {
+            let mut text = FlowText::default();
+            text.node(key);
+            text.out
+        }
         _ => key.as_scalar_text().unwrap_or_default(),
     }
+}
+
+/// Longest text kept for a complex (collection) mapping key.
+const MAX_COMPLEX_KEY: usize = 256;
+
+/// A collection key as flow-style text (`{a: [1, 2]}`), cut after [`MAX_COMPLEX_KEY`] bytes
+/// (marked with an ellipsis; closing brackets still follow). Not JSON: a key that holds keys
+/// would escape their quotes again at every level, and the text would double with each
+/// level of nesting (`? ? ? ...`: gigabytes from 141 bytes).
+#[derive(Default)]
+struct FlowText {
+    out: String,
+    cut: bool,
+}
+
+impl FlowText {
+    fn node(&mut self, node: &Node) {
+        if self.full() {
+            return;
+        }
+        match &node.value {
+            Value::List(items) => {
+                self.out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if self.full() {
+                        break;
+                    }
+                    if i > 0 {
+                        self.out.push_str(", ");
+                    }
+                    self.node(item);
+                }
+                self.out.push(']');
+            }
+            Value::Map(entries) => {
+                self.out.push('{');
+                for (i, (k, v)) in entries.iter().enumerate() {
+                    if self.full() {
+                        break;
+                    }
+                    if i > 0 {
+                        self.out.push_str(", ");
+                    }
+                    self.text(k);
+                    self.out.push_str(": ");
+                    self.node(v);
+                }
+                self.out.push('}');
+            }
+            Value::Null => self.out.push_str("null"),
+            _ => self.text(&node.as_scalar_text().unwrap_or_default()),
+        }
+    }
+
+    /// Whether the limit is reached; marks the cut once.
+    fn full(&mut self) -> bool {
+        if self.out.len() < MAX_COMPLEX_KEY {
+            return false;
+        }
+        if !self.cut {
+            self.cut = true;
+            self.out.push('…');
+        }
+        true
+    }
+
+    /// Appends as much of `text` as fits.
+    fn text(&mut self, text: &str) {
+        let room = MAX_COMPLEX_KEY.saturating_sub(self.out.len());
+        let end = floor_boundary(text, room);
+        self.out.push_str(text.get(..end).unwrap_or_default());
+    }
+}
+
+/// The largest character boundary of `text` at or below `at`.
+fn floor_boundary(text: &str, at: usize) -> usize {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
 }
 
 fn scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>, span: Span) -> Node {

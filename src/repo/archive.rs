@@ -63,7 +63,11 @@ impl Default for ArchiveLimits {
 /// One member, as the central directory describes it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ZipEntry {
+    /// The name as shown: bytes that are not UTF-8 as `\xNN`, control characters escaped.
     pub name: String,
+    /// The name as stored in the central directory.
+    #[serde(skip)]
+    pub raw_name: Vec<u8>,
     pub method: u16,
     pub flags: u16,
     pub compressed_size: u64,
@@ -246,7 +250,8 @@ pub fn read_entries<F: Read + Seek>(
             .skip(comment_len)
             .or_else(|e| eof_as_malformed(e, at))?;
         let mut entry = ZipEntry {
-            name: String::from_utf8_lossy(&name).into_owned(),
+            name: crate::escape::escape_name_bytes(&name),
+            raw_name: name,
             method: u16_at(&fixed, 10),
             flags: u16_at(&fixed, 8),
             compressed_size: u64::from(u32_at(&fixed, 20)),
@@ -299,7 +304,7 @@ fn check_layout(entries: &[ZipEntry], directory_offset: u64) -> Result<(), ZipEr
         // from the central one, so this is a lower bound of the member's extent.
         let end = e
             .header_offset
-            .checked_add(30 + e.name.len() as u64)
+            .checked_add(30 + e.raw_name.len() as u64)
             .and_then(|x| x.checked_add(e.compressed_size));
         match end {
             Some(end) if end <= directory_offset => spans.push((e.header_offset, end, &e.name)),
@@ -362,7 +367,7 @@ pub fn local_header<F: Read + Seek>(
     }
     Ok(LocalHeader {
         data_offset,
-        name_mismatch: name != entry.name.as_bytes(),
+        name_mismatch: name != entry.raw_name,
     })
 }
 
@@ -392,16 +397,55 @@ pub fn open_member<'f, F: Read + Seek>(
                     entry.uncompressed_size, entry.compressed_size
                 )));
             }
-            Ok(Box::new(Inflate::new(
-                raw,
-                entry.uncompressed_size.min(limits.max_inflated),
-            )))
+            // Past the declared size the member is corrupt (PyTorch's reader refuses it);
+            // past `max_inflated` it is a limit of the scan, and what follows is unknown.
+            let limit = if entry.uncompressed_size > limits.max_inflated {
+                Limit::Scan(limits.max_inflated)
+            } else {
+                Limit::Declared(entry.uncompressed_size)
+            };
+            Ok(Box::new(Inflate::new(raw, limit)))
         }
         m => Err(member_error(format!("unsupported compression method {m}"))),
     }
 }
 
-/// Streaming raw-deflate decoder that refuses to produce more than `limit` bytes.
+/// The error a member reader returns when it reaches [`ArchiveLimits::max_inflated`]: the
+/// member may go on, but the scan does not read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("member inflates beyond the scan limit of {limit} bytes")]
+pub struct InflateLimit {
+    pub limit: u64,
+}
+
+impl InflateLimit {
+    /// The limit, if `error` is one.
+    pub fn of(error: &io::Error) -> Option<InflateLimit> {
+        error
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<InflateLimit>())
+            .copied()
+    }
+}
+
+/// Where an [`Inflate`] stops.
+#[derive(Debug, Clone, Copy)]
+enum Limit {
+    /// The member's declared size: more is corrupt data.
+    Declared(u64),
+    /// The scan's limit: more is not read.
+    Scan(u64),
+}
+
+impl Limit {
+    fn bytes(self) -> u64 {
+        match self {
+            Limit::Declared(n) | Limit::Scan(n) => n,
+        }
+    }
+}
+
+/// Streaming raw-deflate decoder that refuses to produce more than its limit.
 struct Inflate<R> {
     inner: R,
     state: Box<InflateState>,
@@ -410,13 +454,13 @@ struct Inflate<R> {
     end: usize,
     inner_eof: bool,
     produced: u64,
-    limit: u64,
+    limit: Limit,
     done: bool,
     stalls: u8,
 }
 
 impl<R: Read> Inflate<R> {
-    fn new(inner: R, limit: u64) -> Self {
+    fn new(inner: R, limit: Limit) -> Self {
         Inflate {
             inner,
             state: InflateState::new_boxed(DataFormat::Raw),
@@ -451,11 +495,14 @@ impl<R: Read> Read for Inflate<R> {
             let res = inflate(&mut self.state, input, out, MZFlush::None);
             self.start += res.bytes_consumed;
             self.produced += res.bytes_written as u64;
-            if self.produced > self.limit {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("member inflates beyond {} bytes", self.limit),
-                ));
+            if self.produced > self.limit.bytes() {
+                return Err(match self.limit {
+                    Limit::Declared(n) => io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("member inflates beyond its declared {n} bytes"),
+                    ),
+                    Limit::Scan(limit) => io::Error::other(InflateLimit { limit }),
+                });
             }
             match res.status {
                 Ok(MZStatus::StreamEnd) => {
@@ -569,17 +616,25 @@ mod tests {
         let data = vec![0u8; 100_000];
         let compressed = miniz_oxide::deflate::compress_to_vec(&data, 6);
         let mut out = Vec::new();
-        Inflate::new(&compressed[..], 100_000)
+        Inflate::new(&compressed[..], Limit::Declared(100_000))
             .read_to_end(&mut out)
             .unwrap();
         assert_eq!(out, data);
-        let err = Inflate::new(&compressed[..], 50_000)
+        let err = Inflate::new(&compressed[..], Limit::Declared(50_000))
             .read_to_end(&mut Vec::new())
             .unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
-        let err = Inflate::new(&compressed[..compressed.len() / 2], 100_000)
+        assert_eq!(InflateLimit::of(&err), None);
+        let err = Inflate::new(&compressed[..], Limit::Scan(50_000))
             .read_to_end(&mut Vec::new())
             .unwrap_err();
+        assert_eq!(InflateLimit::of(&err), Some(InflateLimit { limit: 50_000 }));
+        let err = Inflate::new(
+            &compressed[..compressed.len() / 2],
+            Limit::Declared(100_000),
+        )
+        .read_to_end(&mut Vec::new())
+        .unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
     }
 }

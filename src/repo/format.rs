@@ -22,6 +22,9 @@ pub enum Format {
     Zip,
     /// A `.npy` array file; object arrays embed a pickle.
     Numpy,
+    /// A 7-Zip archive. Its members may be pickles (picklescan reads them), but tritonguard
+    /// does not read 7z: the audit says so at high severity.
+    SevenZip,
     Safetensors,
     Onnx,
     /// A serialised TensorRT engine.
@@ -43,7 +46,12 @@ impl Format {
     pub fn may_hold_pickle(self) -> bool {
         matches!(
             self,
-            Format::Pickle | Format::TorchZip | Format::TorchScript | Format::Zip | Format::Numpy
+            Format::Pickle
+                | Format::TorchZip
+                | Format::TorchScript
+                | Format::Zip
+                | Format::Numpy
+                | Format::SevenZip
         )
     }
 }
@@ -66,6 +74,7 @@ pub fn detect(name: &str, head: &[u8], size: u64) -> Format {
         [b'P', b'K', 3, 4, ..] | [b'P', b'K', 5, 6, ..] => return Format::Zip,
         [0x80, p, ..] if *p <= super::pickle::HIGHEST_PROTOCOL => return Format::Pickle,
         [0x93, b'N', b'U', b'M', b'P', b'Y', ..] => return Format::Numpy,
+        [b'7', b'z', 0xbc, 0xaf, 0x27, 0x1c, ..] => return Format::SevenZip,
         [0x7f, b'E', b'L', b'F', ..] => return Format::Elf,
         [0x89, b'H', b'D', b'F', b'\r', b'\n', 0x1a, b'\n', ..] => return Format::Hdf5,
         [b'G', b'G', b'U', b'F', ..] => return Format::Gguf,
@@ -86,6 +95,7 @@ pub fn detect(name: &str, head: &[u8], size: u64) -> Format {
         Some("so") => Format::Elf,
         Some("npy") => Format::Numpy,
         Some("zip" | "npz") => Format::Zip,
+        Some("7z") => Format::SevenZip,
         // Protocol 0 and 1 pickles have no magic number: trust the extension, and let the
         // scan report whether the bytes really are a pickle.
         Some(e) if PICKLE_EXTENSIONS.contains(&e) => Format::Pickle,

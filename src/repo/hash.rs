@@ -17,11 +17,11 @@ pub struct Sha256Digest(pub [u8; 32]);
 
 impl Sha256Digest {
     pub fn to_hex(&self) -> String {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let digit = |nibble: u8| char::from_digit(u32::from(nibble), 16).unwrap_or('0');
         let mut s = String::with_capacity(64);
         for b in self.0 {
-            s.push(char::from(HEX[usize::from(b >> 4)]));
-            s.push(char::from(HEX[usize::from(b & 0xf)]));
+            s.push(digit(b >> 4));
+            s.push(digit(b & 0xf));
         }
         s
     }

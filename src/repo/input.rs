@@ -20,10 +20,9 @@ impl From<io::Error> for InputError {
 
 pub type InputResult<T> = Result<T, InputError>;
 
-/// A line read by [`Input::line`]: its length, and its bytes if it was short enough to keep.
+/// A line read by [`Input::line`]: its bytes, if it was short enough to keep.
 pub struct Line {
     pub bytes: Option<Vec<u8>>,
-    pub len: u64,
 }
 
 pub struct Input<R> {
@@ -158,7 +157,6 @@ impl<R: Read> Input<R> {
     pub fn line(&mut self, keep: usize) -> InputResult<Line> {
         let mut kept = Vec::new();
         let mut too_long = false;
-        let mut len = 0u64;
         loop {
             if self.fill(1)? == 0 {
                 return Err(InputError::Eof);
@@ -177,12 +175,10 @@ impl<R: Read> Input<R> {
                     kept = Vec::new();
                 }
             }
-            len += part_len as u64;
             self.consume(part_len + usize::from(found));
             if found {
                 return Ok(Line {
                     bytes: (!too_long).then_some(kept),
-                    len,
                 });
             }
         }
@@ -199,7 +195,6 @@ mod tests {
         data.extend_from_slice(b"\nxyz");
         let mut input = Input::new(&data[..]);
         let line = input.line(16).unwrap();
-        assert_eq!(line.len, BUFFER_SIZE as u64 + 10);
         assert!(line.bytes.is_none());
         assert_eq!(input.offset(), BUFFER_SIZE as u64 + 11);
         assert_eq!(input.payload(2, 8).unwrap(), Some(b"xy".to_vec()));

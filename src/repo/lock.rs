@@ -29,6 +29,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use super::hash::{FileHash, Sha256Digest};
+use crate::escape::excerpt;
 
 pub const HEADER: &str = "# tritonguard lock v1";
 pub const DEFAULT_FILE_NAME: &str = "tritonguard.lock";
@@ -128,7 +129,8 @@ fn check_path(path: &str) -> Result<(), String> {
     }
     if path.starts_with('/') {
         return Err(format!(
-            "{path:?} is absolute; paths are relative to the repository"
+            "\"{}\" is absolute; paths are relative to the repository",
+            excerpt(path)
         ));
     }
     if path
@@ -136,10 +138,49 @@ fn check_path(path: &str) -> Result<(), String> {
         .any(|c| c.is_empty() || c == "." || c == "..")
     {
         return Err(format!(
-            "{path:?} is not a plain relative path (empty, '.' or '..' component)"
+            "\"{}\" is not a plain relative path (empty, '.' or '..' component)",
+            excerpt(path)
         ));
     }
     Ok(())
+}
+
+/// A lock file read as bytes: the text to show (bytes that are not UTF-8 replaced by
+/// U+FFFD), the text to parse (lines that were not UTF-8 blanked out, so that positions
+/// agree with the text shown), and an error for each such line, at the first bad byte.
+pub fn decode(bytes: &[u8]) -> (String, String, Vec<LockError>) {
+    let mut shown = String::with_capacity(bytes.len());
+    let mut parsed = String::with_capacity(bytes.len());
+    let mut errors = Vec::new();
+    for (i, raw) in bytes.split_inclusive(|&b| b == b'\n').enumerate() {
+        let start = shown.len();
+        match std::str::from_utf8(raw) {
+            Ok(line) => {
+                shown.push_str(line);
+                parsed.push_str(line);
+            }
+            Err(e) => {
+                let line = String::from_utf8_lossy(raw);
+                shown.push_str(&line);
+                // Same length, nothing to parse; keep the newline so lines stay lines.
+                let blank = line.len() - usize::from(line.ends_with('\n'));
+                parsed.extend(std::iter::repeat_n(' ', blank));
+                if line.ends_with('\n') {
+                    parsed.push('\n');
+                }
+                let bad = raw.get(e.valid_up_to()).copied().unwrap_or(0);
+                errors.push(LockError {
+                    line: i + 1,
+                    span: (start, shown.len()),
+                    message: format!(
+                        "byte 0x{bad:02x} at column {} is not UTF-8",
+                        e.valid_up_to() + 1
+                    ),
+                });
+            }
+        }
+    }
+    (shown, parsed, errors)
 }
 
 /// Parse a lock file. Every bad line is reported (with its line number and byte range) and
@@ -205,7 +246,10 @@ pub fn parse(text: &str) -> (Lock, Vec<LockError>) {
                         &mut errors,
                         line_no,
                         span,
-                        format!("{path:?} is listed twice (first on line {first})"),
+                        format!(
+                            "\"{}\" is listed twice (first on line {first})",
+                            excerpt(&path)
+                        ),
                     );
                     continue;
                 }
@@ -250,7 +294,7 @@ fn parse_entry(line: &str) -> Result<(String, Sha256Digest), String> {
         "expected '<sha256 hex>  <path>' (a 64-digit SHA-256, two spaces, the path)".to_string()
     })?;
     let sha256 = Sha256Digest::from_hex(hex)
-        .ok_or_else(|| format!("{hex:?} is not a 64-digit hexadecimal SHA-256"))?;
+        .ok_or_else(|| format!("\"{}\" is not a 64-digit hexadecimal SHA-256", excerpt(hex)))?;
     let rest = body.get(64..).unwrap_or_default();
     let name = rest
         .strip_prefix("  ")
@@ -359,6 +403,23 @@ mod tests {
             sha256: Sha256Digest([byte; 32]),
             size,
         }
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_spoil_only_their_line() {
+        let mut bytes = b"# tritonguard lock v1\n".to_vec();
+        bytes.extend_from_slice(format!("{}  a\n", "0".repeat(64)).as_bytes());
+        bytes.extend_from_slice(b"bad \xff line\n");
+        bytes.extend_from_slice(format!("{}  b\n", "1".repeat(64)).as_bytes());
+        let (shown, parsed, errors) = decode(&bytes);
+        assert_eq!(shown.len(), parsed.len());
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].line, 3);
+        assert!(errors[0].message.contains("0xff at column 5"));
+        assert!(shown[errors[0].span.0..errors[0].span.1].starts_with("bad"));
+        let (lock, parse_errors) = parse(&parsed);
+        assert!(parse_errors.is_empty(), "{parse_errors:?}");
+        assert_eq!(lock.entries.len(), 2);
     }
 
     #[test]

@@ -7,6 +7,14 @@
 //! compares them with a lock file ([`lock`]). Everything returns plain data with byte
 //! offsets; nothing here prints or decides severity.
 
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "input here is hostile: a bad byte is a finding or an error, never a panic (issue 13); tests are exempt (clippy.toml)"
+)]
+
 pub mod archive;
 pub mod classify;
 pub mod format;
@@ -86,7 +94,8 @@ pub fn audit(root: &Path, options: &AuditOptions) -> Result<RepoAudit, WalkError
     let files = regular
         .par_iter()
         .map(|e| {
-            let path = walk.root.join(&e.path);
+            // The real name, which may not be UTF-8: never the shown one.
+            let path = walk.root.join(&e.os_path);
             let scan = scan::scan_file(&path, &e.path, &options.scan);
             let (hash, hash_error) = if options.hash {
                 match hash::sha256_file(&path) {
@@ -125,13 +134,13 @@ pub struct LockOutput {
 /// leave out (the lock file itself, when it is written inside the repository).
 pub fn lock(root: &Path, exclude: &[String]) -> Result<LockOutput, WalkError> {
     let walk = walk::walk(root)?;
-    let paths: Vec<&str> = walk
+    let files: Vec<&walk::Entry> = walk
         .entries
         .iter()
         .filter(|e| e.kind == EntryKind::File && !exclude.contains(&e.path))
-        .map(|e| e.path.as_str())
         .collect();
-    let full: Vec<std::path::PathBuf> = paths.iter().map(|p| walk.root.join(p)).collect();
+    let paths: Vec<&str> = files.iter().map(|e| e.path.as_str()).collect();
+    let full: Vec<std::path::PathBuf> = files.iter().map(|e| walk.root.join(&e.os_path)).collect();
     let hashes = hash::sha256_files(&full);
     let mut issues = walk.issues;
     let mut locked: Vec<(&str, FileHash)> = Vec::with_capacity(paths.len());

@@ -160,6 +160,22 @@ impl Default for Limits {
     }
 }
 
+/// Longest module or name kept in a [`Global`] (in bytes, before the `…` that marks a cut).
+pub const MAX_KEPT_NAME: usize = 256;
+
+/// `text` cut to at most `max` bytes at a character boundary, with `…` when cut.
+fn kept_name(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut cut = max;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push('…');
+    }
+    text
+}
+
 /// Where and how to scan.
 #[derive(Clone, Debug, Default)]
 pub struct ScanOptions {
@@ -187,6 +203,8 @@ pub struct Global {
     pub opcode: Opcode,
     /// Offset of the opcode byte.
     pub offset: u64,
+    /// Bytes the opcode and its argument occupy (`GLOBAL`/`INST` carry `module\nname\n`).
+    pub length: u64,
     pub class: Class,
     pub reason: &'static str,
 }
@@ -425,8 +443,15 @@ impl Failure {
     fn at(self, offset: u64) -> PickleError {
         let kind = match self {
             Failure::Kind(kind) => kind,
-            Failure::Io(e) => PickleErrorKind::Io {
-                message: e.to_string(),
+            // A zip member longer than the scan inflates: a limit, not a broken file.
+            Failure::Io(e) => match super::archive::InflateLimit::of(&e) {
+                Some(limit) => PickleErrorKind::LimitExceeded {
+                    what: "bytes inflated from one zip member",
+                    limit: usize::try_from(limit.limit).unwrap_or(usize::MAX),
+                },
+                None => PickleErrorKind::Io {
+                    message: e.to_string(),
+                },
             },
         };
         PickleError { offset, kind }
@@ -656,9 +681,20 @@ impl<'a, R: Read> Machine<'a, R> {
                 reason: "import name computed at load time, which hides what is imported",
             },
         };
+        let length = match (opcode, &module, &name) {
+            (Opcode::GLOBAL | Opcode::INST, Some(m), Some(n)) => {
+                3 + m.len() as u64 + n.len() as u64
+            }
+            (Opcode::EXT1, ..) => 2,
+            (Opcode::EXT2, ..) => 3,
+            (Opcode::EXT4, ..) => 5,
+            _ => 1,
+        };
+        // Classified on the whole name; only the start of a long one is kept for the report.
         self.out.globals.push(Global {
-            module,
-            name,
+            length,
+            module: module.map(|m| kept_name(m, MAX_KEPT_NAME)),
+            name: name.map(|n| kept_name(n, MAX_KEPT_NAME)),
             ext_code,
             opcode,
             offset,
@@ -688,10 +724,12 @@ impl<'a, R: Read> Machine<'a, R> {
     fn name_line(&mut self, op: Opcode) -> Step<String> {
         let max = self.limits().max_name_line;
         let line = self.input.line(max)?;
+        // Python would read a longer name; the scan cannot classify it, so it stops at
+        // a limit (which the report treats as "may import anything").
         let Some(bytes) = line.bytes else {
-            return fail(PickleErrorKind::BadArgument {
-                opcode: op,
-                message: format!("name line of {} bytes is longer than {max}", line.len),
+            return fail(PickleErrorKind::LimitExceeded {
+                what: "bytes in a GLOBAL or INST name",
+                limit: max,
             });
         };
         String::from_utf8(bytes).or_else(|_| {
@@ -723,7 +761,7 @@ impl<'a, R: Read> Machine<'a, R> {
             }),
             Err(_) => fail(PickleErrorKind::BadArgument {
                 opcode: op,
-                message: format!("{trimmed:?} is not an integer"),
+                message: format!("\"{}\" is not an integer", crate::escape::excerpt(trimmed)),
             }),
         }
     }

@@ -8,6 +8,7 @@
 //! `<version>/model.py`; a model directory may carry its own `triton_python_backend_stub`.
 
 use std::fs::{self, Metadata};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
@@ -77,8 +78,12 @@ pub struct SymlinkInfo {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Entry {
-    /// Relative to the root, `/`-separated; `.` for the root itself.
+    /// Relative to the root, `/`-separated; `.` for the root itself. A name that is not
+    /// UTF-8 has its other bytes written `\xNN`.
     pub path: String,
+    /// The same path as the file system spells it (the real bytes): what to open.
+    #[serde(skip)]
+    pub os_path: PathBuf,
     pub kind: EntryKind,
     /// Permission bits including setuid/setgid/sticky (`mode & 0o7777`).
     pub mode: u32,
@@ -158,9 +163,15 @@ pub fn walk(root: &Path) -> Result<RepoWalk, WalkError> {
         entries: Vec::new(),
         issues: Vec::new(),
     };
-    w.entries
-        .push(w.entry(".".into(), &canonical, &meta, Role::Root, None));
-    w.dir(&canonical, Vec::new());
+    w.entries.push(w.entry(
+        ".".into(),
+        PathBuf::from("."),
+        &canonical,
+        &meta,
+        Role::Root,
+        None,
+    ));
+    w.dir(&canonical, Vec::new(), PathBuf::new());
     let models = summarise(&w.entries);
     Ok(RepoWalk {
         root: canonical,
@@ -187,7 +198,7 @@ impl Walker {
     /// Read one directory; `parts` are the relative path components of `dir`. The walk is
     /// iterative over a directory's children and recursive only in depth, which the file
     /// system bounds (no symlinks are followed, so there are no cycles).
-    fn dir(&mut self, dir: &Path, parts: Vec<String>) {
+    fn dir(&mut self, dir: &Path, parts: Vec<String>, os_dir: PathBuf) {
         let rel_dir = rel_path(&parts);
         let reader = match fs::read_dir(dir) {
             Ok(r) => r,
@@ -203,14 +214,15 @@ impl Walker {
         children.sort_by_key(|d| d.file_name());
         for child in children {
             let os_name = child.file_name();
-            let name = os_name.to_string_lossy().into_owned();
+            let name = crate::escape::lossless_name(os_name.as_bytes());
             let mut child_parts = parts.clone();
-            child_parts.push(name.clone());
+            child_parts.push(name);
             let rel = rel_path(&child_parts);
+            let os_rel = os_dir.join(&os_name);
             if os_name.to_str().is_none() {
                 self.issue(
                     &rel,
-                    "file name is not valid UTF-8; shown with replacement characters".into(),
+                    "file name is not valid UTF-8 (shown with \\xNN escapes): it is audited by its real name, but the lock file records the escaped one".into(),
                 );
             }
             let path = child.path();
@@ -222,11 +234,11 @@ impl Walker {
                 }
             };
             let (role, model) = role_of(&child_parts, meta.is_dir());
-            let entry = self.entry(rel, &path, &meta, role, model);
+            let entry = self.entry(rel, os_rel.clone(), &path, &meta, role, model);
             let is_dir = entry.kind == EntryKind::Dir;
             self.entries.push(entry);
             if is_dir {
-                self.dir(&path, child_parts);
+                self.dir(&path, child_parts, os_rel);
             }
         }
     }
@@ -234,6 +246,7 @@ impl Walker {
     fn entry(
         &self,
         rel: String,
+        os_path: PathBuf,
         path: &Path,
         meta: &Metadata,
         role: Role,
@@ -253,6 +266,7 @@ impl Walker {
         let link = kind == EntryKind::Symlink;
         Entry {
             path: rel,
+            os_path,
             kind,
             mode,
             size: meta.len(),
@@ -270,9 +284,11 @@ impl Walker {
         let target = fs::read_link(path).unwrap_or_default();
         match fs::canonicalize(path) {
             Ok(resolved) => SymlinkInfo {
-                target: target.to_string_lossy().into_owned(),
+                target: crate::escape::lossless_name(target.as_os_str().as_bytes()),
                 escapes_root: !resolved.starts_with(&self.root),
-                resolved: Some(resolved.to_string_lossy().into_owned()),
+                resolved: Some(crate::escape::lossless_name(
+                    resolved.as_os_str().as_bytes(),
+                )),
                 dangling: false,
             },
             Err(_) => {
@@ -280,7 +296,7 @@ impl Walker {
                 let base = path.parent().unwrap_or(&self.root);
                 let lexical = normalise(&base.join(&target));
                 SymlinkInfo {
-                    target: target.to_string_lossy().into_owned(),
+                    target: crate::escape::lossless_name(target.as_os_str().as_bytes()),
                     escapes_root: !lexical.starts_with(&self.root),
                     resolved: None,
                     dangling: true,

@@ -22,5 +22,6 @@ pub mod sarif;
 pub mod tools;
 pub mod triton_help;
 pub mod tritonserver;
+pub mod unprivileged;
 
 pub use pickles::*;

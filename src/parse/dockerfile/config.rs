@@ -15,6 +15,8 @@
 //! Whatever the Dockerfile does not set comes from the base image, which is not known here:
 //! such settings are `None` and [`ImageConfig::inherits_from_base`] says so.
 
+use std::collections::HashMap;
+
 use crate::parse::container::{PortSpec, UserSpec, parse_port_spec};
 use crate::parse::words::{VarLookup, VarValue, Word};
 use crate::source::Span;
@@ -143,9 +145,10 @@ pub fn stage_config(df: &Dockerfile, stage: usize) -> Option<ImageConfig> {
         volumes: Vec::new(),
         stop_signal: None,
     };
-    for &index in &chain {
-        if let Some(stage) = df.stages.get(index) {
-            apply_stage(df, stage, &mut config);
+    let mut index = ConfigIndex::default();
+    for &stage_index in &chain {
+        if let Some(stage) = df.stages.get(stage_index) {
+            apply_stage(df, stage, &mut config, &mut index);
         }
     }
     resplit_with_final_env(&mut config);
@@ -168,14 +171,22 @@ fn chain(df: &Dockerfile, stage: usize) -> Option<Vec<usize>> {
     Some(chain)
 }
 
-fn apply_stage(df: &Dockerfile, stage: &Stage, config: &mut ImageConfig) {
+/// Name → position in [`ImageConfig::env`] and [`ImageConfig::labels`], so that setting a
+/// variable again does not search the list.
+#[derive(Default)]
+struct ConfigIndex {
+    env: HashMap<String, usize>,
+    labels: HashMap<String, usize>,
+}
+
+fn apply_stage(df: &Dockerfile, stage: &Stage, config: &mut ImageConfig, index: &mut ConfigIndex) {
     let mut cmd_set = false;
-    for index in stage.from + 1..stage.end {
-        let Some(instr) = df.instructions.get(index) else {
+    for instruction in stage.from + 1..stage.end {
+        let Some(instr) = df.instructions.get(instruction) else {
             break;
         };
         let at = At {
-            instruction: index,
+            instruction,
             span: instr.span,
             stage: stage.index,
         };
@@ -187,12 +198,12 @@ fn apply_stage(df: &Dockerfile, stage: &Stage, config: &mut ImageConfig) {
             }
             (_, Body::Env(pairs)) => {
                 for pair in pairs {
-                    upsert(&mut config.env, pair, index);
+                    upsert(&mut config.env, &mut index.env, pair, instruction);
                 }
             }
             (_, Body::Label(pairs)) => {
                 for pair in pairs {
-                    upsert(&mut config.labels, pair, index);
+                    upsert(&mut config.labels, &mut index.labels, pair, instruction);
                 }
             }
             (Keyword::Shell, Body::Command(CommandForm::Exec(words))) => {
@@ -215,7 +226,7 @@ fn apply_stage(df: &Dockerfile, stage: &Stage, config: &mut ImageConfig) {
                 }));
                 if !cmd_set {
                     config.cmd = None;
-                    config.cmd_reset_by = Some(index);
+                    config.cmd_reset_by = Some(instruction);
                 }
             }
             (_, Body::Expose(words)) => {
@@ -256,16 +267,24 @@ impl At {
     }
 }
 
-fn upsert(list: &mut Vec<EnvVar>, pair: &super::KeyValue, instruction: usize) {
+fn upsert(
+    list: &mut Vec<EnvVar>,
+    index: &mut HashMap<String, usize>,
+    pair: &super::KeyValue,
+    instruction: usize,
+) {
     let var = EnvVar {
         name: pair.key.clone(),
         value: pair.value.clone(),
         key_span: pair.key_span,
         instruction,
     };
-    match list.iter_mut().find(|v| v.name == pair.key) {
+    match index.get(&pair.key).and_then(|&i| list.get_mut(i)) {
         Some(existing) => *existing = var,
-        None => list.push(var),
+        None => {
+            index.insert(pair.key.clone(), list.len());
+            list.push(var);
+        }
     }
 }
 
@@ -307,7 +326,7 @@ fn stored_argv(form: &CommandForm, config: &ImageConfig, keyword: Span) -> Vec<W
 
 /// A shell-form command sees the image's final ENV when the container starts.
 fn resplit_with_final_env(config: &mut ImageConfig) {
-    let env: Vec<(String, VarValue)> = config
+    let env: HashMap<String, VarValue> = config
         .env
         .iter()
         .map(|e| (e.name.clone(), VarValue::from_word(&e.value)))
@@ -331,13 +350,10 @@ fn resplit_with_final_env(config: &mut ImageConfig) {
     }
 }
 
-struct FinalEnv<'a>(&'a [(String, VarValue)]);
+struct FinalEnv<'a>(&'a HashMap<String, VarValue>);
 
 impl VarLookup for FinalEnv<'_> {
     fn lookup(&self, name: &str) -> Option<VarValue> {
-        self.0
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
+        self.0.get(name).cloned()
     }
 }

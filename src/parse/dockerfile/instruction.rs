@@ -292,7 +292,9 @@ impl Parser<'_> {
             Keyword::Unknown(name) => {
                 self.error(
                     keyword_span,
-                    DockerfileErrorKind::UnknownInstruction { name: name.clone() },
+                    DockerfileErrorKind::UnknownInstruction {
+                        name: crate::escape::excerpt(name),
+                    },
                 );
                 Body::Invalid
             }
@@ -437,7 +439,10 @@ impl Parser<'_> {
                 self.error(
                     span,
                     DockerfileErrorKind::InvalidArguments {
-                        message: format!("unknown HEALTHCHECK type `{kind}`: use CMD or NONE"),
+                        message: format!(
+                            "unknown HEALTHCHECK type `{}`: use CMD or NONE",
+                            crate::escape::excerpt(&kind)
+                        ),
                     },
                 );
                 Body::Invalid

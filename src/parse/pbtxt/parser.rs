@@ -3,9 +3,12 @@
 //! C++ `TextFormat::Parser` grammar (`ConsumeField`), but where the C++ parser stops at the
 //! first error this one reports it and moves on.
 
+use std::collections::HashMap;
+
 use super::lexer::{self, Token, TokenKind};
 use super::schema::{EnumDesc, FieldDesc, FieldType, MessageDesc, Scalar};
 use super::{PbtxtDocument, PbtxtError, PbtxtErrorKind};
+use crate::escape::excerpt;
 use crate::source::{FileId, Span};
 use crate::tree::{Node, Value};
 
@@ -64,6 +67,9 @@ struct Fields {
     seen: Vec<(&'static str, Span)>,
     /// Per oneof of the message: the member set first, and where.
     oneof_set: Vec<Option<(&'static str, Span)>>,
+    /// Per map field: key → position in the map's entries, so that a map of many keys is
+    /// built in linear time.
+    map_keys: HashMap<&'static str, HashMap<String, usize>>,
 }
 
 /// One occurrence of a field's value(s) in the text.
@@ -126,7 +132,7 @@ impl Parser<'_> {
     fn found(&self) -> String {
         match self.peek() {
             None => "end of file".to_string(),
-            Some(t) => format!("`{}`", self.token_text(t)),
+            Some(t) => format!("`{}`", excerpt(self.token_text(t))),
         }
     }
 
@@ -187,6 +193,7 @@ impl Parser<'_> {
             entries: Vec::new(),
             seen: Vec::new(),
             oneof_set: vec![None; desc.oneofs.len()],
+            map_keys: HashMap::new(),
         };
         loop {
             let Some(token) = self.peek() else {
@@ -295,7 +302,9 @@ impl Parser<'_> {
                 ),
                 first,
             );
-        } else {
+        } else if !fields.seen.iter().any(|(n, _)| *n == field.name) {
+            // One entry per field name (the schema bounds how many), however often a
+            // repeated field occurs.
             fields.seen.push((field.name, key_span));
         }
         if let Some(index) = field.oneof {
@@ -370,9 +379,12 @@ impl Parser<'_> {
     fn unknown_field(&mut self, desc: &'static MessageDesc, name: &str, span: Span) {
         let suggestion = suggest(name, desc.field_names());
         let mut message = if desc.map_entry {
-            format!("unknown field `{name}` in a map entry: entries have only `key` and `value`")
+            format!(
+                "unknown field `{}` in a map entry: entries have only `key` and `value`",
+                excerpt(name)
+            )
         } else {
-            format!("unknown field `{name}` in {}", desc.full_name)
+            format!("unknown field `{}` in {}", excerpt(name), desc.full_name)
         };
         if let Some(s) = &suggestion {
             message.push_str(&format!("; did you mean `{s}`?"));
@@ -901,7 +913,11 @@ impl Parser<'_> {
                     return Some(Node::spanned(Value::Str(word.clone()), Some(span)));
                 }
                 let suggestion = suggest(word, desc.values.iter().map(|(n, _)| *n));
-                let mut message = format!("`{word}` is not a value of enum {}", desc.full_name);
+                let mut message = format!(
+                    "`{}` is not a value of enum {}",
+                    excerpt(word),
+                    desc.full_name
+                );
                 match &suggestion {
                     Some(s) => message.push_str(&format!("; did you mean `{s}`?")),
                     None => message.push_str(&format!(" (values: {})", value_list(desc))),
@@ -925,8 +941,9 @@ impl Parser<'_> {
                     span,
                     PbtxtErrorKind::BadEnumValue { suggestion: None },
                     format!(
-                        "enum {} has no value numbered {text} (values: {})",
+                        "enum {} has no value numbered {} (values: {})",
                         desc.full_name,
+                        excerpt(&text),
                         value_list(desc)
                     ),
                 );
@@ -1040,6 +1057,7 @@ impl Parser<'_> {
         };
         let mut duplicates = Vec::new();
         {
+            let mut keys = fields.map_keys.remove(field.name).unwrap_or_default();
             let Some(map) = entry_node(fields, field.name, key_span, || Value::Map(Vec::new()))
             else {
                 return;
@@ -1050,22 +1068,27 @@ impl Parser<'_> {
             };
             for entry_node in entries {
                 let (key, key_node_span, value) = self.map_entry_parts(entry, entry_node);
-                match existing.iter_mut().find(|(k, _)| *k == key) {
+                match keys.get(&key).and_then(|&i| existing.get_mut(i)) {
                     Some((_, slot)) => {
                         duplicates.push((key, key_node_span, slot.key_span));
                         // As in protobuf, the later entry wins.
                         *slot = value;
                     }
-                    None => existing.push((key, value)),
+                    None => {
+                        keys.insert(key.clone(), existing.len());
+                        existing.push((key, value));
+                    }
                 }
             }
+            fields.map_keys.insert(field.name, keys);
         }
         for (key, span, first) in duplicates {
             self.error_related(
                 span,
                 PbtxtErrorKind::DuplicateMapKey,
                 format!(
-                    "key \"{key}\" appears more than once in map `{}`; the last entry wins",
+                    "key \"{}\" appears more than once in map `{}`; the last entry wins",
+                    excerpt(&key),
                     field.name
                 ),
                 first,

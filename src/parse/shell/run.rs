@@ -332,7 +332,11 @@ pub(super) fn validate(run: &ContainerRun) -> Vec<SpecError> {
             "memory" | "shm-size" if parse_bytes(&value.text).is_none() => {
                 errors.push(SpecError {
                     span: value.span,
-                    message: format!("invalid size `{}` for --{}", value.text, option.name),
+                    message: format!(
+                        "invalid size `{}` for --{}",
+                        crate::escape::excerpt(&value.text),
+                        option.name
+                    ),
                 });
             }
             _ => {}
