@@ -40,7 +40,11 @@ pub struct Outcome {
     /// `tritonguard.dev/ignore` annotations of Kubernetes objects.
     pub annotations: Vec<AnnotationIgnore>,
     pub findings: Vec<Finding>,
+    /// Evaluation errors not reported as findings (`policy-evaluation-error` is not
+    /// enabled): the reports print them as warnings.
     pub eval_errors: Vec<EvalError>,
+    /// Every evaluation error of the run, reported as a finding or not.
+    pub policy_errors: Vec<EvalError>,
     pub notes: Vec<DiscoveryNote>,
     pub stats: Stats,
 }
@@ -74,6 +78,7 @@ impl Outcome {
             annotations: Vec::new(),
             findings: Vec::new(),
             eval_errors: Vec::new(),
+            policy_errors: Vec::new(),
             notes: Vec::new(),
             stats: Stats::default(),
         }
@@ -115,7 +120,10 @@ impl<'a> Pipeline<'a> {
             .any(|p| p.uses_objects && (self.enabled)(p));
         let correlated =
             correlate::correlate(&loaded, &extracted, correlate::Options { bind_objects });
-        let Evaluated { findings, errors } = evaluate::evaluate(
+        let Evaluated {
+            mut findings,
+            errors,
+        } = evaluate::evaluate(
             self.catalogue,
             &loaded.store,
             &extracted,
@@ -129,15 +137,21 @@ impl<'a> Pipeline<'a> {
             .flat_map(|e| e.objects.iter())
             .filter_map(annotation_ignore)
             .collect();
+        let mut store = loaded.store;
+        let policy_errors = errors.clone();
+        let (error_findings, errors) =
+            evaluate::eval_errors::findings(self.catalogue, &mut store, errors, self.enabled);
+        findings.extend(error_findings);
         Outcome {
             files: loaded.files,
             notes: loaded.notes,
-            store: loaded.store,
+            store,
             correlated: self.keep_subjects.then_some(correlated),
             comments,
             annotations,
             findings,
             eval_errors: errors,
+            policy_errors,
             stats: Stats {
                 duration: started.elapsed(),
                 ..stats

@@ -1,12 +1,10 @@
 //! Every built-in policy passes its own inline tests, and each rule's rendered diagnostic for
-//! its first bad case is pinned by a snapshot in snapshots/ (inline repositories of the
+//! every bad case is pinned by a snapshot in snapshots/ (inline repositories of the
 //! `repo audit` rules included).
 
-use tritonguard::audit::audit_fixture;
-use tritonguard::cli::test::test_policy;
+use tritonguard::cli::test::{run_case, test_policy};
 use tritonguard::evaluate::policy::Catalogue;
 use tritonguard::evaluate::policy::spec::TestInput;
-use tritonguard::pipeline::scan_texts;
 use tritonguard::report::human::{HumanOptions, render_finding};
 
 fn catalogue() -> Catalogue {
@@ -64,57 +62,49 @@ fn rule_ids_and_names_are_stable() {
 }
 
 #[test]
-fn each_rule_renders_its_bad_example_at_the_offending_span() {
+fn each_bad_case_renders_at_the_offending_span() {
+    // Every bad case of every rule, through the same runner as `tritonguard test`: the first
+    // case's snapshot is `rule_TGxxx`, the next ones `rule_TGxxx_2`, `rule_TGxxx_3`, ...
     let catalogue = catalogue();
     let options = HumanOptions::default();
     for policy in catalogue.sorted() {
-        let Some(test) = policy
+        let bad: Vec<_> = policy
             .spec
             .tests
             .iter()
-            .find(|t| t.expect.iter().any(|e| e.id == policy.spec.id))
-        else {
-            panic!("{} has no bad case", policy.spec.id);
-        };
-        let all = |_: &tritonguard::evaluate::policy::Policy| true;
-        let mut result = match &test.input {
-            TestInput::Inline(files) => scan_texts(&catalogue, files, &all),
-            TestInput::Repo(fixture) => audit_fixture(&catalogue, fixture, &all)
-                .unwrap_or_else(|e| panic!("{}: {e}", policy.spec.id)),
-            TestInput::Probe(fixture) => {
-                tritonguard::probe::fixture::run_fixture(&catalogue, fixture, &all)
-                    .unwrap_or_else(|e| panic!("{}: {e}", policy.spec.id))
-            }
-            TestInput::File(_) => continue,
-        };
-        let config = tritonguard::filter::config::Config {
-            inline_ignores: true,
-            ..Default::default()
-        };
-        tritonguard::pipeline::Pipeline::new(&catalogue, &all).filter(
-            &mut result,
-            &tritonguard::filter::FilterOptions::defaults(&config),
-        );
-        let rendered: Vec<String> = result
-            .findings
-            .iter()
-            .filter(|f| f.rule_id == policy.spec.id)
-            .map(|f| render_finding(&result.store, f, &options))
+            .filter(|t| t.expect.iter().any(|e| e.id == policy.spec.id))
+            .filter(|t| !matches!(t.input, TestInput::File(_)))
             .collect();
-        assert!(
-            !rendered.is_empty(),
-            "{}: bad case '{}' produced nothing",
-            policy.spec.id,
-            test.name
-        );
-        insta::with_settings!({
-            snapshot_path => "../snapshots",
-            prepend_module_to_snapshot => false,
-            description => format!("{} {}: {}", policy.spec.id, policy.spec.name, test.name),
-            // The probe rules' canned server listens on a free port.
-            filters => vec![(r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]")],
-        }, {
-            insta::assert_snapshot!(format!("rule_{}", policy.spec.id), rendered.join("\n"));
-        });
+        assert!(!bad.is_empty(), "{} has no bad case", policy.spec.id);
+        for (n, test) in bad.iter().enumerate() {
+            let result = run_case(&catalogue, policy, test)
+                .unwrap_or_else(|e| panic!("{} '{}': {e}", policy.spec.id, test.name));
+            let rendered: Vec<String> = result
+                .findings
+                .iter()
+                .filter(|f| f.rule_id == policy.spec.id && f.suppression.is_none())
+                .map(|f| render_finding(&result.store, f, &options))
+                .collect();
+            assert!(
+                !rendered.is_empty(),
+                "{}: bad case '{}' produced nothing",
+                policy.spec.id,
+                test.name
+            );
+            let name = if n == 0 {
+                format!("rule_{}", policy.spec.id)
+            } else {
+                format!("rule_{}_{}", policy.spec.id, n + 1)
+            };
+            insta::with_settings!({
+                snapshot_path => "../snapshots",
+                prepend_module_to_snapshot => false,
+                description => format!("{} {}: {}", policy.spec.id, policy.spec.name, test.name),
+                // The probe rules' canned server listens on a free port.
+                filters => vec![(r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]")],
+            }, {
+                insta::assert_snapshot!(name, rendered.join("\n"));
+            });
+        }
     }
 }

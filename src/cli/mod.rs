@@ -253,8 +253,9 @@ impl ReportArgs {
             .unwrap_or_else(|| default.to_string())
     }
 
-    /// Renders the report, writes it, and returns the exit code: 1 when an unsuppressed
-    /// finding is at or above `--fail-on`, 0 otherwise, 2 when the report cannot be written.
+    /// Renders the report, writes it, and returns the exit code: 2 when a policy could not
+    /// be evaluated or the report cannot be written, 1 when an unsuppressed finding is at or
+    /// above `--fail-on`, 0 otherwise.
     pub fn emit(&self, report: &Report<'_>) -> ExitCode {
         let terminal = self.output.is_none() && std::io::stdout().is_terminal();
         let options = HumanOptions {
@@ -310,11 +311,23 @@ impl ReportArgs {
                 path.display()
             );
         }
+        // A policy that could not be evaluated checked nothing: that is an error whatever
+        // --fail-on says.
+        let policy_error = !report.eval_errors.is_empty()
+            || report
+                .active()
+                .any(|f| f.rule_id == crate::evaluate::registry::Rule::PolicyEvaluationError.id());
         let failing = report
             .findings
             .iter()
             .any(|f| f.suppression.is_none() && f.severity >= report.fail_on);
-        ExitCode::from(if failing { EXIT_FINDINGS } else { EXIT_CLEAN })
+        ExitCode::from(if policy_error {
+            EXIT_ERROR
+        } else if failing {
+            EXIT_FINDINGS
+        } else {
+            EXIT_CLEAN
+        })
     }
 }
 

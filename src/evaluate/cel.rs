@@ -22,6 +22,9 @@ pub struct EvalError {
     pub subject: String,
     pub file: FileId,
     pub message: String,
+    /// Where the subject is (its `kind:` line or launch), for the TG004 finding's message
+    /// and related location.
+    pub anchor: Option<Span>,
 }
 
 pub struct Evaluation {
@@ -100,6 +103,7 @@ fn evaluate_subject(
                 subject: subject.identity.clone(),
                 file: subject.file,
                 message,
+                anchor: subject.anchor,
             })
         };
         if let Some(program) = &policy.match_program {

@@ -5,6 +5,7 @@
 
 pub mod cel;
 pub mod cel_value;
+pub mod eval_errors;
 pub mod native;
 pub mod policy;
 pub mod registry;

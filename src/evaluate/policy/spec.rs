@@ -47,10 +47,14 @@ pub enum TestInput {
     Probe(super::probe_fixture::ProbeFixture),
 }
 
+/// An expected finding: its rule id, and where a bad case states them, its line, a text its
+/// message contains, and its severity.
 #[derive(Clone, Debug)]
 pub struct Expectation {
     pub id: String,
     pub line: Option<usize>,
+    pub message: Option<String>,
+    pub severity: Option<Severity>,
 }
 
 #[derive(Clone, Debug)]
@@ -58,6 +62,9 @@ pub struct PolicyTest {
     pub name: String,
     pub input: TestInput,
     pub expect: Vec<Expectation>,
+    /// Extra policy files `(name, text)` loaded for this case only (`policies:`): how the
+    /// rule about policies that fail to evaluate is tested.
+    pub policies: Vec<(String, String)>,
     pub span: Span,
 }
 
@@ -514,10 +521,10 @@ fn read_tests(r: &mut Reader<'_>) -> Vec<PolicyTest> {
     for (i, case) in list.as_list().iter().enumerate() {
         let span = case.span.unwrap_or(r.file_span);
         for (k, v) in case.as_map() {
-            if !["name", "input", "expect"].contains(&k.as_str()) {
+            if !["name", "input", "expect", "policies"].contains(&k.as_str()) {
                 r.error(
                     v.key_span,
-                    format!("unknown field '{k}' in test (name, input, expect)"),
+                    format!("unknown field '{k}' in test (name, input, expect, policies)"),
                 );
             }
         }
@@ -590,17 +597,18 @@ fn read_tests(r: &mut Reader<'_>) -> Vec<PolicyTest> {
                         (Value::Str(id), _) => expect.push(Expectation {
                             id: id.clone(),
                             line: None,
+                            message: None,
+                            severity: None,
                         }),
-                        (Value::Map(_), Some(id)) => expect.push(Expectation {
-                            id: id.to_string(),
-                            line: e
-                                .get("line")
-                                .and_then(Node::as_i64)
-                                .and_then(|l| usize::try_from(l).ok()),
-                        }),
+                        (Value::Map(_), Some(id)) => {
+                            if let Some(expectation) = read_expectation(r, e, id) {
+                                expect.push(expectation);
+                            }
+                        }
                         _ => r.error(
                             e.span,
-                            "expectations are rule ids or {id, line}".to_string(),
+                            "expectations are rule ids or {id, line, message, severity}"
+                                .to_string(),
                         ),
                     }
                 }
@@ -614,16 +622,100 @@ fn read_tests(r: &mut Reader<'_>) -> Vec<PolicyTest> {
                 format!("test '{name}' has no 'expect' (use [] for a passing case)"),
             ),
         }
+        let mut policies = Vec::new();
+        if let Some(list) = case.get("policies") {
+            if !matches!(list.value, Value::List(_)) {
+                r.error(
+                    list.label_span(),
+                    "'policies' is a list of {path, text} policy files".to_string(),
+                );
+            }
+            for p in list.as_list() {
+                match (
+                    p.get("path").and_then(Node::as_str),
+                    p.get("text").and_then(Node::as_str),
+                ) {
+                    (Some(path), Some(text)) => policies.push((path.to_string(), text.to_string())),
+                    _ => r.error(
+                        p.span,
+                        "each of 'policies' needs 'path' and 'text'".to_string(),
+                    ),
+                }
+            }
+        }
         if let Some(input) = input {
             out.push(PolicyTest {
                 name,
                 input,
                 expect,
+                policies,
                 span,
             });
         }
     }
     out
+}
+
+/// `{id, line, message, severity}`: `message` is a text the finding's message contains.
+fn read_expectation(r: &mut Reader<'_>, e: &Node, id: &str) -> Option<Expectation> {
+    let mut ok = true;
+    for (k, v) in e.as_map() {
+        if !["id", "line", "message", "severity"].contains(&k.as_str()) {
+            r.error(
+                v.key_span,
+                format!("unknown field '{k}' in an expectation (id, line, message, severity)"),
+            );
+            ok = false;
+        }
+    }
+    let line = match e.get("line") {
+        None => None,
+        Some(n) => match n.as_i64().and_then(|l| usize::try_from(l).ok()) {
+            Some(l) if l > 0 => Some(l),
+            _ => {
+                r.error(
+                    n.label_span(),
+                    "'line' is a line number (1 or more)".to_string(),
+                );
+                ok = false;
+                None
+            }
+        },
+    };
+    let message = match e.get("message") {
+        None => None,
+        Some(n) => match n.as_scalar_text() {
+            Some(t) if !n.is_null() && !t.is_empty() => Some(t),
+            _ => {
+                r.error(
+                    n.label_span(),
+                    "'message' is a text the finding's message contains".to_string(),
+                );
+                ok = false;
+                None
+            }
+        },
+    };
+    let severity = match e.get("severity") {
+        None => None,
+        Some(n) => match n.as_str().and_then(Severity::parse) {
+            Some(s) => Some(s),
+            None => {
+                r.error(
+                    n.label_span(),
+                    "unknown severity (critical, high, medium, low, info)".to_string(),
+                );
+                ok = false;
+                None
+            }
+        },
+    };
+    ok.then(|| Expectation {
+        id: id.to_string(),
+        line,
+        message,
+        severity,
+    })
 }
 
 /// The file span covering all of `text`.
