@@ -906,3 +906,131 @@ fn a_pickle_beyond_the_scanner_limits_is_reported_high_not_skipped() {
     assert!(found[1].1.contains("imports os.system"), "{}", found[1].1);
     assert!(found[1].2.contains("the scan stopped"), "{}", found[1].2);
 }
+
+#[test]
+fn the_configuration_applies_to_the_audit_as_to_check() {
+    // `.tritonguard.yaml` above the repository: an ignored rule, a severity override, a
+    // path-scoped ignore, fail-on; and an inline ignore in a config.pbtxt.
+    let dir = workdir();
+    let root = dir.path().join("models");
+    put(
+        &root,
+        "unbounded/config.pbtxt",
+        b"name: \"unbounded\"\nbackend: \"python\"\n",
+        0o644,
+    );
+    put(
+        &root,
+        "quiet/config.pbtxt",
+        b"# tritonguard:ignore[TG502] reviewed model.py\nname: \"quiet\"\nbackend: \"python\"\n",
+        0o644,
+    );
+    put(
+        &root,
+        "unbounded/1/model.pkl",
+        b"cos\nsystem\n(S'id'\ntR.",
+        0o644,
+    );
+    put(
+        &root,
+        "vendored/1/model.pkl",
+        b"cos\nsystem\n(S'id'\ntR.",
+        0o644,
+    );
+    put(
+        &root,
+        "vendored/config.pbtxt",
+        b"name: \"vendored\"\nmax_batch_size: 8\n",
+        0o644,
+    );
+    chmod(&root.join("unbounded"), 0o777);
+    let config = "fail-on: high\nignore: [TG601]\nseverity: {TG502: info}\nignores:\n  - rules: [TG602]\n    paths: [\"models/vendored/**\"]\n    reason: scanned upstream\n";
+    put(dir.path(), ".tritonguard.yaml", config.as_bytes(), 0o644);
+    let active = |report: &Value| -> Vec<(String, String, String)> {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f.get("suppression").is_none_or(Value::is_null))
+            .map(|f| {
+                (
+                    f["rule_id"].as_str().unwrap_or_default().to_string(),
+                    f["location"]["file"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                    f["severity"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    };
+    let run = tritonguard(dir.path(), &["repo", "audit", "models", "--format", "json"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let got = active(&report);
+    assert!(
+        got.iter().all(|(id, _, _)| id != "TG601"),
+        "TG601 is ignored: {got:?}"
+    );
+    assert!(
+        got.contains(&(
+            "TG502".to_string(),
+            "models/unbounded/config.pbtxt".to_string(),
+            "info".to_string()
+        )),
+        "{got:?}"
+    );
+    assert!(
+        !got.iter()
+            .any(|(id, path, _)| id == "TG502" && path.contains("quiet")),
+        "the inline ignore holds: {got:?}"
+    );
+    assert!(
+        got.iter()
+            .any(|(id, path, _)| id == "TG602" && path.contains("unbounded")),
+        "{got:?}"
+    );
+    assert!(
+        !got.iter()
+            .any(|(id, path, _)| id == "TG602" && path.contains("vendored")),
+        "the path-scoped ignore holds: {got:?}"
+    );
+    // fail-on: high from the file; only the info and low findings left once TG602 is
+    // ignored too, so the audit passes.
+    let run = tritonguard(
+        dir.path(),
+        &[
+            "repo", "audit", "models", "--ignore", "TG602", "--format", "json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    // --no-config: every rule at its own severity again.
+    let run = tritonguard(
+        dir.path(),
+        &["repo", "audit", "models", "--no-config", "--format", "json"],
+    );
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let got = active(&report);
+    assert!(got.iter().any(|(id, _, _)| id == "TG601"), "{got:?}");
+    assert!(
+        got.iter().any(|(id, _, sev)| id == "TG502" && sev == "low"),
+        "{got:?}"
+    );
+    // --config names another file.
+    put(dir.path(), "other.yaml", b"select: [TG502]\n", 0o644);
+    let run = tritonguard(
+        dir.path(),
+        &[
+            "repo",
+            "audit",
+            "models",
+            "--config",
+            "other.yaml",
+            "--format",
+            "json",
+        ],
+    );
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let ids: Vec<String> = active(&report).into_iter().map(|(id, _, _)| id).collect();
+    assert_eq!(ids, ["TG502"], "{}", run.stderr);
+}

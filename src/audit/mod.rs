@@ -250,7 +250,7 @@ fn make_removable(dir: &Path) {
 }
 
 /// Report order: by path, then position, then rule; the human report groups by file.
-fn sort_findings(findings: &mut Vec<Finding>, store: &crate::source::SourceStore) {
+pub fn sort_findings(findings: &mut Vec<Finding>, store: &crate::source::SourceStore) {
     findings.sort_by(|a, b| {
         let key = |f: &Finding| {
             (

@@ -84,21 +84,32 @@ fn print_config_errors(errors: &[config::ConfigError], color: bool) {
 
 /// The configuration: `--config`, else the nearest `.tritonguard.yaml` above the first path.
 fn read_config(args: &CheckArgs, color: bool) -> Result<Config, ExitCode> {
-    if args.no_config {
-        return Ok(Config {
-            inline_ignores: true,
-            ..Config::default()
-        });
-    }
     let start = args
         .paths
         .iter()
         .find(|p| p.as_os_str() != "-")
         .cloned()
         .unwrap_or_else(|| PathBuf::from("."));
-    let path = match &args.config {
-        Some(p) => Some(p.clone()),
-        None => config::find(&start),
+    read_config_from(&start, args.config.as_deref(), args.no_config, color)
+}
+
+/// The configuration `explicit` names, else the nearest `.tritonguard.yaml` above `start`
+/// (none with `no_config`); errors are printed. Shared with `repo audit`.
+pub(crate) fn read_config_from(
+    start: &std::path::Path,
+    explicit: Option<&std::path::Path>,
+    no_config: bool,
+    color: bool,
+) -> Result<Config, ExitCode> {
+    if no_config {
+        return Ok(Config {
+            inline_ignores: true,
+            ..Config::default()
+        });
+    }
+    let path = match explicit {
+        Some(p) => Some(p.to_path_buf()),
+        None => config::find(start),
     };
     match path {
         None => Ok(Config {
@@ -130,6 +141,34 @@ fn rule_ids(
         .collect()
 }
 
+/// The rule ids to select and ignore (command line and config together), with the config's
+/// severity overrides applied to the catalogue. Shared with `repo audit`.
+pub(crate) fn resolve_rules(
+    catalogue: &mut Catalogue,
+    rules: &RuleSelection,
+    config: &Config,
+    config_name: &str,
+) -> Result<(Vec<String>, Vec<String>), String> {
+    let mut select = rule_ids(catalogue, &rules.select, "--select")?;
+    select.extend(rule_ids(catalogue, &config.select, config_name)?);
+    let mut ignore = rule_ids(catalogue, &rules.ignore, "--ignore")?;
+    ignore.extend(rule_ids(catalogue, &config.ignore, config_name)?);
+    for (rule, severity) in &config.severity {
+        let id = rule_ids(catalogue, std::slice::from_ref(rule), config_name)?;
+        if let Some(policy) = catalogue
+            .policies
+            .iter_mut()
+            .find(|p| id.contains(&p.spec.id))
+        {
+            policy.spec.severity = *severity;
+        }
+    }
+    for ignore in &config.ignores {
+        rule_ids(catalogue, &ignore.rules, config_name)?;
+    }
+    Ok((select, ignore))
+}
+
 /// The SARIF category of `check` runs, unless `--sarif-category` says otherwise.
 pub const SARIF_CATEGORY: &str = "tritonguard/";
 
@@ -148,26 +187,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
         .as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| ".tritonguard.yaml".to_string());
-    let resolved = (|| -> Result<(Vec<String>, Vec<String>), String> {
-        let mut select = rule_ids(&catalogue, &args.rules.select, "--select")?;
-        select.extend(rule_ids(&catalogue, &config.select, &config_name)?);
-        let mut ignore = rule_ids(&catalogue, &args.rules.ignore, "--ignore")?;
-        ignore.extend(rule_ids(&catalogue, &config.ignore, &config_name)?);
-        for (rule, severity) in &config.severity {
-            let id = rule_ids(&catalogue, std::slice::from_ref(rule), &config_name)?;
-            if let Some(policy) = catalogue
-                .policies
-                .iter_mut()
-                .find(|p| id.contains(&p.spec.id))
-            {
-                policy.spec.severity = *severity;
-            }
-        }
-        for ignore in &config.ignores {
-            rule_ids(&catalogue, &ignore.rules, &config_name)?;
-        }
-        Ok((select, ignore))
-    })();
+    let resolved = resolve_rules(&mut catalogue, &args.rules, &config, &config_name);
     let (select, ignore) = match resolved {
         Ok(r) => r,
         Err(e) => {
@@ -335,7 +355,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
     args.report.emit(&report)
 }
 /// Rules about suppressions themselves run whenever suppressions are applied.
-fn is_meta_rule(id: &str) -> bool {
+pub(crate) fn is_meta_rule(id: &str) -> bool {
     crate::evaluate::registry::Rule::by_id(id).is_some_and(|r| r.is_about_suppressions())
 }
 

@@ -9,10 +9,15 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 
 use crate::audit::{AuditRequest, audit_repository, default_lock};
+use crate::cli::check::{is_meta_rule, read_config_from, resolve_rules};
 use crate::cli::{
     EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, PolicyArgs, ReportArgs, RuleSelection, base_uri,
     load_catalogue, print_policy_warnings, use_color,
 };
+use crate::evaluate::policy::Policy;
+use crate::filter::FilterOptions;
+use crate::model::subject::Subject;
+use crate::pipeline::Pipeline;
 use crate::repo::lock::DEFAULT_FILE_NAME;
 use crate::repo::relative_to_root;
 use crate::report::Report;
@@ -51,6 +56,15 @@ pub struct AuditArgs {
     pub rules: RuleSelection,
     #[command(flatten)]
     pub policies: PolicyArgs,
+    /// Read this configuration file instead of the nearest `.tritonguard.yaml` above DIR.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Do not read any configuration file.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
+    /// Ignore inline `tritonguard:ignore` comments (trust only the config).
+    #[arg(long)]
+    pub no_inline_ignores: bool,
 }
 
 #[derive(Args, Debug)]
@@ -76,17 +90,35 @@ pub fn run(args: RepoArgs) -> ExitCode {
 }
 
 fn audit(args: AuditArgs) -> ExitCode {
-    let catalogue = match load_catalogue(
-        &args.policies,
-        &[],
-        use_color(args.report.color, std::io::stderr().is_terminal()),
-    ) {
+    let color = use_color(args.report.color, std::io::stderr().is_terminal());
+    // `.tritonguard.yaml` applies as in `check`: rule selection, severities, fail-on, and
+    // the suppressions of the filter stage.
+    let config = match read_config_from(&args.dir, args.config.as_deref(), args.no_config, color) {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let enabled = match args.rules.enabled(&catalogue) {
-        Ok(f) => f,
+    let mut catalogue = match load_catalogue(&args.policies, &config.policy_dirs, color) {
+        Ok(c) => c,
         Err(code) => return code,
+    };
+    let config_name = config
+        .path
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| ".tritonguard.yaml".to_string());
+    let (select, ignore) = match resolve_rules(&mut catalogue, &args.rules, &config, &config_name) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    // Only the rules an audit can report run: a shared config's ignore of a launch rule is
+    // not reported unused here.
+    let enabled = move |p: &Policy| {
+        audits(p.spec.subject)
+            && (select.is_empty() || select.contains(&p.spec.id) || is_meta_rule(&p.spec.id))
+            && !ignore.contains(&p.spec.id)
     };
     let mut request = AuditRequest::new(args.dir.clone());
     request.lock = if args.no_lock {
@@ -94,13 +126,24 @@ fn audit(args: AuditArgs) -> ExitCode {
     } else {
         args.lock.clone().or_else(|| default_lock(&args.dir))
     };
-    let result = match audit_repository(&catalogue, &request, &enabled) {
+    let mut result = match audit_repository(&catalogue, &request, &enabled) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(EXIT_ERROR);
         }
     };
+    Pipeline::new(&catalogue, &enabled).filter(
+        &mut result,
+        &FilterOptions {
+            config: &config,
+            config_name,
+            inline: config.inline_ignores && !args.no_inline_ignores,
+            baseline: None,
+        },
+    );
+    // The filter sorts in `check`'s order; the audit's is by path.
+    crate::audit::sort_findings(&mut result.findings, &result.store);
     print_policy_warnings(&catalogue);
     let report = Report {
         store: &result.store,
@@ -110,13 +153,25 @@ fn audit(args: AuditArgs) -> ExitCode {
         notes: &result.notes,
         stats: &result.stats,
         scanned: display_path(&args.dir, &request.base),
-        fail_on: args.report.fail_on.unwrap_or(crate::finding::Severity::Low),
+        fail_on: args
+            .report
+            .fail_on
+            .or(config.fail_on)
+            .unwrap_or(crate::finding::Severity::Low),
         sarif_category: args.report.sarif_category(SARIF_CATEGORY),
         base_uri: base_uri(&request.base),
         base_dir: std::fs::canonicalize(&request.base).ok(),
         real_paths: result.real_paths(),
     };
     args.report.emit(&report)
+}
+
+/// The subjects of the rules a model repository audit evaluates.
+fn audits(subject: Subject) -> bool {
+    matches!(
+        subject,
+        Subject::Pbtxt | Subject::Repo | Subject::File | Subject::Suppression | Subject::Policy
+    )
 }
 
 fn lock(args: LockArgs) -> ExitCode {
