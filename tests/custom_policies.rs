@@ -108,6 +108,11 @@ fn broken_policies_fail_with_a_diagnostic_in_the_policy_file() {
             "unknown field 'asert' (did you mean 'assert'?)",
         ),
         ("duplicate", "duplicate rule id: TG101"),
+        ("at-typo", "has no field 'model_contrl_mode' (did you mean"),
+        (
+            "at-typo-config",
+            "has no field 'max_queue_dealy_microseconds' (did you",
+        ),
     ] {
         let run = tritonguard(&[
             "check",
@@ -140,4 +145,111 @@ fn a_policy_without_tests_loads_with_a_warning() {
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn a_policy_that_fails_to_evaluate_is_a_finding_in_the_policy_file_and_exits_two() {
+    let run = tritonguard(&[
+        "check",
+        "examples/kubernetes/hardened",
+        "--policy-dir",
+        &format!("{DIR}/evaluation-error"),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap_or_default();
+    let errors: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .map(|a| a.iter().filter(|f| f["rule_id"] == "TG004").collect())
+        .unwrap_or_default();
+    assert_eq!(
+        errors.len(),
+        1,
+        "one finding per policy and error: {errors:?}"
+    );
+    let f = errors[0];
+    assert_eq!(
+        f["location"]["file"],
+        format!("{DIR}/evaluation-error/ACME008.yaml")
+    );
+    assert_eq!(f["location"]["line"], 8, "the assert line: {f}");
+    let message = f["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("policy ACME008 could not be evaluated on ")
+            && message.contains("examples/kubernetes/hardened/")
+            && message.ends_with("assert: Division by zero of Int(1)"),
+        "{message}"
+    );
+    // --fail-on does not hide it: the policy checked nothing.
+    let quiet = tritonguard(&[
+        "check",
+        "examples/kubernetes/hardened",
+        "--policy-dir",
+        &format!("{DIR}/evaluation-error"),
+        "--fail-on",
+        "critical",
+        "-q",
+    ]);
+    assert_eq!(quiet.code, 2, "{}", quiet.stdout);
+    // The policy's own tests: an evaluation error fails the case and the run exits 2.
+    let tested = tritonguard(&["test", &format!("{DIR}/evaluation-error")]);
+    assert_eq!(tested.code, 2, "{}", tested.stdout);
+    assert!(
+        tested
+            .stdout
+            .contains("bad: evaluation error on Pod//triton/triton: assert: Division by zero"),
+        "{}",
+        tested.stdout
+    );
+}
+
+#[test]
+fn tritonguard_test_compares_messages_severities_and_parse_errors() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let text = std::fs::read_to_string(format!(
+        "{}/{DIR}/team/ACME001-image-digest.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap_or_default();
+    let write = |text: String| {
+        std::fs::write(dir.path().join("ACME001.yaml"), text).unwrap_or_default();
+        tritonguard(&["test", &dir.path().display().to_string()])
+    };
+    // A stated message and severity that match pass.
+    let run = write(text.replace(
+        "{id: ACME001, line: 7}",
+        "{id: ACME001, line: 7, severity: medium, message: 'nvcr.io'}",
+    ));
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    // A message the finding does not contain fails, showing what came out.
+    let run = write(text.replace(
+        "{id: ACME001, line: 7}",
+        "{id: ACME001, line: 7, message: 'no such text'}",
+    ));
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains(r#"expected [ACME001@7 "no such text"], got [ACME001@7]"#),
+        "{}",
+        run.stdout
+    );
+    // A wrong severity fails.
+    let run = write(text.replace(
+        "{id: ACME001, line: 7}",
+        "{id: ACME001, line: 7, severity: critical}",
+    ));
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("ACME001@7 [critical]"),
+        "{}",
+        run.stdout
+    );
+    // A good case whose YAML does not parse tests nothing: TG000 runs and fails it.
+    let run = write(text.replace(
+        "--model-repository=/models]\n    expect: []",
+        "--model-repository=/models\n    expect: []",
+    ));
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stdout.contains("TG000@"), "{}", run.stdout);
 }

@@ -21,9 +21,25 @@ fn example(policy: &Policy, bad: bool) -> Option<(String, String, &'static str)>
             return None;
         }
         match &t.input {
-            TestInput::Inline(files) => files
-                .first()
-                .map(|(path, text)| (format!("`{path}`:"), text.clone(), fence(path))),
+            TestInput::Inline(files) => files.first().map(|(path, text)| {
+                // A case's own policies (the evaluation-error rule's) come first.
+                let policies: String = t
+                    .policies
+                    .iter()
+                    .map(|(name, text)| {
+                        format!(
+                            "The policy `{name}`:\n\n```yaml\n{}\n```\n\n",
+                            text.trim_end()
+                        )
+                    })
+                    .collect();
+                let intro = if policies.is_empty() {
+                    format!("`{path}`:")
+                } else {
+                    format!("{policies}checking `{path}`:")
+                };
+                (intro, text.clone(), fence(path))
+            }),
             TestInput::Repo(fixture) => {
                 Some(("A model repository:".to_string(), fixture.listing(), "text"))
             }

@@ -4,6 +4,7 @@
 pub mod cel_errors;
 pub mod fix;
 pub mod fixture;
+pub mod paths;
 pub mod probe_fixture;
 pub mod spec;
 
@@ -400,6 +401,13 @@ impl Catalogue {
                     "here",
                 ));
             }
+        }
+        if errors.is_empty() {
+            errors.extend(
+                paths::check(&spec)
+                    .into_iter()
+                    .map(|(path, message)| PolicyError::new(path.span, message, "unknown field")),
+            );
         }
         if errors.is_empty() && spec.subject == Subject::Launch {
             errors.extend(check_against_sample(
