@@ -34,7 +34,7 @@ pub fn check(spec: &PolicySpec) -> Vec<(&PathText, String)> {
             sample = crate::model::launch::Launch::sample().to_node();
             Shape::Sample(&sample)
         }
-        Subject::Pbtxt => Shape::Message(&MODEL_CONFIG),
+        Subject::Pbtxt => Shape::Message(MODEL_CONFIG),
         _ => return Vec::new(),
     };
     let var = spec.subject.variable();
@@ -266,7 +266,7 @@ mod tests {
 
     fn pbtxt(path: &str) -> Option<Unknown> {
         let segments = parse_path(path).unwrap();
-        walk(&Shape::Message(&MODEL_CONFIG), &segments[1..], "config")
+        walk(&Shape::Message(MODEL_CONFIG), &segments[1..], "config")
     }
 
     #[test]
