@@ -16,6 +16,31 @@ pub enum Severity {
     Critical,
 }
 
+/// When findings fail a run: at or above a severity, or never (report only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailOn {
+    Never,
+    At(Severity),
+}
+
+impl FailOn {
+    /// `never`, or a severity name.
+    pub fn parse(text: &str) -> Option<FailOn> {
+        if text.eq_ignore_ascii_case("never") {
+            return Some(FailOn::Never);
+        }
+        Severity::parse(text).map(FailOn::At)
+    }
+
+    /// The severity that fails a run, if any.
+    pub fn threshold(self) -> Option<Severity> {
+        match self {
+            FailOn::Never => None,
+            FailOn::At(s) => Some(s),
+        }
+    }
+}
+
 impl Severity {
     pub const ALL: [Severity; 5] = [
         Severity::Critical,

@@ -16,7 +16,6 @@ use crate::evaluate::policy::{Catalogue, Policy};
 use crate::filter::FilterOptions;
 use crate::filter::baseline;
 use crate::filter::config::{self, Config, ConfigDiagnostic};
-use crate::finding::Severity;
 use crate::load::{MemorySource, Request};
 use crate::pipeline::Pipeline;
 use crate::report::Report;
@@ -64,6 +63,10 @@ pub struct CheckArgs {
     /// Do not render Helm charts (they are noted with the `helm template` command to run).
     #[arg(long)]
     pub no_helm: bool,
+    /// Exit 1 when the scan finds no Triton launch and no model configuration (a path
+    /// mistake in CI would otherwise pass silently).
+    #[arg(long)]
+    pub fail_if_none: bool,
     /// The name to show and classify standard input by (default: Kubernetes YAML).
     #[arg(long, value_name = "NAME", default_value = "<stdin>")]
     pub stdin_filename: String,
@@ -179,11 +182,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
         (select.is_empty() || select.contains(&p.spec.id) || is_meta_rule(&p.spec.id))
             && !ignore.contains(&p.spec.id)
     };
-    let fail_on = args
-        .report
-        .fail_on
-        .or(config.fail_on)
-        .unwrap_or(Severity::Low);
+    let fail_on = args.report.fail_threshold(config.fail_on);
 
     let mut paths: Vec<PathBuf> = Vec::new();
     let mut skipped: Vec<&PathBuf> = Vec::new();
@@ -332,7 +331,24 @@ pub fn run(args: CheckArgs) -> ExitCode {
         base_dir: std::fs::canonicalize(&request.base).ok(),
         real_paths: result.real_paths(),
     };
-    args.report.emit(&report)
+    let code = args.report.emit(&report);
+    let nothing_found = result.stats.launches == 0 && result.stats.model_configs == 0;
+    if nothing_found {
+        // A Triton-free scan is usually a wrong path: say so even when nothing else is said.
+        eprintln!(
+            "no Triton deployment found under {}: {} read, 0 launches",
+            report.scanned,
+            plural(result.stats.files, "file")
+        );
+        if args.fail_if_none && code == ExitCode::from(EXIT_CLEAN) {
+            return ExitCode::from(crate::cli::EXIT_FINDINGS);
+        }
+    }
+    code
+}
+
+fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
 /// Rules about suppressions themselves run whenever suppressions are applied.
 fn is_meta_rule(id: &str) -> bool {

@@ -22,7 +22,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::evaluate::policy::{Catalogue, Policy, PolicyError};
-use crate::finding::Severity;
+use crate::finding::{FailOn, Severity};
 use crate::report::human::{HumanOptions, render_diagnostic};
 use crate::report::{Format, Report, render};
 
@@ -132,6 +132,12 @@ pub fn render_policy_error(error: &PolicyError, options: &HumanOptions) -> Strin
     render_diagnostic(&diagnostic, options)
 }
 
+pub fn parse_fail_on(text: &str) -> Result<FailOn, String> {
+    FailOn::parse(text).ok_or_else(|| {
+        format!("unknown severity '{text}' (critical, high, medium, low, info, or never)")
+    })
+}
+
 pub fn parse_severity(text: &str) -> Result<Severity, String> {
     Severity::parse(text)
         .ok_or_else(|| format!("unknown severity '{text}' (critical, high, medium, low, info)"))
@@ -222,10 +228,13 @@ pub struct ReportArgs {
     /// Write the report to this file instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Exit with 1 when a finding is at or above this severity [default: low, or the config
-    /// file's fail-on].
-    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
-    pub fail_on: Option<Severity>,
+    /// Exit with 1 when a finding is at or above this severity; `never` only reports
+    /// [default: low, or the config file's fail-on].
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_fail_on)]
+    pub fail_on: Option<FailOn>,
+    /// Exit 0 whatever the findings (report-only mode); errors still exit 2.
+    #[arg(long)]
+    pub exit_zero: bool,
     /// Show suppressed findings in the human report too (SARIF and JSON always carry them).
     #[arg(long)]
     pub show_suppressed: bool,
@@ -247,6 +256,18 @@ pub struct ReportArgs {
 }
 
 impl ReportArgs {
+    /// The severity at which findings fail the run (`None`: they never do): `--exit-zero`,
+    /// else `--fail-on`, else the config's `fail-on`, else low.
+    pub fn fail_threshold(&self, config: Option<FailOn>) -> Option<Severity> {
+        if self.exit_zero {
+            return None;
+        }
+        self.fail_on
+            .or(config)
+            .unwrap_or(FailOn::At(Severity::Low))
+            .threshold()
+    }
+
     pub fn sarif_category(&self, default: &str) -> String {
         self.sarif_category
             .clone()
@@ -313,7 +334,7 @@ impl ReportArgs {
         let failing = report
             .findings
             .iter()
-            .any(|f| f.suppression.is_none() && f.severity >= report.fail_on);
+            .any(|f| f.suppression.is_none() && report.fail_on.is_some_and(|t| f.severity >= t));
         ExitCode::from(if failing { EXIT_FINDINGS } else { EXIT_CLEAN })
     }
 }

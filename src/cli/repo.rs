@@ -110,7 +110,7 @@ fn audit(args: AuditArgs) -> ExitCode {
         notes: &result.notes,
         stats: &result.stats,
         scanned: display_path(&args.dir, &request.base),
-        fail_on: args.report.fail_on.unwrap_or(crate::finding::Severity::Low),
+        fail_on: args.report.fail_threshold(None),
         sarif_category: args.report.sarif_category(SARIF_CATEGORY),
         base_uri: base_uri(&request.base),
         base_dir: std::fs::canonicalize(&request.base).ok(),

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::finding::Severity;
+use crate::finding::{FailOn, Severity};
 use crate::parse::yaml::parse_stream;
 use crate::source::{FileId, Span};
 use crate::tree::{Node, Value};
@@ -54,7 +54,7 @@ pub struct Config {
     /// Where it was read from, and its text (for diagnostics).
     pub path: Option<PathBuf>,
     pub text: Arc<str>,
-    pub fail_on: Option<Severity>,
+    pub fail_on: Option<FailOn>,
     pub select: Vec<String>,
     pub ignore: Vec<String>,
     pub severity: Vec<(String, Severity)>,
@@ -172,7 +172,16 @@ pub fn parse(name: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
             for (key, value) in entries {
                 let span = value.key_span.unwrap_or(whole);
                 match key.as_str() {
-                    "fail-on" => config.fail_on = severity(value, &mut errors),
+                    "fail-on" => {
+                        config.fail_on = value.as_str().and_then(FailOn::parse);
+                        if config.fail_on.is_none() {
+                            errors.push((
+                                value.span.unwrap_or(span),
+                                "'fail-on' is a severity (critical, high, medium, low, info) or never"
+                                    .to_string(),
+                            ));
+                        }
+                    }
                     "select" => config.select = strings(value, key, &mut errors),
                     "ignore" => config.ignore = strings(value, key, &mut errors),
                     "severity" => {
@@ -758,7 +767,7 @@ mod tests {
     fn a_full_config_reads() {
         let text = "fail-on: medium\nselect: [TG101]\nignore: [TG105]\nseverity: {TG105: high}\nexclude: ['charts/**/tests/**']\npolicy-dirs: [team-policies]\nrequire-reason: true\ninline-ignores: false\nbaseline: baseline.json\nignores:\n  - rules: [TG301]\n    paths: ['deploy/monitoring/**']\n    reason: behind the VPN\n    until: 2099-01-01\n";
         let config = parse("c", text).unwrap_or_default();
-        assert_eq!(config.fail_on, Some(Severity::Medium));
+        assert_eq!(config.fail_on, Some(FailOn::At(Severity::Medium)));
         assert_eq!(config.severity, vec![("TG105".to_string(), Severity::High)]);
         assert!(config.require_reason && !config.inline_ignores);
         assert_eq!(config.ignores[0].rules, vec!["TG301".to_string()]);
