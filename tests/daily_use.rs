@@ -112,3 +112,159 @@ fn a_scan_without_triton_says_so_and_fail_if_none_fails_it() {
         run.stderr
     );
 }
+
+/// The rule ids of a concise report, in order, each once.
+fn rules_reported(run: &Run) -> Vec<String> {
+    let mut ids: Vec<String> = run
+        .stdout
+        .lines()
+        .filter_map(|l| l.split(": ").nth(1))
+        .filter_map(|rest| rest.split(' ').next())
+        .filter(|id| id.starts_with("TG"))
+        .map(str::to_string)
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+#[test]
+fn select_takes_prefixes_and_categories() {
+    let by_prefix = tritonguard(&["check", INSECURE, "--select", "TG2", "-f", "concise"]);
+    assert_eq!(by_prefix.code, 1, "{}", by_prefix.stderr);
+    let ids = rules_reported(&by_prefix);
+    assert!(
+        !ids.is_empty() && ids.iter().all(|id| id.starts_with("TG2")),
+        "{ids:?}"
+    );
+    let by_category = tritonguard(&["check", INSECURE, "--select", "container", "-f", "concise"]);
+    assert_eq!(rules_reported(&by_category), ids);
+    let ignored = tritonguard(&[
+        "check",
+        INSECURE,
+        "--select",
+        "container",
+        "--ignore",
+        "TG20",
+        "-f",
+        "concise",
+    ]);
+    let left = rules_reported(&ignored);
+    assert!(left.iter().all(|id| id.starts_with("TG21")), "{left:?}");
+    let exposure = tritonguard(&[
+        "check",
+        INSECURE,
+        "--select",
+        "exposure,TG101",
+        "-f",
+        "concise",
+    ]);
+    let ids = rules_reported(&exposure);
+    assert!(ids.contains(&"TG101".to_string()), "{ids:?}");
+    assert!(
+        ids.iter().all(|id| id == "TG101" || id.starts_with("TG3")),
+        "{ids:?}"
+    );
+}
+
+#[test]
+fn a_typo_in_a_selector_suggests_the_closest_id_and_exits_two() {
+    let run = tritonguard(&["check", INSECURE, "--select", "TG1O1"]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stderr
+            .contains("unknown rule 'TG1O1'; did you mean TG101?"),
+        "{}",
+        run.stderr
+    );
+    let run = tritonguard(&["check", INSECURE, "--ignore", "contaner"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("did you mean container?"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn selecting_a_rule_of_another_command_is_noted() {
+    let run = tritonguard(&["check", INSECURE, "--select", "TG602"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "note: --select TG602: TG602 runs in `tritonguard repo audit`, not in `check`"
+        ),
+        "{}",
+        run.stderr
+    );
+    // A selector that also selects check rules says nothing.
+    let run = tritonguard(&["check", INSECURE, "--select", "TG", "-q"]);
+    assert!(!run.stderr.contains("note:"), "{}", run.stderr);
+}
+
+#[test]
+fn cli_select_replaces_the_config_and_extend_select_adds() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(INSECURE)
+            .join("triton.yaml"),
+    )
+    .unwrap();
+    write(dir.path(), "triton.yaml", &manifest);
+    write(dir.path(), ".tritonguard.yaml", "select: [TG101]\n");
+    let concise = ["-f", "concise"];
+    let from_config = tritonguard_in(dir.path(), &[&["check"][..], &concise].concat(), None);
+    assert_eq!(rules_reported(&from_config), ["TG101"]);
+    let replaced = tritonguard_in(
+        dir.path(),
+        &[&["check", "--select", "TG301"][..], &concise].concat(),
+        None,
+    );
+    assert_eq!(rules_reported(&replaced), ["TG301"]);
+    let extended = tritonguard_in(
+        dir.path(),
+        &[&["check", "--extend-select", "TG301"][..], &concise].concat(),
+        None,
+    );
+    assert_eq!(rules_reported(&extended), ["TG101", "TG301"]);
+}
+
+#[test]
+fn rules_shows_and_filters_by_severity_category_and_subject() {
+    let run = tritonguard(&["rules", "--severity", "high", "--category", "container"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let header = run.stdout.lines().next().unwrap();
+    for column in ["SEVERITY", "CATEGORY", "SUBJECT"] {
+        assert!(header.contains(column), "{header}");
+    }
+    let rows: Vec<&str> = run
+        .stdout
+        .lines()
+        .skip(1)
+        .filter(|l| l.starts_with("TG"))
+        .collect();
+    assert!(!rows.is_empty());
+    for row in &rows {
+        assert!(
+            row.contains(" high ") && row.contains(" container "),
+            "{row}"
+        );
+    }
+    assert!(
+        run.stdout.contains(&format!("{} rules;", rows.len())),
+        "{}",
+        run.stdout
+    );
+    let repo = tritonguard(&["rules", "--subject", "repo", "-f", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&repo.stdout).unwrap();
+    let rules = json.as_array().unwrap();
+    assert!(!rules.is_empty());
+    assert!(
+        rules
+            .iter()
+            .all(|r| r["subject"] == "repo" && r["category"] == "repository")
+    );
+    let unknown = tritonguard(&["rules", "--category", "containers"]);
+    assert_eq!(unknown.code, 2);
+}

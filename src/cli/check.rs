@@ -9,8 +9,8 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::cli::{
-    EXIT_CLEAN, EXIT_ERROR, PolicyArgs, ReportArgs, RuleSelection, base_uri, load_catalogue,
-    print_policy_warnings, use_color,
+    EXIT_CLEAN, EXIT_ERROR, PolicyArgs, ReportArgs, RuleSelection, Selected, base_uri,
+    load_catalogue, print_policy_warnings, use_color,
 };
 use crate::evaluate::policy::{Catalogue, Policy};
 use crate::filter::FilterOptions;
@@ -151,11 +151,12 @@ pub fn run(args: CheckArgs) -> ExitCode {
         .as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| ".tritonguard.yaml".to_string());
-    let resolved = (|| -> Result<(Vec<String>, Vec<String>), String> {
-        let mut select = rule_ids(&catalogue, &args.rules.select, "--select")?;
-        select.extend(rule_ids(&catalogue, &config.select, &config_name)?);
-        let mut ignore = rule_ids(&catalogue, &args.rules.ignore, "--ignore")?;
-        ignore.extend(rule_ids(&catalogue, &config.ignore, &config_name)?);
+    let resolved = (|| -> Result<Selected, String> {
+        let selected = args.rules.resolve(
+            &catalogue,
+            (&config.select, &config_name),
+            (&config.ignore, &config_name),
+        )?;
         for (rule, severity) in &config.severity {
             let id = rule_ids(&catalogue, std::slice::from_ref(rule), &config_name)?;
             if let Some(policy) = catalogue
@@ -169,15 +170,16 @@ pub fn run(args: CheckArgs) -> ExitCode {
         for ignore in &config.ignores {
             rule_ids(&catalogue, &ignore.rules, &config_name)?;
         }
-        Ok((select, ignore))
+        Ok(selected)
     })();
-    let (select, ignore) = match resolved {
+    let Selected { select, ignore } = match resolved {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(EXIT_ERROR);
         }
     };
+    note_rules_of_other_commands(&catalogue, &args.rules);
     let enabled = move |p: &Policy| {
         (select.is_empty() || select.contains(&p.spec.id) || is_meta_rule(&p.spec.id))
             && !ignore.contains(&p.spec.id)
@@ -350,6 +352,35 @@ pub fn run(args: CheckArgs) -> ExitCode {
 fn plural(n: usize, word: &str) -> String {
     format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
+/// Says on stderr when a rule selected on the command line runs in another command
+/// (`--select TG602` in `check`): a selector naming one such rule, or only such rules.
+fn note_rules_of_other_commands(catalogue: &Catalogue, rules: &RuleSelection) {
+    for written in rules.select.iter().chain(&rules.extend_select) {
+        let Ok(ids) = crate::evaluate::selector::resolve(catalogue, written) else {
+            continue;
+        };
+        let elsewhere: Vec<(&str, &str)> = ids
+            .iter()
+            .filter_map(|id| catalogue.get(id))
+            .filter_map(|p| {
+                crate::evaluate::selector::other_command(p).map(|c| (p.spec.id.as_str(), c))
+            })
+            .collect();
+        if elsewhere.is_empty() || elsewhere.len() < ids.len() {
+            continue;
+        }
+        let mut commands: Vec<&str> = elsewhere.iter().map(|(_, c)| *c).collect();
+        commands.dedup();
+        let names: Vec<&str> = elsewhere.iter().map(|(id, _)| *id).collect();
+        eprintln!(
+            "note: --select {written}: {} {} in `tritonguard {}`, not in `check`",
+            names.join(", "),
+            if names.len() == 1 { "runs" } else { "run" },
+            commands.join("` / `tritonguard ")
+        );
+    }
+}
+
 /// Rules about suppressions themselves run whenever suppressions are applied.
 fn is_meta_rule(id: &str) -> bool {
     crate::evaluate::registry::Rule::by_id(id).is_some_and(|r| r.is_about_suppressions())

@@ -174,44 +174,76 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
-/// `--select` / `--ignore`, shared by the commands that report findings.
+/// `--select` / `--extend-select` / `--ignore`, shared by the commands that report findings.
 #[derive(Args, Debug, Clone, Default)]
 pub struct RuleSelection {
-    /// Only run these rules (ids or names, comma-separated or repeated).
+    /// Only run these rules: ids, names, id prefixes (TG2) or categories (container,
+    /// exposure, model-config, ...), comma-separated or repeated. Replaces the config's
+    /// `select`.
     #[arg(long, value_delimiter = ',', value_name = "RULES")]
     pub select: Vec<String>,
-    /// Do not run these rules (ids or names, comma-separated or repeated).
+    /// Run these rules in addition to `--select` or the config's `select`.
+    #[arg(long, value_delimiter = ',', value_name = "RULES")]
+    pub extend_select: Vec<String>,
+    /// Do not run these rules (ids, names, prefixes or categories, comma-separated or
+    /// repeated).
     #[arg(long, value_delimiter = ',', value_name = "RULES")]
     pub ignore: Vec<String>,
 }
 
+/// The rule ids a selection resolved to.
+pub struct Selected {
+    /// Empty: every rule runs.
+    pub select: Vec<String>,
+    pub ignore: Vec<String>,
+}
+
 impl RuleSelection {
+    /// Resolves the selection, the command line's `--select` replacing `config_select`
+    /// (ruff's semantics) and `--extend-select` adding to either. The error names the
+    /// selector that selects nothing.
+    pub fn resolve(
+        &self,
+        catalogue: &Catalogue,
+        config_select: (&[String], &str),
+        config_ignore: (&[String], &str),
+    ) -> Result<Selected, String> {
+        let in_origin = |written: &[String], origin: &str| {
+            crate::evaluate::selector::resolve_all(catalogue, written)
+                .map_err(|e| format!("{origin}: {e}"))
+        };
+        let mut select = if self.select.is_empty() {
+            in_origin(config_select.0, config_select.1)?
+        } else {
+            in_origin(&self.select, "--select")?
+        };
+        let extend = in_origin(&self.extend_select, "--extend-select")?;
+        // Extending the default (every rule) leaves every rule.
+        if !select.is_empty() {
+            for id in extend {
+                if !select.contains(&id) {
+                    select.push(id);
+                }
+            }
+        }
+        let mut ignore = in_origin(&self.ignore, "--ignore")?;
+        ignore.extend(in_origin(config_ignore.0, config_ignore.1)?);
+        Ok(Selected { select, ignore })
+    }
+
     /// Which policies run. An unknown rule is a usage error: it is printed, and the exit
     /// code returned.
     pub fn enabled(
         &self,
         catalogue: &Catalogue,
     ) -> Result<impl Fn(&Policy) -> bool + Sync + use<>, ExitCode> {
-        if let Some(unknown) = self
-            .select
-            .iter()
-            .chain(&self.ignore)
-            .find(|r| catalogue.get(r).is_none())
-        {
-            eprintln!(
-                "error: unknown rule '{unknown}' in --select/--ignore (see `tritonguard rules`)"
-            );
-            return Err(ExitCode::from(EXIT_ERROR));
-        }
-        let ids = |rules: &[String]| -> Vec<String> {
-            rules
-                .iter()
-                .filter_map(|r| catalogue.get(r))
-                .map(|p| p.spec.id.clone())
-                .collect()
+        let Selected { select, ignore } = match self.resolve(catalogue, (&[], ""), (&[], "")) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Err(ExitCode::from(EXIT_ERROR));
+            }
         };
-        let select = ids(&self.select);
-        let ignore = ids(&self.ignore);
         Ok(move |p: &Policy| {
             (select.is_empty() || select.contains(&p.spec.id)) && !ignore.contains(&p.spec.id)
         })

@@ -8,6 +8,7 @@ pub mod cel_value;
 pub mod native;
 pub mod policy;
 pub mod registry;
+pub mod selector;
 
 use std::collections::BTreeMap;
 
