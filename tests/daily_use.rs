@@ -268,3 +268,114 @@ fn rules_shows_and_filters_by_severity_category_and_subject() {
     let unknown = tritonguard(&["rules", "--category", "containers"]);
     assert_eq!(unknown.code, 2);
 }
+
+/// Two teams with their own `.tritonguard.yaml` under one repository, and a config above
+/// the repository that must never apply.
+fn two_teams() -> tempfile::TempDir {
+    let outer = tempfile::tempdir().unwrap();
+    let manifest = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(INSECURE)
+            .join("triton.yaml"),
+    )
+    .unwrap();
+    write(outer.path(), ".tritonguard.yaml", "ignore: [TG105]\n");
+    let repo = outer.path().join("repo");
+    std::fs::create_dir_all(repo.join(".git")).unwrap();
+    write(&repo, "team-a/deploy/triton.yaml", &manifest);
+    write(&repo, "team-b/deploy/triton.yaml", &manifest);
+    write(
+        &repo,
+        "team-a/.tritonguard.yaml",
+        "select: [TG101, TG105]\n",
+    );
+    write(
+        &repo,
+        "team-b/.tritonguard.yaml",
+        "exclude: ['legacy/**']\nignores:\n  - rules: [TG101]\n    paths: ['deploy/*.yaml']\n    reason: dev cluster\n",
+    );
+    write(&repo, "team-b/legacy/triton.yaml", &manifest);
+    outer
+}
+
+/// `(file, rule)` of each unsuppressed finding of a concise report.
+fn findings(run: &Run) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = run
+        .stdout
+        .lines()
+        .filter_map(|l| {
+            let (place, rest) = l.split_once(": ")?;
+            let file = place.split(':').next()?.to_string();
+            let rule = rest.split(' ').next()?.to_string();
+            rule.starts_with("TG").then_some((file, rule))
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[test]
+fn each_file_uses_the_nearest_config_up_to_the_repository_root() {
+    let outer = two_teams();
+    let repo = outer.path().join("repo");
+    let ab = tritonguard_in(&repo, &["check", "team-a", "team-b", "-f", "concise"], None);
+    let ba = tritonguard_in(&repo, &["check", "team-b", "team-a", "-f", "concise"], None);
+    let all = tritonguard_in(&repo, &["check", ".", "-f", "concise"], None);
+    assert_eq!(findings(&ab), findings(&ba));
+    assert_eq!(findings(&ab), findings(&all));
+    let found = findings(&all);
+    let of = |file: &str| -> Vec<&str> {
+        found
+            .iter()
+            .filter(|(f, _)| f == file)
+            .map(|(_, r)| r.as_str())
+            .collect()
+    };
+    // team-a selects two rules; the config above the repository does not ignore TG105.
+    assert_eq!(
+        of("team-a/deploy/triton.yaml"),
+        ["TG101", "TG105"],
+        "{}",
+        all.stdout
+    );
+    // team-b: every rule, TG101 ignored by a path relative to team-b/, legacy/ excluded.
+    let b = of("team-b/deploy/triton.yaml");
+    assert!(b.contains(&"TG105") && b.contains(&"TG201"), "{b:?}");
+    assert!(!b.contains(&"TG101"), "{b:?}");
+    assert!(of("team-b/legacy/triton.yaml").is_empty(), "{}", all.stdout);
+    // From inside a team, the same.
+    let inside = tritonguard_in(
+        &repo.join("team-b"),
+        &["check", "deploy", "-f", "concise"],
+        None,
+    );
+    assert!(
+        !findings(&inside).iter().any(|(_, r)| r == "TG101"),
+        "{}",
+        inside.stdout
+    );
+    // --config FILE is one config for everything.
+    let one = tritonguard_in(
+        &repo,
+        &[
+            "check",
+            ".",
+            "--config",
+            "team-a/.tritonguard.yaml",
+            "-f",
+            "concise",
+        ],
+        None,
+    );
+    let rules: Vec<String> = findings(&one).into_iter().map(|(_, r)| r).collect();
+    assert!(
+        rules.iter().all(|r| r == "TG101" || r == "TG105"),
+        "{rules:?}"
+    );
+    assert!(
+        findings(&one)
+            .iter()
+            .any(|(f, _)| f.starts_with("team-b/deploy"))
+    );
+}

@@ -151,11 +151,19 @@ pub fn run(args: CheckArgs) -> ExitCode {
         .as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| ".tritonguard.yaml".to_string());
+    let per_file_configs = !args.no_config && args.config.is_none();
     let resolved = (|| -> Result<Selected, String> {
+        // Configs found by location apply their `select`/`ignore` per file, in the filter
+        // stage; the scan runs what the command line selects.
+        let (config_select, config_ignore): (&[String], &[String]) = if per_file_configs {
+            (&[], &[])
+        } else {
+            (&config.select, &config.ignore)
+        };
         let selected = args.rules.resolve(
             &catalogue,
-            (&config.select, &config_name),
-            (&config.ignore, &config_name),
+            (config_select, &config_name),
+            (config_ignore, &config_name),
         )?;
         for (rule, severity) in &config.severity {
             let id = rule_ids(&catalogue, std::slice::from_ref(rule), &config_name)?;
@@ -214,7 +222,17 @@ pub fn run(args: CheckArgs) -> ExitCode {
     let mut request = Request::new(paths);
     request.memory.extend(stdin);
     request.context = args.context.clone();
-    request.exclude = exclude_set(&config);
+    // Discovery matches `exclude` from where tritonguard runs; a config elsewhere has its
+    // patterns applied per file, from its own folder, in the filter stage.
+    let config_here = config
+        .path
+        .as_ref()
+        .and_then(|p| p.parent())
+        .and_then(|d| std::fs::canonicalize(d).ok())
+        == std::fs::canonicalize(&request.base).ok();
+    if !per_file_configs || config_here {
+        request.exclude = exclude_set(&config);
+    }
     let helm = if args.no_helm {
         None
     } else {
@@ -272,9 +290,37 @@ pub fn run(args: CheckArgs) -> ExitCode {
         .as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_default();
+    let per_file = if per_file_configs {
+        let resolve = |written: &[String], origin: &str| {
+            crate::evaluate::selector::resolve_all(&catalogue, written)
+                .map_err(|e| format!("{origin}: {e}"))
+        };
+        let extend = match resolve(&args.rules.extend_select, "--extend-select") {
+            Ok(ids) => ids,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_ERROR);
+            }
+        };
+        match config::PerFile::resolve(
+            &result.store,
+            args.rules.select.is_empty(),
+            &extend,
+            &resolve,
+        ) {
+            Ok(p) => Some(p),
+            Err(errors) => {
+                print_config_errors(&errors, err_color);
+                return ExitCode::from(EXIT_ERROR);
+            }
+        }
+    } else {
+        None
+    };
     pipeline.filter(
         &mut result,
         &FilterOptions {
+            per_file: per_file.as_ref(),
             config: &config,
             config_name: config_name.clone(),
             inline: config.inline_ignores && !args.no_inline_ignores,
