@@ -379,3 +379,53 @@ fn each_file_uses_the_nearest_config_up_to_the_repository_root() {
             .any(|(f, _)| f.starts_with("team-b/deploy"))
     );
 }
+
+#[test]
+fn force_exclude_applies_excludes_to_files_named_explicitly() {
+    let outer = two_teams();
+    let repo = outer.path().join("repo");
+    write(&repo, "team-a/.tritonguardignore", "generated/\n");
+    let manifest = std::fs::read_to_string(repo.join("team-a/deploy/triton.yaml")).unwrap();
+    write(&repo, "team-a/generated/triton.yaml", &manifest);
+    let named = ["team-b/legacy/triton.yaml", "team-a/generated/triton.yaml"];
+    // Named explicitly, excluded files are checked by default (as ruff does) ...
+    let plain = tritonguard_in(&repo, &[&["check", "-q"][..], &named].concat(), None);
+    assert_eq!(plain.code, 1, "{}", plain.stderr);
+    assert!(
+        plain.stdout.contains("2 files, 2 Triton launches"),
+        "{}",
+        plain.stdout
+    );
+    let legacy = tritonguard_in(&repo, &["check", "-f", "concise", named[0]], None);
+    assert!(legacy.stdout.contains("TG201"), "{}", legacy.stdout);
+    // ... and skipped with --force-exclude, as the pre-commit hooks pass it.
+    let forced = tritonguard_in(
+        &repo,
+        &[&["check", "--force-exclude"][..], &named].concat(),
+        None,
+    );
+    assert_eq!(forced.code, 0, "{}{}", forced.stdout, forced.stderr);
+    assert!(forced.stdout.contains("0 findings"), "{}", forced.stdout);
+    let kept = tritonguard_in(
+        &repo,
+        &[
+            "check",
+            "--force-exclude",
+            "-q",
+            "team-b/deploy/triton.yaml",
+        ],
+        None,
+    );
+    assert_eq!(kept.code, 1, "{}", kept.stdout);
+    assert!(kept.stdout.contains("1 file"), "{}", kept.stdout);
+    let hooks = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(".pre-commit-hooks.yaml"),
+    )
+    .unwrap();
+    let entries: Vec<&str> = hooks.lines().filter(|l| l.contains("entry:")).collect();
+    assert_eq!(entries.len(), 3);
+    assert!(
+        entries.iter().all(|e| e.contains("--force-exclude")),
+        "{entries:?}"
+    );
+}

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::io::{IsTerminal, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
@@ -36,6 +36,11 @@ pub struct CheckArgs {
     /// that pass every changed file, such as the pre-commit hook.
     #[arg(long)]
     pub skip_unknown: bool,
+    /// Apply the config's `exclude` and `.tritonguardignore` to files named in PATH too
+    /// (they apply to directory walks always). For callers that name every changed file,
+    /// such as the pre-commit hook.
+    #[arg(long)]
+    pub force_exclude: bool,
     #[command(flatten)]
     pub report: ReportArgs,
     #[command(flatten)]
@@ -215,6 +220,16 @@ pub fn run(args: CheckArgs) -> ExitCode {
             && crate::load::discover::classify_file(p).is_none()
         {
             skipped.push(p);
+        } else if args.force_exclude && p.is_file() {
+            let fixed = (!per_file_configs).then_some(&config);
+            match crate::cli::force_exclude::excluded(p, fixed, Path::new(".")) {
+                Ok(true) => skipped.push(p),
+                Ok(false) => paths.push(p.clone()),
+                Err(errors) => {
+                    print_config_errors(&errors, err_color);
+                    return ExitCode::from(EXIT_ERROR);
+                }
+            }
         } else {
             paths.push(p.clone());
         }
@@ -308,7 +323,26 @@ pub fn run(args: CheckArgs) -> ExitCode {
             &extend,
             &resolve,
         ) {
-            Ok(p) => Some(p),
+            Ok(mut p) => {
+                let named: Vec<PathBuf> = request
+                    .paths
+                    .iter()
+                    .filter(|p| p.is_file())
+                    .filter_map(|p| std::fs::canonicalize(p).ok())
+                    .collect();
+                p.explicit = result
+                    .store
+                    .files()
+                    .filter(|(_, f)| {
+                        f.path
+                            .as_ref()
+                            .and_then(|p| std::fs::canonicalize(p).ok())
+                            .is_some_and(|real| named.contains(&real))
+                    })
+                    .map(|(id, _)| id)
+                    .collect();
+                Some(p)
+            }
             Err(errors) => {
                 print_config_errors(&errors, err_color);
                 return ExitCode::from(EXIT_ERROR);
@@ -360,9 +394,16 @@ pub fn run(args: CheckArgs) -> ExitCode {
         })
         .collect::<Vec<_>>()
         .join(" ");
-    if scanned.is_empty() {
-        // Every named file was skipped by --skip-unknown: say so rather than print ": 0 files".
-        scanned = "no file of a kind tritonguard reads".to_string();
+    let all_skipped = scanned.is_empty();
+    if all_skipped {
+        // Every named file was skipped (--skip-unknown, --force-exclude): say so rather than
+        // print ": 0 files".
+        scanned = if args.force_exclude {
+            "no file to check: each named file is excluded or of no kind tritonguard reads"
+                .to_string()
+        } else {
+            "no file of a kind tritonguard reads".to_string()
+        };
     }
     print_policy_warnings(&catalogue);
     let report = Report {
@@ -380,7 +421,8 @@ pub fn run(args: CheckArgs) -> ExitCode {
         real_paths: result.real_paths(),
     };
     let code = args.report.emit(&report);
-    let nothing_found = result.stats.launches == 0 && result.stats.model_configs == 0;
+    let nothing_found =
+        !all_skipped && result.stats.launches == 0 && result.stats.model_configs == 0;
     if nothing_found {
         // A Triton-free scan is usually a wrong path: say so even when nothing else is said.
         eprintln!(

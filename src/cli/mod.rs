@@ -8,6 +8,7 @@
 pub mod check;
 pub mod completions;
 pub mod explain;
+pub mod force_exclude;
 pub mod inspect;
 pub mod probe;
 pub mod repo;

@@ -135,6 +135,9 @@ pub struct PerFile {
     pub configs: Vec<FileConfig>,
     /// Each governed file: its config and its path relative to that config's folder.
     pub files: BTreeMap<FileId, (usize, String)>,
+    /// Files named on the command line: `exclude` does not apply to them (unless
+    /// `--force-exclude` already dropped them before the scan).
+    pub explicit: std::collections::BTreeSet<FileId>,
 }
 
 /// Turns a config's selectors into rule ids; the error names `origin`.
@@ -257,6 +260,9 @@ impl PerFile {
 
     /// Whether `file` is excluded by its config's `exclude`.
     pub fn excluded(&self, file: FileId) -> bool {
+        if self.explicit.contains(&file) {
+            return false;
+        }
         self.files
             .get(&file)
             .and_then(|(i, rel)| self.configs.get(*i).map(|fc| fc.exclude.is_match(rel)))
