@@ -429,3 +429,74 @@ fn force_exclude_applies_excludes_to_files_named_explicitly() {
         "{entries:?}"
     );
 }
+
+#[test]
+fn stdin_filename_names_standard_input_in_every_format() {
+    let manifest = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(INSECURE)
+            .join("triton.yaml"),
+    )
+    .unwrap();
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let named = [
+        "--stdin-filename",
+        "deploy/triton.yaml",
+        "--select",
+        "TG101",
+    ];
+    let github = tritonguard_in(
+        here,
+        &[&["check", "-", "-f", "github"][..], &named].concat(),
+        Some(&manifest),
+    );
+    assert_eq!(github.code, 1, "{}", github.stderr);
+    assert!(
+        github
+            .stdout
+            .starts_with("::error file=deploy/triton.yaml,line=26,"),
+        "{}",
+        github.stdout
+    );
+    let sarif = tritonguard_in(
+        here,
+        &[&["check", "-", "-f", "sarif"][..], &named].concat(),
+        Some(&manifest),
+    );
+    let sarif: serde_json::Value = serde_json::from_str(&sarif.stdout).unwrap();
+    let location = &sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"];
+    assert_eq!(location["artifactLocation"]["uri"], "deploy/triton.yaml");
+    let inspect = tritonguard_in(
+        here,
+        &["inspect", "-", "--stdin-filename", "deploy/triton.yaml"],
+        Some(&manifest),
+    );
+    assert_eq!(inspect.code, 0, "{}", inspect.stderr);
+    assert!(
+        inspect.stdout.contains("\"file\": \"deploy/triton.yaml\""),
+        "{}",
+        inspect.stdout
+    );
+    // The name also says what the text is: a Dockerfile is read as one.
+    let dockerfile = "FROM nvcr.io/nvidia/tritonserver:24.10-py3\nCMD [\"tritonserver\", \"--model-repository=/m\", \"--model-control-mode=poll\"]\n";
+    let run = tritonguard_in(
+        here,
+        &[
+            "check",
+            "-",
+            "--stdin-filename",
+            "images/Dockerfile",
+            "--select",
+            "TG101",
+            "-f",
+            "concise",
+        ],
+        Some(dockerfile),
+    );
+    assert!(
+        run.stdout.starts_with("images/Dockerfile:2:"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+}

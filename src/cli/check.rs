@@ -210,8 +210,10 @@ pub fn run(args: CheckArgs) -> ExitCode {
                 return ExitCode::from(EXIT_ERROR);
             }
             stdin = Some(MemorySource {
-                kind: crate::load::classify::classify_name(&args.stdin_filename)
-                    .unwrap_or(crate::load::classify::FileKind::Yaml),
+                kind: crate::load::classify::classify_name(&crate::load::classify::base_name(
+                    &args.stdin_filename,
+                ))
+                .unwrap_or(crate::load::classify::FileKind::Yaml),
                 display: args.stdin_filename.clone(),
                 text,
             });
