@@ -131,6 +131,10 @@ pub struct Finding {
     /// The object (YAML document, compose service, file) the finding is about, which may be
     /// in another file than the primary location; whole-object suppressions match it.
     pub subject_extent: Option<Span>,
+    /// Where the subject itself is (a launch's container, an object's `kind:` line): the
+    /// related location a finding gets when its primary location is in a file read only
+    /// for context (`--context`).
+    pub subject_anchor: Option<Span>,
     /// Credentials in the scanned text (a token in a model parameter): every report masks
     /// them, in snippets and in any message or label that quotes them.
     pub secrets: Vec<Span>,

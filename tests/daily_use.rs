@@ -500,3 +500,55 @@ fn stdin_filename_names_standard_input_in_every_format() {
         run.stderr
     );
 }
+
+#[test]
+fn a_finding_kept_for_a_staged_file_points_into_it() {
+    // The pre-commit case: the Deployment is staged, the LoadBalancer Service is in an
+    // unchanged file read with --context. The finding stays at the Service's port and
+    // carries the staged Deployment's Triton container as a related location.
+    let run = tritonguard(&[
+        "check",
+        "tests/fixtures/context/deployment.yaml",
+        "--context",
+        "tests/fixtures/context",
+        "--select",
+        "TG301",
+        "-f",
+        "json",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let finding = &json["findings"][0];
+    assert_eq!(
+        finding["location"]["file"],
+        "tests/fixtures/context/service.yaml"
+    );
+    assert_eq!(finding["location"]["line"], 9);
+    let related = finding["related"].as_array().unwrap();
+    assert_eq!(related.len(), 1, "{finding}");
+    assert_eq!(related[0]["file"], "tests/fixtures/context/deployment.yaml");
+    assert_eq!(related[0]["line"], 13);
+    assert_eq!(
+        related[0]["label"],
+        "the Triton launch this finding is about"
+    );
+    // Without --context the same files checked together need no such location.
+    let both = tritonguard(&[
+        "check",
+        "tests/fixtures/context/deployment.yaml",
+        "tests/fixtures/context/service.yaml",
+        "--select",
+        "TG301",
+        "-f",
+        "json",
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&both.stdout).unwrap();
+    assert!(
+        json["findings"][0]["related"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "{}",
+        both.stdout
+    );
+}

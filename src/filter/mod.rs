@@ -66,6 +66,25 @@ pub fn filter(findings: &mut Vec<Finding>, input: &FilterInput<'_>, options: &Fi
                 || f.related.iter().any(|r| !context.contains(&r.span.file))
                 || f.subject_extent.is_some_and(|e| !context.contains(&e.file))
         });
+        // A finding kept for a checked file points into it too: a reviewer of the staged
+        // Deployment sees where the Service in an unchanged file exposes it from.
+        for f in findings.iter_mut() {
+            let points_into_checked = !context.contains(&f.primary.span.file)
+                || f.related.iter().any(|r| !context.contains(&r.span.file));
+            if points_into_checked {
+                continue;
+            }
+            if let Some(anchor) = f.subject_anchor.filter(|a| !context.contains(&a.file)) {
+                let what = input
+                    .catalogue
+                    .get(&f.rule_id)
+                    .map_or("subject", |p| p.spec.subject.described());
+                f.related.push(crate::finding::Location {
+                    span: anchor,
+                    label: format!("the {what} this finding is about"),
+                });
+            }
+        }
     }
     if let Some(per_file) = options.per_file {
         // A finding counts under the config of the file it is on.
