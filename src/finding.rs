@@ -16,6 +16,31 @@ pub enum Severity {
     Critical,
 }
 
+/// When findings fail a run: at or above a severity, or never (report only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailOn {
+    Never,
+    At(Severity),
+}
+
+impl FailOn {
+    /// `never`, or a severity name.
+    pub fn parse(text: &str) -> Option<FailOn> {
+        if text.eq_ignore_ascii_case("never") {
+            return Some(FailOn::Never);
+        }
+        Severity::parse(text).map(FailOn::At)
+    }
+
+    /// The severity that fails a run, if any.
+    pub fn threshold(self) -> Option<Severity> {
+        match self {
+            FailOn::Never => None,
+            FailOn::At(s) => Some(s),
+        }
+    }
+}
+
 impl Severity {
     pub const ALL: [Severity; 5] = [
         Severity::Critical,
@@ -106,6 +131,10 @@ pub struct Finding {
     /// The object (YAML document, compose service, file) the finding is about, which may be
     /// in another file than the primary location; whole-object suppressions match it.
     pub subject_extent: Option<Span>,
+    /// Where the subject itself is (a launch's container, an object's `kind:` line): the
+    /// related location a finding gets when its primary location is in a file read only
+    /// for context (`--context`).
+    pub subject_anchor: Option<Span>,
     /// Credentials in the scanned text (a token in a model parameter): every report masks
     /// them, in snippets and in any message or label that quotes them.
     pub secrets: Vec<Span>,

@@ -182,12 +182,17 @@ fn stats(loaded: &Loaded, extracted: &[Extracted], correlated: &Correlated) -> S
         }
     }
     let (objects, launches) = correlated.counts(loaded, extracted);
+    let model_configs = extracted
+        .iter()
+        .filter(|e| e.model_config.is_some() && loaded.file(e.file).is_some_and(|f| !f.context))
+        .count();
     Stats {
         files: loaded.files.iter().filter(|f| !f.context).count(),
         files_by_kind: kinds.into_iter().collect(),
         skipped: loaded.skipped,
         objects,
         launches,
+        model_configs,
         ..Stats::default()
     }
 }

@@ -3,20 +3,19 @@
 
 use std::collections::BTreeSet;
 use std::io::{IsTerminal, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
 
 use crate::cli::{
-    EXIT_CLEAN, EXIT_ERROR, PolicyArgs, ReportArgs, RuleSelection, base_uri, load_catalogue,
-    print_policy_warnings, use_color,
+    EXIT_CLEAN, EXIT_ERROR, PolicyArgs, ReportArgs, RuleSelection, Selected, base_uri,
+    load_catalogue, print_policy_warnings, use_color,
 };
 use crate::evaluate::policy::{Catalogue, Policy};
 use crate::filter::FilterOptions;
 use crate::filter::baseline;
 use crate::filter::config::{self, Config, ConfigDiagnostic};
-use crate::finding::Severity;
 use crate::load::{MemorySource, Request};
 use crate::pipeline::Pipeline;
 use crate::report::Report;
@@ -37,6 +36,11 @@ pub struct CheckArgs {
     /// that pass every changed file, such as the pre-commit hook.
     #[arg(long)]
     pub skip_unknown: bool,
+    /// Apply the config's `exclude` and `.tritonguardignore` to files named in PATH too
+    /// (they apply to directory walks always). For callers that name every changed file,
+    /// such as the pre-commit hook.
+    #[arg(long)]
+    pub force_exclude: bool,
     #[command(flatten)]
     pub report: ReportArgs,
     #[command(flatten)]
@@ -64,6 +68,10 @@ pub struct CheckArgs {
     /// Do not render Helm charts (they are noted with the `helm template` command to run).
     #[arg(long)]
     pub no_helm: bool,
+    /// Exit 1 when the scan finds no Triton launch and no model configuration (a path
+    /// mistake in CI would otherwise pass silently).
+    #[arg(long)]
+    pub fail_if_none: bool,
     /// The name to show and classify standard input by (default: Kubernetes YAML).
     #[arg(long, value_name = "NAME", default_value = "<stdin>")]
     pub stdin_filename: String,
@@ -148,11 +156,20 @@ pub(crate) fn resolve_rules(
     rules: &RuleSelection,
     config: &Config,
     config_name: &str,
-) -> Result<(Vec<String>, Vec<String>), String> {
-    let mut select = rule_ids(catalogue, &rules.select, "--select")?;
-    select.extend(rule_ids(catalogue, &config.select, config_name)?);
-    let mut ignore = rule_ids(catalogue, &rules.ignore, "--ignore")?;
-    ignore.extend(rule_ids(catalogue, &config.ignore, config_name)?);
+    per_file_configs: bool,
+) -> Result<Selected, String> {
+    // Configs found by location apply their `select`/`ignore` per file, in the filter
+    // stage; the scan runs what the command line selects.
+    let (config_select, config_ignore): (&[String], &[String]) = if per_file_configs {
+        (&[], &[])
+    } else {
+        (&config.select, &config.ignore)
+    };
+    let selected = rules.resolve(
+        catalogue,
+        (config_select, config_name),
+        (config_ignore, config_name),
+    )?;
     for (rule, severity) in &config.severity {
         let id = rule_ids(catalogue, std::slice::from_ref(rule), config_name)?;
         if let Some(policy) = catalogue
@@ -166,7 +183,7 @@ pub(crate) fn resolve_rules(
     for ignore in &config.ignores {
         rule_ids(catalogue, &ignore.rules, config_name)?;
     }
-    Ok((select, ignore))
+    Ok(selected)
 }
 
 /// The SARIF category of `check` runs, unless `--sarif-category` says otherwise.
@@ -187,23 +204,27 @@ pub fn run(args: CheckArgs) -> ExitCode {
         .as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| ".tritonguard.yaml".to_string());
-    let resolved = resolve_rules(&mut catalogue, &args.rules, &config, &config_name);
-    let (select, ignore) = match resolved {
+    let per_file_configs = !args.no_config && args.config.is_none();
+    let resolved = resolve_rules(
+        &mut catalogue,
+        &args.rules,
+        &config,
+        &config_name,
+        per_file_configs,
+    );
+    let Selected { select, ignore } = match resolved {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(EXIT_ERROR);
         }
     };
+    note_rules_of_other_commands(&catalogue, &args.rules);
     let enabled = move |p: &Policy| {
         (select.is_empty() || select.contains(&p.spec.id) || is_meta_rule(&p.spec.id))
             && !ignore.contains(&p.spec.id)
     };
-    let fail_on = args
-        .report
-        .fail_on
-        .or(config.fail_on)
-        .unwrap_or(Severity::Low);
+    let fail_on = args.report.fail_threshold(config.fail_on);
 
     let mut paths: Vec<PathBuf> = Vec::new();
     let mut skipped: Vec<&PathBuf> = Vec::new();
@@ -216,8 +237,10 @@ pub fn run(args: CheckArgs) -> ExitCode {
                 return ExitCode::from(EXIT_ERROR);
             }
             stdin = Some(MemorySource {
-                kind: crate::load::classify::classify_name(&args.stdin_filename)
-                    .unwrap_or(crate::load::classify::FileKind::Yaml),
+                kind: crate::load::classify::classify_name(&crate::load::classify::base_name(
+                    &args.stdin_filename,
+                ))
+                .unwrap_or(crate::load::classify::FileKind::Yaml),
                 display: args.stdin_filename.clone(),
                 text,
             });
@@ -226,6 +249,16 @@ pub fn run(args: CheckArgs) -> ExitCode {
             && crate::load::discover::classify_file(p).is_none()
         {
             skipped.push(p);
+        } else if args.force_exclude && p.is_file() {
+            let fixed = (!per_file_configs).then_some(&config);
+            match crate::cli::force_exclude::excluded(p, fixed, Path::new(".")) {
+                Ok(true) => skipped.push(p),
+                Ok(false) => paths.push(p.clone()),
+                Err(errors) => {
+                    print_config_errors(&errors, err_color);
+                    return ExitCode::from(EXIT_ERROR);
+                }
+            }
         } else {
             paths.push(p.clone());
         }
@@ -233,7 +266,17 @@ pub fn run(args: CheckArgs) -> ExitCode {
     let mut request = Request::new(paths);
     request.memory.extend(stdin);
     request.context = args.context.clone();
-    request.exclude = exclude_set(&config);
+    // Discovery matches `exclude` from where tritonguard runs; a config elsewhere has its
+    // patterns applied per file, from its own folder, in the filter stage.
+    let config_here = config
+        .path
+        .as_ref()
+        .and_then(|p| p.parent())
+        .and_then(|d| std::fs::canonicalize(d).ok())
+        == std::fs::canonicalize(&request.base).ok();
+    if !per_file_configs || config_here {
+        request.exclude = exclude_set(&config);
+    }
     let helm = if args.no_helm {
         None
     } else {
@@ -291,9 +334,56 @@ pub fn run(args: CheckArgs) -> ExitCode {
         .as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_default();
+    let per_file = if per_file_configs {
+        let resolve = |written: &[String], origin: &str| {
+            crate::evaluate::selector::resolve_all(&catalogue, written)
+                .map_err(|e| format!("{origin}: {e}"))
+        };
+        let extend = match resolve(&args.rules.extend_select, "--extend-select") {
+            Ok(ids) => ids,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_ERROR);
+            }
+        };
+        match config::PerFile::resolve(
+            &result.store,
+            args.rules.select.is_empty(),
+            &extend,
+            &resolve,
+        ) {
+            Ok(mut p) => {
+                let named: Vec<PathBuf> = request
+                    .paths
+                    .iter()
+                    .filter(|p| p.is_file())
+                    .filter_map(|p| std::fs::canonicalize(p).ok())
+                    .collect();
+                p.explicit = result
+                    .store
+                    .files()
+                    .filter(|(_, f)| {
+                        f.path
+                            .as_ref()
+                            .and_then(|p| std::fs::canonicalize(p).ok())
+                            .is_some_and(|real| named.contains(&real))
+                    })
+                    .map(|(id, _)| id)
+                    .collect();
+                Some(p)
+            }
+            Err(errors) => {
+                print_config_errors(&errors, err_color);
+                return ExitCode::from(EXIT_ERROR);
+            }
+        }
+    } else {
+        None
+    };
     pipeline.filter(
         &mut result,
         &FilterOptions {
+            per_file: per_file.as_ref(),
             config: &config,
             config_name: config_name.clone(),
             inline: config.inline_ignores && !args.no_inline_ignores,
@@ -333,9 +423,16 @@ pub fn run(args: CheckArgs) -> ExitCode {
         })
         .collect::<Vec<_>>()
         .join(" ");
-    if scanned.is_empty() {
-        // Every named file was skipped by --skip-unknown: say so rather than print ": 0 files".
-        scanned = "no file of a kind tritonguard reads".to_string();
+    let all_skipped = scanned.is_empty();
+    if all_skipped {
+        // Every named file was skipped (--skip-unknown, --force-exclude): say so rather than
+        // print ": 0 files".
+        scanned = if args.force_exclude {
+            "no file to check: each named file is excluded or of no kind tritonguard reads"
+                .to_string()
+        } else {
+            "no file of a kind tritonguard reads".to_string()
+        };
     }
     print_policy_warnings(&catalogue);
     let report = Report {
@@ -352,8 +449,55 @@ pub fn run(args: CheckArgs) -> ExitCode {
         base_dir: std::fs::canonicalize(&request.base).ok(),
         real_paths: result.real_paths(),
     };
-    args.report.emit(&report)
+    let code = args.report.emit(&report);
+    let nothing_found =
+        !all_skipped && result.stats.launches == 0 && result.stats.model_configs == 0;
+    if nothing_found {
+        // A Triton-free scan is usually a wrong path: say so even when nothing else is said.
+        eprintln!(
+            "no Triton deployment found under {}: {} read, 0 launches",
+            report.scanned,
+            plural(result.stats.files, "file")
+        );
+        if args.fail_if_none && code == ExitCode::from(EXIT_CLEAN) {
+            return ExitCode::from(crate::cli::EXIT_FINDINGS);
+        }
+    }
+    code
 }
+
+fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+/// Says on stderr when a rule selected on the command line runs in another command
+/// (`--select TG602` in `check`): a selector naming one such rule, or only such rules.
+fn note_rules_of_other_commands(catalogue: &Catalogue, rules: &RuleSelection) {
+    for written in rules.select.iter().chain(&rules.extend_select) {
+        let Ok(ids) = crate::evaluate::selector::resolve(catalogue, written) else {
+            continue;
+        };
+        let elsewhere: Vec<(&str, &str)> = ids
+            .iter()
+            .filter_map(|id| catalogue.get(id))
+            .filter_map(|p| {
+                crate::evaluate::selector::other_command(p).map(|c| (p.spec.id.as_str(), c))
+            })
+            .collect();
+        if elsewhere.is_empty() || elsewhere.len() < ids.len() {
+            continue;
+        }
+        let mut commands: Vec<&str> = elsewhere.iter().map(|(_, c)| *c).collect();
+        commands.dedup();
+        let names: Vec<&str> = elsewhere.iter().map(|(id, _)| *id).collect();
+        eprintln!(
+            "note: --select {written}: {} {} in `tritonguard {}`, not in `check`",
+            names.join(", "),
+            if names.len() == 1 { "runs" } else { "run" },
+            commands.join("` / `tritonguard ")
+        );
+    }
+}
+
 /// Rules about suppressions themselves run whenever suppressions are applied.
 pub(crate) fn is_meta_rule(id: &str) -> bool {
     crate::evaluate::registry::Rule::by_id(id).is_some_and(|r| r.is_about_suppressions())

@@ -50,7 +50,8 @@ pub fn run(args: InspectArgs) -> ExitCode {
             return ExitCode::from(EXIT_ERROR);
         }
         request.memory.push(MemorySource {
-            kind: classify_name(&args.stdin_filename).unwrap_or(FileKind::Yaml),
+            kind: classify_name(&crate::load::classify::base_name(&args.stdin_filename))
+                .unwrap_or(FileKind::Yaml),
             display: args.stdin_filename.clone(),
             text,
         });

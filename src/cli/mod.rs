@@ -8,6 +8,7 @@
 pub mod check;
 pub mod completions;
 pub mod explain;
+pub mod force_exclude;
 pub mod inspect;
 pub mod probe;
 pub mod repo;
@@ -22,7 +23,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::evaluate::policy::{Catalogue, Policy, PolicyError};
-use crate::finding::Severity;
+use crate::finding::{FailOn, Severity};
 use crate::report::human::{HumanOptions, render_diagnostic};
 use crate::report::{Format, Report, render};
 
@@ -132,6 +133,12 @@ pub fn render_policy_error(error: &PolicyError, options: &HumanOptions) -> Strin
     render_diagnostic(&diagnostic, options)
 }
 
+pub fn parse_fail_on(text: &str) -> Result<FailOn, String> {
+    FailOn::parse(text).ok_or_else(|| {
+        format!("unknown severity '{text}' (critical, high, medium, low, info, or never)")
+    })
+}
+
 pub fn parse_severity(text: &str) -> Result<Severity, String> {
     Severity::parse(text)
         .ok_or_else(|| format!("unknown severity '{text}' (critical, high, medium, low, info)"))
@@ -168,44 +175,76 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
-/// `--select` / `--ignore`, shared by the commands that report findings.
+/// `--select` / `--extend-select` / `--ignore`, shared by the commands that report findings.
 #[derive(Args, Debug, Clone, Default)]
 pub struct RuleSelection {
-    /// Only run these rules (ids or names, comma-separated or repeated).
+    /// Only run these rules: ids, names, id prefixes (TG2) or categories (container,
+    /// exposure, model-config, ...), comma-separated or repeated. Replaces the config's
+    /// `select`.
     #[arg(long, value_delimiter = ',', value_name = "RULES")]
     pub select: Vec<String>,
-    /// Do not run these rules (ids or names, comma-separated or repeated).
+    /// Run these rules in addition to `--select` or the config's `select`.
+    #[arg(long, value_delimiter = ',', value_name = "RULES")]
+    pub extend_select: Vec<String>,
+    /// Do not run these rules (ids, names, prefixes or categories, comma-separated or
+    /// repeated).
     #[arg(long, value_delimiter = ',', value_name = "RULES")]
     pub ignore: Vec<String>,
 }
 
+/// The rule ids a selection resolved to.
+pub struct Selected {
+    /// Empty: every rule runs.
+    pub select: Vec<String>,
+    pub ignore: Vec<String>,
+}
+
 impl RuleSelection {
+    /// Resolves the selection, the command line's `--select` replacing `config_select`
+    /// (ruff's semantics) and `--extend-select` adding to either. The error names the
+    /// selector that selects nothing.
+    pub fn resolve(
+        &self,
+        catalogue: &Catalogue,
+        config_select: (&[String], &str),
+        config_ignore: (&[String], &str),
+    ) -> Result<Selected, String> {
+        let in_origin = |written: &[String], origin: &str| {
+            crate::evaluate::selector::resolve_all(catalogue, written)
+                .map_err(|e| format!("{origin}: {e}"))
+        };
+        let mut select = if self.select.is_empty() {
+            in_origin(config_select.0, config_select.1)?
+        } else {
+            in_origin(&self.select, "--select")?
+        };
+        let extend = in_origin(&self.extend_select, "--extend-select")?;
+        // Extending the default (every rule) leaves every rule.
+        if !select.is_empty() {
+            for id in extend {
+                if !select.contains(&id) {
+                    select.push(id);
+                }
+            }
+        }
+        let mut ignore = in_origin(&self.ignore, "--ignore")?;
+        ignore.extend(in_origin(config_ignore.0, config_ignore.1)?);
+        Ok(Selected { select, ignore })
+    }
+
     /// Which policies run. An unknown rule is a usage error: it is printed, and the exit
     /// code returned.
     pub fn enabled(
         &self,
         catalogue: &Catalogue,
     ) -> Result<impl Fn(&Policy) -> bool + Sync + use<>, ExitCode> {
-        if let Some(unknown) = self
-            .select
-            .iter()
-            .chain(&self.ignore)
-            .find(|r| catalogue.get(r).is_none())
-        {
-            eprintln!(
-                "error: unknown rule '{unknown}' in --select/--ignore (see `tritonguard rules`)"
-            );
-            return Err(ExitCode::from(EXIT_ERROR));
-        }
-        let ids = |rules: &[String]| -> Vec<String> {
-            rules
-                .iter()
-                .filter_map(|r| catalogue.get(r))
-                .map(|p| p.spec.id.clone())
-                .collect()
+        let Selected { select, ignore } = match self.resolve(catalogue, (&[], ""), (&[], "")) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Err(ExitCode::from(EXIT_ERROR));
+            }
         };
-        let select = ids(&self.select);
-        let ignore = ids(&self.ignore);
         Ok(move |p: &Policy| {
             (select.is_empty() || select.contains(&p.spec.id)) && !ignore.contains(&p.spec.id)
         })
@@ -222,10 +261,13 @@ pub struct ReportArgs {
     /// Write the report to this file instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Exit with 1 when a finding is at or above this severity [default: low, or the config
-    /// file's fail-on].
-    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
-    pub fail_on: Option<Severity>,
+    /// Exit with 1 when a finding is at or above this severity; `never` only reports
+    /// [default: low, or the config file's fail-on].
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_fail_on)]
+    pub fail_on: Option<FailOn>,
+    /// Exit 0 whatever the findings (report-only mode); errors still exit 2.
+    #[arg(long)]
+    pub exit_zero: bool,
     /// Show suppressed findings in the human report too (SARIF and JSON always carry them).
     #[arg(long)]
     pub show_suppressed: bool,
@@ -247,6 +289,18 @@ pub struct ReportArgs {
 }
 
 impl ReportArgs {
+    /// The severity at which findings fail the run (`None`: they never do): `--exit-zero`,
+    /// else `--fail-on`, else the config's `fail-on`, else low.
+    pub fn fail_threshold(&self, config: Option<FailOn>) -> Option<Severity> {
+        if self.exit_zero {
+            return None;
+        }
+        self.fail_on
+            .or(config)
+            .unwrap_or(FailOn::At(Severity::Low))
+            .threshold()
+    }
+
     pub fn sarif_category(&self, default: &str) -> String {
         self.sarif_category
             .clone()
@@ -320,7 +374,7 @@ impl ReportArgs {
         let failing = report
             .findings
             .iter()
-            .any(|f| f.suppression.is_none() && f.severity >= report.fail_on);
+            .any(|f| f.suppression.is_none() && report.fail_on.is_some_and(|t| f.severity >= t));
         ExitCode::from(if policy_error {
             EXIT_ERROR
         } else if failing {

@@ -192,7 +192,7 @@ pub fn run(args: ProbeArgs) -> ExitCode {
         notes: &built.notes,
         stats: &built.stats,
         scanned: facts.url.clone(),
-        fail_on: args.report.fail_on.unwrap_or(crate::finding::Severity::Low),
+        fail_on: args.report.fail_threshold(None),
         sarif_category: args.report.sarif_category(SARIF_CATEGORY),
         base_uri: None,
         base_dir: None,

@@ -106,13 +106,14 @@ fn audit(args: AuditArgs) -> ExitCode {
         .as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| ".tritonguard.yaml".to_string());
-    let (select, ignore) = match resolve_rules(&mut catalogue, &args.rules, &config, &config_name) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(EXIT_ERROR);
-        }
-    };
+    let crate::cli::Selected { select, ignore } =
+        match resolve_rules(&mut catalogue, &args.rules, &config, &config_name, false) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_ERROR);
+            }
+        };
     // Only the rules an audit can report run: a shared config's ignore of a launch rule is
     // not reported unused here.
     let enabled = move |p: &Policy| {
@@ -140,6 +141,7 @@ fn audit(args: AuditArgs) -> ExitCode {
             config_name,
             inline: config.inline_ignores && !args.no_inline_ignores,
             baseline: None,
+            per_file: None,
         },
     );
     // The filter sorts in `check`'s order; the audit's is by path.
@@ -153,11 +155,7 @@ fn audit(args: AuditArgs) -> ExitCode {
         notes: &result.notes,
         stats: &result.stats,
         scanned: display_path(&args.dir, &request.base),
-        fail_on: args
-            .report
-            .fail_on
-            .or(config.fail_on)
-            .unwrap_or(crate::finding::Severity::Low),
+        fail_on: args.report.fail_threshold(config.fail_on),
         sarif_category: args.report.sarif_category(SARIF_CATEGORY),
         base_uri: base_uri(&request.base),
         base_dir: std::fs::canonicalize(&request.base).ok(),

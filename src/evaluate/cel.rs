@@ -359,6 +359,7 @@ fn make_finding(
         ]),
         suppression: None,
         subject_extent: subject.extent,
+        subject_anchor: subject.anchor,
         secrets: secret_spans(spec, subject, item_node, store),
     }
 }

@@ -9,6 +9,7 @@ pub mod eval_errors;
 pub mod native;
 pub mod policy;
 pub mod registry;
+pub mod selector;
 
 use std::collections::BTreeMap;
 

@@ -45,6 +45,7 @@ pub fn finding_of(
         fingerprint: fingerprint(&[&policy.spec.id, store.display(span.file), identity]),
         suppression: None,
         subject_extent: None,
+        subject_anchor: None,
         secrets: Vec::new(),
     }
 }

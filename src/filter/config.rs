@@ -2,10 +2,11 @@
 //! exclude, where team policies live, the fail-on threshold, and suppressions that live
 //! outside the scanned files. Read with positions, so a mistake points into the file.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::finding::Severity;
+use crate::finding::{FailOn, Severity};
 use crate::parse::yaml::parse_stream;
 use crate::source::{FileId, Span};
 use crate::tree::{Node, Value};
@@ -22,6 +23,10 @@ pub struct ConfigIgnore {
     /// `YYYY-MM-DD`: the suppression stops working after this day.
     pub until: Option<String>,
     pub span: Span,
+    /// When configs resolve per file: the files this ignore's config governs, each with its
+    /// path relative to the config's folder (what `paths` match). `None`: every file, by
+    /// its displayed path.
+    pub scope: Option<Arc<BTreeMap<FileId, String>>>,
 }
 
 /// `helm:` in the config file: how charts found in the scan are rendered.
@@ -54,7 +59,7 @@ pub struct Config {
     /// Where it was read from, and its text (for diagnostics).
     pub path: Option<PathBuf>,
     pub text: Arc<str>,
-    pub fail_on: Option<Severity>,
+    pub fail_on: Option<FailOn>,
     pub select: Vec<String>,
     pub ignore: Vec<String>,
     pub severity: Vec<(String, Severity)>,
@@ -93,14 +98,20 @@ const KEYS: &[&str] = &[
     "workloads",
 ];
 
-/// The nearest `.tritonguard.yaml` in `start` or one of its parents.
+/// The nearest `.tritonguard.yaml` in `start` or one of its parents, up to the repository
+/// root (a folder with `.git`), never above it.
 pub fn find(start: &Path) -> Option<PathBuf> {
     let absolute = std::fs::canonicalize(start).ok()?;
-    let mut dir = if absolute.is_dir() {
+    let dir = if absolute.is_dir() {
         absolute
     } else {
         absolute.parent()?.to_path_buf()
     };
+    find_from_dir(&dir)
+}
+
+fn find_from_dir(dir: &Path) -> Option<PathBuf> {
+    let mut dir = dir.to_path_buf();
     loop {
         for name in FILE_NAMES {
             let candidate = dir.join(name);
@@ -108,9 +119,162 @@ pub fn find(start: &Path) -> Option<PathBuf> {
                 return Some(candidate);
             }
         }
-        if !dir.pop() {
+        if dir.join(".git").exists() || !dir.pop() {
             return None;
         }
+    }
+}
+
+/// The configuration of each file, the way ruff resolves it: a file uses the nearest
+/// config above it (up to the repository root), and paths in a config are relative to its
+/// folder. `select`, `ignore`, `exclude` and `ignores` apply per file; the other keys come
+/// from the config `check` read first.
+#[derive(Debug, Default)]
+pub struct PerFile {
+    /// The configs found, with the rule ids their `select` and `ignore` resolved to.
+    pub configs: Vec<FileConfig>,
+    /// Each governed file: its config and its path relative to that config's folder.
+    pub files: BTreeMap<FileId, (usize, String)>,
+    /// Files named on the command line: `exclude` does not apply to them (unless
+    /// `--force-exclude` already dropped them before the scan).
+    pub explicit: std::collections::BTreeSet<FileId>,
+}
+
+/// Turns a config's selectors into rule ids; the error names `origin`.
+pub type ResolveSelectors<'a> = dyn Fn(&[String], &str) -> Result<Vec<String>, String> + 'a;
+
+#[derive(Debug)]
+pub struct FileConfig {
+    pub config: Config,
+    /// Empty: every rule.
+    pub select: Vec<String>,
+    pub ignore: Vec<String>,
+    pub exclude: globset::GlobSet,
+}
+
+impl PerFile {
+    /// Finds and reads the config of every file of `store` that has a path on disk.
+    /// `resolve` turns a config's `select`/`ignore` into rule ids (the catalogue lives
+    /// in a later stage's caller); `keep_select` is false when the command line's
+    /// `--select` replaces every config's `select`; `extend_select` (rule ids) is added to
+    /// each config's.
+    pub fn resolve(
+        store: &crate::source::SourceStore,
+        keep_select: bool,
+        extend_select: &[String],
+        resolve: &ResolveSelectors<'_>,
+    ) -> Result<PerFile, Vec<ConfigError>> {
+        let mut per_file = PerFile::default();
+        let mut by_path: BTreeMap<PathBuf, usize> = BTreeMap::new();
+        let mut by_dir: BTreeMap<PathBuf, Option<PathBuf>> = BTreeMap::new();
+        for (id, file) in store.files() {
+            let Some(real) = file
+                .path
+                .as_ref()
+                .and_then(|p| std::fs::canonicalize(p).ok())
+            else {
+                continue;
+            };
+            let Some(dir) = real.parent() else { continue };
+            let found = by_dir
+                .entry(dir.to_path_buf())
+                .or_insert_with(|| find_from_dir(dir))
+                .clone();
+            let Some(config_path) = found else { continue };
+            let index = match by_path.get(&config_path) {
+                Some(i) => *i,
+                None => {
+                    let config = load(&config_path)?;
+                    let name = config_path.display().to_string();
+                    let fail = |message: String| {
+                        vec![ConfigError {
+                            path: name.clone(),
+                            text: config.text.clone(),
+                            span: Span::new(FileId(0), 0, 0),
+                            message,
+                        }]
+                    };
+                    let mut select = if keep_select {
+                        resolve(&config.select, &name).map_err(fail)?
+                    } else {
+                        Vec::new()
+                    };
+                    // `--extend-select` adds to a narrowed selection (all rules stay all).
+                    if !select.is_empty() {
+                        select.extend(extend_select.iter().cloned());
+                    }
+                    let ignore = resolve(&config.ignore, &name).map_err(fail)?;
+                    let mut globs = globset::GlobSetBuilder::new();
+                    for pattern in &config.exclude {
+                        if let Ok(glob) = globset::Glob::new(pattern) {
+                            globs.add(glob);
+                        }
+                    }
+                    per_file.configs.push(FileConfig {
+                        exclude: globs.build().unwrap_or_else(|_| globset::GlobSet::empty()),
+                        config,
+                        select,
+                        ignore,
+                    });
+                    by_path.insert(config_path.clone(), per_file.configs.len() - 1);
+                    per_file.configs.len() - 1
+                }
+            };
+            let folder = config_path.parent().unwrap_or(Path::new("/"));
+            let relative = real
+                .strip_prefix(folder)
+                .map(|r| r.to_string_lossy().replace('\\', "/"))
+                .unwrap_or_default();
+            per_file.files.insert(id, (index, relative));
+        }
+        // Each config's ignores match the files it governs, by their path from its folder.
+        for (index, fc) in per_file.configs.iter_mut().enumerate() {
+            let scope: BTreeMap<FileId, String> = per_file
+                .files
+                .iter()
+                .filter(|(_, (i, _))| *i == index)
+                .map(|(id, (_, rel))| (*id, rel.clone()))
+                .collect();
+            let scope = Arc::new(scope);
+            for ignore in &mut fc.config.ignores {
+                ignore.scope = Some(scope.clone());
+            }
+        }
+        Ok(per_file)
+    }
+
+    /// Whether rule `id` counts on `file` under the file's config.
+    pub fn rule_on(&self, file: FileId, id: &str) -> bool {
+        match self
+            .files
+            .get(&file)
+            .and_then(|(i, _)| self.configs.get(*i))
+        {
+            Some(fc) => {
+                (fc.select.is_empty() || fc.select.iter().any(|s| s == id))
+                    && !fc.ignore.iter().any(|s| s == id)
+            }
+            None => true,
+        }
+    }
+
+    /// Whether `file` is excluded by its config's `exclude`.
+    pub fn excluded(&self, file: FileId) -> bool {
+        if self.explicit.contains(&file) {
+            return false;
+        }
+        self.files
+            .get(&file)
+            .and_then(|(i, rel)| self.configs.get(*i).map(|fc| fc.exclude.is_match(rel)))
+            .unwrap_or(false)
+    }
+
+    /// Every config's ignores, each scoped to its files.
+    pub fn ignores(&self) -> Vec<ConfigIgnore> {
+        self.configs
+            .iter()
+            .flat_map(|fc| fc.config.ignores.iter().cloned())
+            .collect()
     }
 }
 
@@ -172,7 +336,16 @@ pub fn parse(name: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
             for (key, value) in entries {
                 let span = value.key_span.unwrap_or(whole);
                 match key.as_str() {
-                    "fail-on" => config.fail_on = severity(value, &mut errors),
+                    "fail-on" => {
+                        config.fail_on = value.as_str().and_then(FailOn::parse);
+                        if config.fail_on.is_none() {
+                            errors.push((
+                                value.span.unwrap_or(span),
+                                "'fail-on' is a severity (critical, high, medium, low, info) or never"
+                                    .to_string(),
+                            ));
+                        }
+                    }
                     "select" => config.select = strings(value, key, &mut errors),
                     "ignore" => config.ignore = strings(value, key, &mut errors),
                     "severity" => {
@@ -349,6 +522,7 @@ fn ignores(node: &Node, errors: &mut Vec<(Span, String)>) -> Vec<ConfigIgnore> {
             reason: item.get("reason").and_then(Node::as_scalar_text),
             until,
             span,
+            scope: None,
         });
     }
     out
@@ -758,7 +932,7 @@ mod tests {
     fn a_full_config_reads() {
         let text = "fail-on: medium\nselect: [TG101]\nignore: [TG105]\nseverity: {TG105: high}\nexclude: ['charts/**/tests/**']\npolicy-dirs: [team-policies]\nrequire-reason: true\ninline-ignores: false\nbaseline: baseline.json\nignores:\n  - rules: [TG301]\n    paths: ['deploy/monitoring/**']\n    reason: behind the VPN\n    until: 2099-01-01\n";
         let config = parse("c", text).unwrap_or_default();
-        assert_eq!(config.fail_on, Some(Severity::Medium));
+        assert_eq!(config.fail_on, Some(FailOn::At(Severity::Medium)));
         assert_eq!(config.severity, vec![("TG105".to_string(), Severity::High)]);
         assert!(config.require_reason && !config.inline_ignores);
         assert_eq!(config.ignores[0].rules, vec!["TG301".to_string()]);

@@ -38,6 +38,8 @@ pub struct FilterOptions<'a> {
     /// Inline comments and annotations count.
     pub inline: bool,
     pub baseline: Option<(&'a BTreeSet<String>, String)>,
+    /// The config of each file, when configs resolve per file (no `--config`).
+    pub per_file: Option<&'a config::PerFile>,
 }
 
 impl FilterOptions<'_> {
@@ -48,6 +50,7 @@ impl FilterOptions<'_> {
             config_name: ".tritonguard.yaml".to_string(),
             inline: true,
             baseline: None,
+            per_file: None,
         }
     }
 }
@@ -63,15 +66,43 @@ pub fn filter(findings: &mut Vec<Finding>, input: &FilterInput<'_>, options: &Fi
                 || f.related.iter().any(|r| !context.contains(&r.span.file))
                 || f.subject_extent.is_some_and(|e| !context.contains(&e.file))
         });
+        // A finding kept for a checked file points into it too: a reviewer of the staged
+        // Deployment sees where the Service in an unchanged file exposes it from.
+        for f in findings.iter_mut() {
+            let points_into_checked = !context.contains(&f.primary.span.file)
+                || f.related.iter().any(|r| !context.contains(&r.span.file));
+            if points_into_checked {
+                continue;
+            }
+            if let Some(anchor) = f.subject_anchor.filter(|a| !context.contains(&a.file)) {
+                let what = input
+                    .catalogue
+                    .get(&f.rule_id)
+                    .map_or("subject", |p| p.spec.subject.described());
+                f.related.push(crate::finding::Location {
+                    span: anchor,
+                    label: format!("the {what} this finding is about"),
+                });
+            }
+        }
     }
+    if let Some(per_file) = options.per_file {
+        // A finding counts under the config of the file it is on.
+        findings.retain(|f| {
+            let file = f.primary.span.file;
+            !per_file.excluded(file) && per_file.rule_on(file, &f.rule_id)
+        });
+    }
+    let scoped_ignores = options.per_file.map(config::PerFile::ignores);
     let catalogue = input.catalogue;
     let enabled = input.enabled;
+    let per_file = options.per_file;
     let suppression = suppress::SuppressionInput {
         catalogue,
         store: input.store,
         comments: input.comments,
         annotations: input.annotations,
-        config_ignores: &options.config.ignores,
+        config_ignores: scoped_ignores.as_deref().unwrap_or(&options.config.ignores),
         config_name: options.config_name.clone(),
         inline: options.inline,
         require_reason: options.config.require_reason,
@@ -80,7 +111,9 @@ pub fn filter(findings: &mut Vec<Finding>, input: &FilterInput<'_>, options: &Fi
             .as_ref()
             .map(|(set, name)| (*set, name.clone())),
         today: suppress::today(),
-        ran: &|id: &str| catalogue.get(id).is_some_and(enabled),
+        ran: &|id: &str, file: FileId| {
+            catalogue.get(id).is_some_and(enabled) && per_file.is_none_or(|p| p.rule_on(file, id))
+        },
     };
     let meta = suppress::apply(findings, &suppression);
     findings.extend(

@@ -104,7 +104,7 @@ pub struct SuppressionInput<'a> {
     pub baseline: Option<(&'a BTreeSet<String>, String)>,
     pub today: Date,
     /// Whether a rule ran: an ignore of a rule that did not run cannot be called unused.
-    pub ran: &'a (dyn Fn(&str) -> bool + Sync),
+    pub ran: &'a (dyn Fn(&str, FileId) -> bool + Sync),
 }
 
 /// The comments of one file as its parser saw them, and the extents of its documents (one
@@ -356,7 +356,7 @@ pub fn apply(findings: &mut [Finding], input: &SuppressionInput<'_>) -> Vec<Find
             input
                 .catalogue
                 .get(r)
-                .is_some_and(|p| (input.ran)(&p.spec.id))
+                .is_some_and(|p| (input.ran)(&p.spec.id, ignore.file))
         });
         if !used[i] && all_ran {
             meta.extend(meta_finding(
@@ -383,7 +383,14 @@ pub fn apply(findings: &mut [Finding], input: &SuppressionInput<'_>) -> Vec<Find
             .and_then(parse_date)
             .filter(|u| *u < input.today);
         for finding in findings.iter_mut().filter(|f| f.suppression.is_none()) {
-            let path = input.store.display(finding.primary.span.file);
+            let file = finding.primary.span.file;
+            let path = match &ignore.scope {
+                None => input.store.display(file),
+                Some(scope) => match scope.get(&file) {
+                    Some(relative) => relative.as_str(),
+                    None => continue,
+                },
+            };
             let rule_ok = ignore
                 .rules
                 .iter()

@@ -31,6 +31,15 @@ pub fn classify_path(path: &Path) -> Option<FileKind> {
     classify_name(name)
 }
 
+/// The last component of a `/`-separated name (`--stdin-filename images/Dockerfile` is
+/// classified as `Dockerfile`).
+pub fn base_name(name: &str) -> String {
+    std::path::Path::new(name)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| name.to_string())
+}
+
 pub fn classify_name(name: &str) -> Option<FileKind> {
     let lower = name.to_ascii_lowercase();
     if lower == ".tritonguard.yaml"

@@ -127,7 +127,7 @@ mod tests {
                 notes: &result.notes,
                 stats: &result.stats,
                 scanned: "deploy".to_string(),
-                fail_on: Severity::Low,
+                fail_on: Some(Severity::Low),
                 sarif_category: String::new(),
                 base_uri: None,
                 base_dir: None,

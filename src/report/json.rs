@@ -179,7 +179,9 @@ pub fn render(report: &Report<'_>) -> String {
             findings: report.active().count(),
             suppressed: report.findings.len() - report.active().count(),
             by_severity,
-            fail_on: report.fail_on.as_str(),
+            fail_on: report
+                .fail_on
+                .map_or("never", crate::finding::Severity::as_str),
             duration_ms: report.stats.duration.as_millis(),
         },
         findings: masked.iter().map(|f| finding(report.store, f)).collect(),

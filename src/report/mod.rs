@@ -41,6 +41,8 @@ pub struct Stats {
     pub skipped: usize,
     pub objects: usize,
     pub launches: usize,
+    /// Model configurations (`config.pbtxt`) among the checked files.
+    pub model_configs: usize,
     /// Model directories, for a model repository audit (the summary counts these instead
     /// of launches).
     pub models: Option<usize>,
@@ -61,7 +63,8 @@ pub struct Report<'a> {
     pub stats: &'a Stats,
     /// What was scanned, as the user named it (`examples/`, `-`).
     pub scanned: String,
-    pub fail_on: Severity,
+    /// The exit threshold; `None` is `--fail-on never` (findings are only reported).
+    pub fail_on: Option<Severity>,
     /// SARIF `automationDetails.id` (a category ending in `/`).
     pub sarif_category: String,
     /// Absolute directory that relative paths start from (SARIF `%SRCROOT%`).

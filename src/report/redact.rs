@@ -125,6 +125,7 @@ mod tests {
             fingerprint: String::new(),
             suppression: None,
             subject_extent: None,
+            subject_anchor: None,
             secrets: vec![secret, short],
         };
         let redactor = Redactor::new(&store, [&finding]);

@@ -543,7 +543,7 @@ mod tests {
             notes: &result.notes,
             stats: &result.stats,
             scanned: "deploy".to_string(),
-            fail_on: Severity::Low,
+            fail_on: Some(Severity::Low),
             sarif_category: "deploy".to_string(),
             base_uri: None,
             base_dir: None,
