@@ -269,6 +269,23 @@ fn every_mermaid_diagram_parses_with_mermaid() {
     let run = tritonguard(&["check", "examples", "--format", "markdown"]);
     let (parsed, out) = mermaid_parse(&parser, &run.stdout, true);
     assert!(parsed, "{out}\n{}", run.stdout);
+
+    // The README's diagram, which must also be what the tool prints.
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let (parsed, out) = mermaid_parse(&parser, &readme, true);
+    assert!(parsed, "{out}");
+    let run = tritonguard(&[
+        "exposure",
+        "examples/kubernetes/insecure",
+        "--format",
+        "mermaid",
+    ]);
+    assert!(
+        readme.contains(&format!("```mermaid\n{}```\n", ok(&run))),
+        "README.md shows another diagram than `exposure examples/kubernetes/insecure --format mermaid`:\n{}",
+        run.stdout
+    );
 }
 
 #[test]
