@@ -191,3 +191,25 @@ pub fn render(report: &Report<'_>) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{cell, url_path};
+
+    #[test]
+    fn cells_hold_one_line_and_no_markup() {
+        assert_eq!(
+            cell("a | b\nc <img> & `x`"),
+            "a \\| b c &lt;img&gt; &amp; &#96;x&#96;"
+        );
+    }
+
+    #[test]
+    fn paths_are_percent_encoded_for_links() {
+        assert_eq!(
+            url_path("deploy/my file (1).yaml"),
+            "deploy/my%20file%20%281%29.yaml"
+        );
+        assert_eq!(url_path("charts/é.yaml"), "charts/%C3%A9.yaml");
+    }
+}

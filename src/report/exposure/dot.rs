@@ -76,3 +76,13 @@ pub fn render(map: &ExposureMap) -> String {
     out.push_str("}\n");
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::quoted;
+
+    #[test]
+    fn strings_are_quoted_with_escapes() {
+        assert_eq!(quoted("a\"b\\c\nd"), "\"a\\\"b\\\\c d\"");
+    }
+}

@@ -80,3 +80,15 @@ pub fn render(map: &ExposureMap) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::label;
+
+    #[test]
+    fn labels_cannot_close_their_quotes_or_a_markdown_fence() {
+        assert_eq!(label("Service \"a\""), "Service #quot;a#quot;");
+        assert_eq!(label("a#b<c>&d"), "a#35;b#lt;c#gt;#amp;d");
+        assert_eq!(label("```\nend"), "#96;#96;#96; end");
+    }
+}
