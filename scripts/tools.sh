@@ -15,6 +15,8 @@
 #   maturin/   venv: maturin (builds the tritonguard wheel), and wheelhouse/: the setuptools
 #              wheel that installing the pre-commit shim needs when pip may not use an index
 #   sarif/     npm prefix: @microsoft/sarif-multitool (+ its linux binary package)
+#   mermaid/   npm prefix: mermaid (its own parser, as GitHub renders diagrams) + jsdom (the
+#              DOM its sanitizer needs in node), and bin/mermaid-parse: scripts/mermaid_parse.mjs
 #
 # Each tool folder holds a `.installed` marker holding a fingerprint of what was asked
 # for. It is written only after every step succeeded, so an interrupted install (or a
@@ -30,6 +32,8 @@ TG_PIN_PRECOMMIT="pre-commit==4.7.0"
 TG_PIN_MATURIN="maturin==1.16.0"
 TG_PIN_WHEELHOUSE="setuptools==84.2.1"
 TG_PIN_SARIF="@microsoft/sarif-multitool@5.7.0 @microsoft/sarif-multitool-linux@5.7.0"
+# mermaid 12 needs node 22; 11.17.2 is the newest that runs on node 20. jsdom 27 needs 20.19.
+TG_PIN_MERMAID="mermaid@11.17.2 jsdom@26.1.0"
 
 # Exact versions of the venvs' transitive dependencies.
 TG_TOOLS_CONSTRAINTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/tools-constraints.txt"
@@ -213,6 +217,35 @@ tg_tools_install_sarif() {
     tg_tools_mark "$dir" "$fp"
 }
 
+# `mermaid-parse`: scripts/mermaid_parse.mjs beside the pinned mermaid and jsdom (an ES
+# module resolves its imports from its own folder), run by node.
+tg_tools_install_mermaid() {
+    local dir="$TG_TOOLS_DIR/mermaid" script fp
+    script="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/mermaid_parse.mjs"
+    fp="$TG_PIN_MERMAID $(sha256sum "$script" | cut -c1-12)"
+    if tg_tools_fresh "$dir" "$fp"; then
+        tg_tools_log "mermaid: cached ($dir)"
+        return 0
+    fi
+    if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
+        tg_tools_log "mermaid: npm or node not found"
+        return 1
+    fi
+    tg_tools_log "mermaid: installing $TG_PIN_MERMAID into $dir"
+    rm -rf "$dir"
+    mkdir -p "$dir/bin" || return 1
+    # shellcheck disable=SC2086
+    npm install --prefix "$dir" --no-audit --no-fund --loglevel=error $TG_PIN_MERMAID >&2 || return 1
+    cp "$script" "$dir/parse.mjs" || return 1
+    printf '#!/bin/sh\nexec node "%s/parse.mjs" "$@"\n' "$dir" >"$dir/bin/mermaid-parse" || return 1
+    chmod 755 "$dir/bin/mermaid-parse" || return 1
+    printf 'flowchart LR\n  a --> b\n' | "$dir/bin/mermaid-parse" >/dev/null || {
+        tg_tools_log "mermaid: installed but does not parse a flowchart"
+        return 1
+    }
+    tg_tools_mark "$dir" "$fp"
+}
+
 # Exports the TG_* contract read by tests/support/tools.rs.
 tg_tools_export() {
     local pkg
@@ -229,6 +262,7 @@ tg_tools_export() {
     # The native binary, not node_modules/.bin/sarif-multitool: that wrapper re-runs the
     # command through a shell (spawnSync with shell: true), which re-splits arguments.
     export TG_SARIF_MULTITOOL="$TG_TOOLS_DIR/sarif/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool"
+    export TG_MERMAID_PARSE="$TG_TOOLS_DIR/mermaid/bin/mermaid-parse"
 }
 
 tg_tools_main() {
@@ -241,7 +275,7 @@ tg_tools_main() {
     exec {tg_lock_fd}>"$TG_TOOLS_DIR/.lock"
     flock "$tg_lock_fd"
     tg_tools_install_triton && tg_tools_install_pytools && tg_tools_install_helm &&
-        tg_tools_install_precommit && tg_tools_install_maturin && tg_tools_install_sarif || rc=$?
+        tg_tools_install_precommit && tg_tools_install_maturin && tg_tools_install_sarif && tg_tools_install_mermaid || rc=$?
     flock -u "$tg_lock_fd"
     exec {tg_lock_fd}>&-
     if [ "$rc" -ne 0 ]; then
@@ -260,6 +294,7 @@ tg_tools_main() {
     tg_tools_log "TG_MATURIN=$TG_MATURIN"
     tg_tools_log "TG_PYPI_WHEELHOUSE=$TG_PYPI_WHEELHOUSE"
     tg_tools_log "TG_SARIF_MULTITOOL=$TG_SARIF_MULTITOOL"
+    tg_tools_log "TG_MERMAID_PARSE=$TG_MERMAID_PARSE"
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
@@ -267,7 +302,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     set -u
     tg_tools_main || exit $?
     for v in TG_TRITONSERVER TG_TRITON_BACKENDS TG_TRITON_VENV_BIN TG_HELM_PYTHON TG_HELM \
-        TG_JSONSCHEMA_PYTHON TG_PRE_COMMIT TG_MATURIN TG_PYPI_WHEELHOUSE TG_SARIF_MULTITOOL; do
+        TG_JSONSCHEMA_PYTHON TG_PRE_COMMIT TG_MATURIN TG_PYPI_WHEELHOUSE TG_SARIF_MULTITOOL TG_MERMAID_PARSE; do
         printf 'export %s=%q\n' "$v" "${!v}"
     done
 else

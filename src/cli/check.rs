@@ -92,13 +92,23 @@ fn print_config_errors(errors: &[config::ConfigError], color: bool) {
 
 /// The configuration: `--config`, else the nearest `.tritonguard.yaml` above the first path.
 fn read_config(args: &CheckArgs, color: bool) -> Result<Config, ExitCode> {
-    let start = args
-        .paths
+    load_config(args.no_config, args.config.as_deref(), &args.paths, color)
+}
+
+/// The configuration a command reads: none with `no_config`, else `config`, else the nearest
+/// `.tritonguard.yaml` above the first path. Errors are printed; the exit code returned.
+pub(crate) fn load_config(
+    no_config: bool,
+    config: Option<&std::path::Path>,
+    paths: &[PathBuf],
+    color: bool,
+) -> Result<Config, ExitCode> {
+    let start = paths
         .iter()
         .find(|p| p.as_os_str() != "-")
         .cloned()
         .unwrap_or_else(|| PathBuf::from("."));
-    read_config_from(&start, args.config.as_deref(), args.no_config, color)
+    read_config_from(&start, config, no_config, color)
 }
 
 /// The configuration `explicit` names, else the nearest `.tritonguard.yaml` above `start`
@@ -300,6 +310,8 @@ pub fn run(args: CheckArgs) -> ExitCode {
     }
     let mut pipeline = Pipeline::new(&catalogue, &enabled);
     pipeline.workloads = config.workloads.clone();
+    // The markdown report draws the exposure map, made of the correlated launches.
+    pipeline.keep_subjects = args.report.format == crate::report::Format::Markdown;
     let mut result = pipeline.scan(&request);
     match &helm {
         Some(crate::helm::Prepared::Rendered(stage)) => {
@@ -435,6 +447,14 @@ pub fn run(args: CheckArgs) -> ExitCode {
         };
     }
     print_policy_warnings(&catalogue);
+    let exposure = result.correlated.as_ref().map(|correlated| {
+        crate::report::exposure::ExposureMap::build(
+            correlated,
+            &result.store,
+            &result.context_files(),
+            scanned.clone(),
+        )
+    });
     let report = Report {
         store: &result.store,
         catalogue: &catalogue,
@@ -448,6 +468,8 @@ pub fn run(args: CheckArgs) -> ExitCode {
         base_uri: base_uri(&request.base),
         base_dir: std::fs::canonicalize(&request.base).ok(),
         real_paths: result.real_paths(),
+        exposure: exposure.as_ref(),
+        link_base: args.report.link_base.clone(),
     };
     let code = args.report.emit(&report);
     let nothing_found =
@@ -503,7 +525,7 @@ pub(crate) fn is_meta_rule(id: &str) -> bool {
     crate::evaluate::registry::Rule::by_id(id).is_some_and(|r| r.is_about_suppressions())
 }
 
-fn exclude_set(config: &Config) -> globset::GlobSet {
+pub(crate) fn exclude_set(config: &Config) -> globset::GlobSet {
     let mut builder = globset::GlobSetBuilder::new();
     for pattern in &config.exclude {
         if let Ok(glob) = globset::Glob::new(pattern) {

@@ -8,6 +8,7 @@
 pub mod check;
 pub mod completions;
 pub mod explain;
+pub mod exposure;
 pub mod force_exclude;
 pub mod inspect;
 pub mod probe;
@@ -76,6 +77,9 @@ pub enum Command {
     Explain(explain::ExplainArgs),
     /// Run the inline tests of policies (the built-ins, or those in a directory).
     Test(test::TestArgs),
+    /// Show what each Triton launch exposes: every enabled port, who reaches it, through
+    /// which routes, and the authentication in front (table, json, mermaid or dot).
+    Exposure(exposure::ExposureArgs),
     /// Print what policies see: every Launch, Kubernetes object and model configuration, as
     /// JSON under its CEL variable name.
     Inspect(inspect::InspectArgs),
@@ -167,6 +171,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Rules(args) => rules::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Test(args) => test::run(args),
+        Command::Exposure(args) => exposure::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Repo(args) => repo::run(args),
         Command::Probe(args) => probe::run(args),
@@ -286,6 +291,10 @@ pub struct ReportArgs {
     /// keeps both).
     #[arg(long, value_name = "CATEGORY")]
     pub sarif_category: Option<String>,
+    /// Markdown links to files start with this URL instead of being relative, e.g.
+    /// `$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/blob/$GITHUB_SHA/` (the action passes it).
+    #[arg(long, value_name = "URL")]
+    pub link_base: Option<String>,
 }
 
 impl ReportArgs {
@@ -330,13 +339,13 @@ impl ReportArgs {
             match self.format {
                 Format::Human | Format::Concise => crate::report::statistics::render_text(report),
                 Format::Json => crate::report::statistics::render_json(report),
-                Format::Sarif | Format::Github => {
+                Format::Sarif | Format::Github | Format::Markdown => {
                     eprintln!(
                         "error: --statistics prints a table (human, concise) or JSON, not {}",
-                        if self.format == Format::Sarif {
-                            "SARIF"
-                        } else {
-                            "GitHub annotations"
+                        match self.format {
+                            Format::Sarif => "SARIF",
+                            Format::Github => "GitHub annotations",
+                            _ => "markdown",
                         }
                     );
                     return ExitCode::from(EXIT_ERROR);

@@ -197,6 +197,8 @@ pub fn run(args: ProbeArgs) -> ExitCode {
         base_uri: None,
         base_dir: None,
         real_paths: Vec::new(),
+        exposure: None,
+        link_base: args.report.link_base.clone(),
     };
     args.report.emit(&report)
 }

@@ -160,6 +160,8 @@ fn audit(args: AuditArgs) -> ExitCode {
         base_uri: base_uri(&request.base),
         base_dir: std::fs::canonicalize(&request.base).ok(),
         real_paths: result.real_paths(),
+        exposure: None,
+        link_base: args.report.link_base.clone(),
     };
     args.report.emit(&report)
 }

@@ -229,6 +229,7 @@ fn port_exposure(
                     store,
                 );
                 r.value.authenticated = authenticated;
+                r.value.via = Some(service.name.clone());
                 routes.push((Reach::Internet, r));
                 if port.name == "http" || port.name == "grpc" {
                     rate_limits.extend(auth::route_rate_limits(front.route, index, store));
@@ -319,6 +320,7 @@ fn route(
                 .map(|s| store.display(s.file).to_string())
                 .unwrap_or_default(),
             authenticated: false,
+            via: None,
         },
         span,
     }

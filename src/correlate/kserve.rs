@@ -370,6 +370,7 @@ impl KserveRoute {
                 },
                 file: self.file.clone(),
                 authenticated: false,
+                via: None,
             },
             span: self.span,
         }

@@ -354,6 +354,7 @@ fn apply_exposure(
                         note,
                         file: file_of(span),
                         authenticated: false,
+                        via: None,
                     },
                     span,
                 },

@@ -546,6 +546,9 @@ pub struct Route {
     pub file: String,
     /// Traffic on this route passes an authenticating proxy or ingress authentication.
     pub authenticated: bool,
+    /// The Service this route forwards to (Ingress, Gateway API and other routes in front
+    /// of a Service); null for a route that reaches the pod itself.
+    pub via: Option<String>,
 }
 node_struct!(Route {
     kind,
@@ -553,7 +556,8 @@ node_struct!(Route {
     reach,
     note,
     file,
-    authenticated
+    authenticated,
+    via
 });
 
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -132,6 +132,8 @@ mod tests {
                 base_uri: None,
                 base_dir: None,
                 real_paths: Vec::new(),
+                exposure: None,
+                link_base: None,
             })
         };
         let single = report(&result);

@@ -2,10 +2,12 @@
 
 pub mod concise;
 pub mod excerpt;
+pub mod exposure;
 pub mod github;
 pub mod human;
 pub mod json;
 pub mod look;
+pub mod markdown;
 pub mod redact;
 pub mod rule_docs;
 pub mod sarif;
@@ -31,6 +33,9 @@ pub enum Format {
     Json,
     /// GitHub Actions workflow commands (annotations without code scanning).
     Github,
+    /// A markdown summary for a pull-request comment or the GitHub step summary (counts,
+    /// findings by severity with links to their lines, the exposure map as a diagram).
+    Markdown,
 }
 
 /// What was scanned, for the summary line.
@@ -74,6 +79,11 @@ pub struct Report<'a> {
     /// Each scanned file's canonical path (indexed by `FileId`), resolved before reporting:
     /// reporters never touch the file system.
     pub real_paths: Vec<Option<std::path::PathBuf>>,
+    /// The exposure map of the scan, for reports that draw it (markdown).
+    pub exposure: Option<&'a exposure::ExposureMap>,
+    /// What markdown links to files start with (a repository's blob URL at a commit, ending
+    /// in `/`); `None` links relative to the base directory.
+    pub link_base: Option<String>,
 }
 
 impl Report<'_> {
@@ -98,6 +108,7 @@ pub fn render(format: Format, report: &Report<'_>, options: &human::HumanOptions
         Format::Sarif => sarif::render(report),
         Format::Json => json::render(report),
         Format::Github => github::render(report),
+        Format::Markdown => markdown::render(report),
     }
 }
 

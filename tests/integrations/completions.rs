@@ -61,7 +61,10 @@ fn bash_completes_subcommands_options_and_values() {
     let options = bash_complete(&["tritonguard", "check", "--co"]);
     assert_eq!(options, ["--context", "--color", "--config"]);
     let formats = bash_complete(&["tritonguard", "check", "--format", ""]);
-    assert_eq!(formats, ["human", "concise", "sarif", "json", "github"]);
+    assert_eq!(
+        formats,
+        ["human", "concise", "sarif", "json", "github", "markdown"]
+    );
 }
 
 #[test]

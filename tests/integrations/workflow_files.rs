@@ -96,6 +96,17 @@ fn github_files_are_plain_yaml_to_tritonguard() {
 
 /// Runs the action's `check` step script the way the runner does (bash, the step's env).
 fn run_check_step(paths: &str, fail_on: &str) -> (i32, String, Option<Value>) {
+    let (code, outputs, report, _) = run_check_step_with_summary(paths, fail_on, None);
+    (code, outputs, report)
+}
+
+/// The same, with `step-summary` set (`None`: the runner gives no `GITHUB_STEP_SUMMARY`).
+/// Returns what the step appended to the summary file too.
+fn run_check_step_with_summary(
+    paths: &str,
+    fail_on: &str,
+    step_summary: Option<&str>,
+) -> (i32, String, Option<Value>, String) {
     let action = yaml("action.yml");
     let step = action["runs"]["steps"]
         .as_array()
@@ -112,7 +123,22 @@ fn run_check_step(paths: &str, fail_on: &str) -> (i32, String, Option<Value>) {
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_tritonguard"), bin.join("tritonguard")).unwrap();
     let output = dir.path().join("github_output");
     let sarif = dir.path().join("out.sarif");
-    let out = Command::new("bash")
+    let summary = dir.path().join("step_summary");
+    let mut command = Command::new("bash");
+    // A test run inside a workflow must not write to that workflow's own summary.
+    command.env_remove("GITHUB_STEP_SUMMARY");
+    if let Some(input) = step_summary {
+        std::fs::write(&summary, "previous step's summary\n").unwrap();
+        command
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .env("TG_STEP_SUMMARY", input)
+            .env("GITHUB_SERVER_URL", "https://github.example")
+            .env("GITHUB_REPOSITORY", "team/models")
+            .env("GITHUB_SHA", "0123abc");
+    } else {
+        command.env("TG_STEP_SUMMARY", "true");
+    }
+    let out = command
         .args([
             "--noprofile",
             "--norc",
@@ -143,7 +169,32 @@ fn run_check_step(paths: &str, fail_on: &str) -> (i32, String, Option<Value>) {
         .ok()
         .map(|t| serde_json::from_str(&t).unwrap());
     let _ = String::from_utf8_lossy(&out.stderr);
-    (out.status.code().unwrap_or(-1), outputs, report)
+    let appended = std::fs::read_to_string(&summary).unwrap_or_default();
+    (out.status.code().unwrap_or(-1), outputs, report, appended)
+}
+
+#[test]
+fn the_action_appends_a_markdown_summary_to_the_step_summary() {
+    let (code, outputs, report, summary) =
+        run_check_step_with_summary("examples/kubernetes/insecure", "high", Some("true"));
+    assert_eq!((code, outputs.trim()), (0, "exit-code=1"));
+    assert!(report.is_some());
+    // Appended after what was there, with links to the checked commit's lines.
+    assert!(
+        summary.starts_with("previous step's summary\n## tritonguard\n"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("](https://github.example/team/models/blob/0123abc/examples/kubernetes/insecure/triton.yaml#L"),
+        "{summary}"
+    );
+    assert!(summary.contains("```mermaid\nflowchart LR\n"), "{summary}");
+
+    // "false" leaves the summary alone.
+    let (code, _, _, summary) =
+        run_check_step_with_summary("examples/kubernetes/insecure", "high", Some("false"));
+    assert_eq!(code, 0);
+    assert_eq!(summary, "previous step's summary\n");
 }
 
 #[test]

@@ -31,6 +31,9 @@ pub const JSONSCHEMA_PYTHON: &str = "TG_JSONSCHEMA_PYTHON";
 pub const PRE_COMMIT: &str = "TG_PRE_COMMIT";
 /// The `sarif-multitool` executable (the native binary, not the npm shell wrapper).
 pub const SARIF_MULTITOOL: &str = "TG_SARIF_MULTITOOL";
+/// `mermaid-parse`: Mermaid's own parser in node (scripts/mermaid_parse.mjs); a diagram on
+/// standard input, or `--markdown` for every mermaid block of a markdown text.
+pub const MERMAID_PARSE: &str = "TG_MERMAID_PARSE";
 /// The `maturin` executable, which builds the tritonguard wheel.
 pub const MATURIN: &str = "TG_MATURIN";
 /// A folder of wheels pip may install from without an index (setuptools, for the
@@ -38,7 +41,7 @@ pub const MATURIN: &str = "TG_MATURIN";
 pub const PYPI_WHEELHOUSE: &str = "TG_PYPI_WHEELHOUSE";
 
 /// Every variable of the contract, for diagnostics.
-pub const ALL: [&str; 10] = [
+pub const ALL: [&str; 11] = [
     TRITONSERVER,
     TRITON_BACKENDS,
     TRITON_VENV_BIN,
@@ -47,6 +50,7 @@ pub const ALL: [&str; 10] = [
     JSONSCHEMA_PYTHON,
     PRE_COMMIT,
     SARIF_MULTITOOL,
+    MERMAID_PARSE,
     MATURIN,
     PYPI_WHEELHOUSE,
 ];
