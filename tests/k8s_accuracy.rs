@@ -1,6 +1,6 @@
-//! Issue 15, items 2, 4, 7, 11, 12 and 13: which `.pbtxt` files are model configurations,
+//! Issue 15, items 2, 4, 6, 7, 11, 12 and 13: which `.pbtxt` files are model configurations,
 //! TG209 only for a mounted repository, workloads inside custom resources, mounts over the
-//! backend and repo-agent directories, keys the Kubernetes schema does not know, and health
+//! backend and repo-agent directories, internal load balancers, keys the Kubernetes schema does not know, and health
 //! probes. Each fixture under `tests/fixtures/accuracy/` says in its first comment whether it
 //! is good or bad; this test pins the findings of the rules involved, each at its line and
 //! with the words of its message that say why.
@@ -280,6 +280,57 @@ const CASES: &[Case] = &[
         rules: &["TG801"],
         launches: 1,
         expect: &[("TG801", "", 9, "no liveness probe")],
+    },
+    // Item 6: a LoadBalancer its cloud annotation marks internal reaches the private network.
+    Case {
+        path: "internal-lb/aws-internal.yaml",
+        rules: &["TG301", "TG302", "TG105"],
+        launches: 1,
+        expect: &[
+            (
+                "TG301",
+                "",
+                27,
+                "reachable from the private network behind an internal load balancer (not the internet)",
+            ),
+            (
+                "TG302",
+                "",
+                26,
+                "HTTP port 8000 is reachable from the private network behind an internal load balancer (not the internet)",
+            ),
+            (
+                "TG105",
+                "",
+                26,
+                "reachable from the private network behind an internal load balancer and no rate limit",
+            ),
+        ],
+    },
+    Case {
+        path: "internal-lb/gke-internal.yaml",
+        rules: &["TG301", "TG302"],
+        launches: 1,
+        expect: &[(
+            "TG302",
+            "",
+            21,
+            "gRPC port 8001 is reachable from the private network behind an internal load balancer",
+        )],
+    },
+    Case {
+        path: "internal-lb/public.yaml",
+        rules: &["TG301", "TG302", "TG105"],
+        launches: 1,
+        expect: &[
+            (
+                "TG302",
+                "",
+                22,
+                "HTTP port 8000 is reachable from the internet",
+            ),
+            ("TG105", "", 22, "inference is reachable from the internet"),
+        ],
     },
 ];
 

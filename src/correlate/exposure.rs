@@ -356,7 +356,7 @@ fn service_reach(
         )
     });
     match service_type {
-        "LoadBalancer" if internal_lb => (Reach::Node, "internal LoadBalancer"),
+        "LoadBalancer" if internal_lb => (Reach::Network, "internal LoadBalancer"),
         "LoadBalancer" => (Reach::Internet, "LoadBalancer"),
         _ if external_ips => (Reach::Internet, "externalIPs"),
         "NodePort" => (Reach::Node, "NodePort"),

@@ -478,6 +478,9 @@ pub enum Reach {
     Cluster,
     /// Anything that reaches a node (NodePort, hostPort, hostNetwork, `-p` on 0.0.0.0).
     Node,
+    /// The private network around the cluster (a LoadBalancer marked internal by its cloud
+    /// annotation): outside the cluster, but not the internet.
+    Network,
     /// The internet, or anything outside the cluster (LoadBalancer, Ingress, externalIPs).
     Internet,
 }
@@ -490,6 +493,7 @@ impl Reach {
             Reach::Host => "host",
             Reach::Cluster => "cluster",
             Reach::Node => "node",
+            Reach::Network => "network",
             Reach::Internet => "internet",
         }
     }
@@ -505,9 +509,9 @@ pub struct PortExposure {
     pub port: Fact<i64>,
     /// The same port where the container declares it (`containerPort`, `EXPOSE`), if it does.
     pub declared: Fact<i64>,
-    /// disabled | local | host | cluster | node | internet; null when unknown.
+    /// disabled | local | host | cluster | node | network | internet; null when unknown.
     pub reach: Fact<String>,
-    /// `reach` as a number for comparisons (disabled 0 … internet 5).
+    /// `reach` as a number for comparisons (disabled 0 … network 5, internet 6).
     pub rank: i64,
     /// Reachable from outside the cluster or host (`node` or `internet`).
     pub external: bool,
