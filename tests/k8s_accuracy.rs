@@ -1,6 +1,6 @@
-//! Issue 15, items 2, 4, 6, 7, 11, 12 and 13: which `.pbtxt` files are model configurations,
+//! Issue 15, items 2, 4, 6, 7, 8, 11, 12 and 13: which `.pbtxt` files are model configurations,
 //! TG209 only for a mounted repository, workloads inside custom resources, mounts over the
-//! backend and repo-agent directories, internal load balancers, keys the Kubernetes schema does not know, and health
+//! backend and repo-agent directories, internal load balancers, OpenShift Routes, keys the Kubernetes schema does not know, and health
 //! probes. Each fixture under `tests/fixtures/accuracy/` says in its first comment whether it
 //! is good or bad; this test pins the findings of the rules involved, each at its line and
 //! with the words of its message that say why.
@@ -332,6 +332,38 @@ const CASES: &[Case] = &[
             ("TG105", "", 22, "inference is reachable from the internet"),
         ],
     },
+    // Item 8: an OpenShift Route is a route into the cluster like an Ingress.
+    Case {
+        path: "openshift/route-edge.yaml",
+        rules: &["TG301", "TG302", "TG105"],
+        launches: 1,
+        expect: &[
+            (
+                "TG302",
+                "",
+                32,
+                "HTTP port 8000 is reachable from the internet",
+            ),
+            ("TG105", "", 32, "inference is reachable from the internet"),
+        ],
+    },
+    Case {
+        path: "openshift/route-target-number.yaml",
+        rules: &["TG301", "TG302"],
+        launches: 1,
+        expect: &[(
+            "TG301",
+            "",
+            25,
+            "metrics port 8002 is reachable from the internet",
+        )],
+    },
+    Case {
+        path: "openshift/route-elsewhere.yaml",
+        rules: &["TG301", "TG302", "TG105"],
+        launches: 1,
+        expect: &[],
+    },
 ];
 
 fn root() -> std::path::PathBuf {
@@ -455,4 +487,23 @@ fn a_team_kind_from_the_config_file_is_a_workload() {
         None,
     );
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+}
+
+#[test]
+fn an_openshift_route_says_where_tls_ends() {
+    let catalogue = Catalogue::load(&[], true).unwrap_or_else(|_| panic!("policies load"));
+    let path = root().join("openshift/route-edge.yaml");
+    let mut request = ScanRequest::new(vec![path.clone()]);
+    request.base = path.parent().unwrap().to_path_buf();
+    let result = scan(&catalogue, &request, &|_| true);
+    let tg302 = result
+        .findings
+        .iter()
+        .find(|f| f.rule_id == "TG302")
+        .expect("TG302");
+    assert_eq!(
+        tg302.primary.label,
+        "Route \"triton\" routes triton.apps.example.com/ (TLS edge-terminated at the router) \
+         to Service \"triton\", unauthenticated"
+    );
 }

@@ -213,7 +213,7 @@ fn port_exposure(
             for front in index
                 .backends_to(service.namespace_or_default(), &service.name)
                 .iter()
-                .filter(|b| b.reaches(service_port, port_name))
+                .filter(|b| b.reaches(service_port, port_name, target))
             {
                 let authenticated =
                     via_proxy.is_some() || auth::route_is_authenticated(front.route);

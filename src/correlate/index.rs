@@ -72,12 +72,17 @@ pub struct Backend<'a> {
     pub span: Option<Span>,
     /// What is routed, for messages (`example.com/v2`, `http traffic from gateway x`).
     pub what: String,
+    /// `port_number` names the pods' port (the Service port's target), not the Service port:
+    /// an OpenShift Route's `spec.port.targetPort`.
+    pub by_target: bool,
 }
 
 impl Backend<'_> {
-    /// Whether it reaches the Service port `number` (named `name`).
-    pub fn reaches(&self, number: Option<i64>, name: Option<&str>) -> bool {
+    /// Whether it reaches the Service port `number` (named `name`, forwarding to the pods'
+    /// port `target`).
+    pub fn reaches(&self, number: Option<i64>, name: Option<&str>, target: i64) -> bool {
         match (self.port_number, self.port_name.as_deref()) {
+            (Some(n), _) if self.by_target => n == target,
             (Some(n), _) => Some(n) == number,
             (None, Some(n)) => Some(n) == name,
             (None, None) => true,
@@ -162,6 +167,7 @@ const ROUTE_KINDS: &[&str] = &[
     "VirtualService",
     "IngressRoute",
     "IngressRouteTCP",
+    "Route",
 ];
 
 /// Whether a kind routes traffic into the cluster through a controller (its traffic comes
@@ -356,6 +362,7 @@ fn backends_of<'a>(route: &'a K8sObject) -> Vec<((String, String), Backend<'a>)>
                         port_name,
                         span: backend.label_span().or(backend.span),
                         what,
+                        by_target: false,
                     },
                 );
             }
@@ -396,6 +403,7 @@ fn backends_of<'a>(route: &'a K8sObject) -> Vec<((String, String), Backend<'a>)>
                             port_name: None,
                             span: backend.item_span(),
                             what: "traffic".to_string(),
+                            by_target: false,
                         },
                     );
                 }
@@ -451,6 +459,7 @@ fn backends_of<'a>(route: &'a K8sObject) -> Vec<((String, String), Backend<'a>)>
                                     "{section} traffic from gateway {}",
                                     gateways.join(", ")
                                 ),
+                                by_target: false,
                             },
                         );
                     }
@@ -482,12 +491,79 @@ fn backends_of<'a>(route: &'a K8sObject) -> Vec<((String, String), Backend<'a>)>
                             port_name: svc.get("port").and_then(Node::as_str).map(str::to_string),
                             span: svc.item_span(),
                             what,
+                            by_target: false,
                         },
                     );
                 }
             }
         }
+        "Route" if route.api_version.starts_with("route.openshift.io/") => {
+            openshift_route(route, &mut push);
+        }
         _ => {}
     }
     out
+}
+
+/// An OpenShift Route: the router sends `host` + `path` to `spec.to` and each of
+/// `spec.alternateBackends` (Services), on `spec.port.targetPort` (the pods' port, by name or
+/// number) or every port when none is given; `spec.tls.termination` says where TLS ends.
+fn openshift_route<'a>(route: &'a K8sObject, push: &mut dyn FnMut(String, &str, Backend<'a>)) {
+    let ns = route.namespace_or_default().to_string();
+    let Some(spec) = route.node.get("spec") else {
+        return;
+    };
+    let host = spec
+        .get("host")
+        .and_then(Node::as_str)
+        .unwrap_or("the router's default host");
+    let path = spec.get("path").and_then(Node::as_str).unwrap_or("/");
+    let tls = match spec.at(&["tls", "termination"]).and_then(Node::as_str) {
+        Some(t @ ("edge" | "reencrypt")) => {
+            let insecure = spec
+                .at(&["tls", "insecureEdgeTerminationPolicy"])
+                .and_then(Node::as_str);
+            let plain = if insecure == Some("Allow") {
+                ", plain HTTP allowed too"
+            } else {
+                ""
+            };
+            format!(" (TLS {t}-terminated at the router{plain})")
+        }
+        Some("passthrough") => " (TLS passed through to the pod)".to_string(),
+        _ => " (no TLS)".to_string(),
+    };
+    let what = format!("{host}{path}{tls}");
+    let target = spec.at(&["port", "targetPort"]);
+    let targets = std::iter::once(spec.get("to")).chain(
+        spec.get("alternateBackends")
+            .map(Node::as_list)
+            .unwrap_or_default()
+            .iter()
+            .map(Some),
+    );
+    for to in targets.flatten() {
+        let kind = to.get("kind").and_then(Node::as_str).unwrap_or("Service");
+        let Some(name) = to.get("name").and_then(Node::as_str) else {
+            continue;
+        };
+        if kind != "Service" {
+            continue;
+        }
+        push(
+            ns.clone(),
+            name,
+            Backend {
+                route,
+                port_number: target.and_then(Node::as_i64),
+                port_name: target.and_then(Node::as_str).map(str::to_string),
+                span: target
+                    .and_then(Node::label_span)
+                    .or(to.label_span())
+                    .or(to.span),
+                what: what.clone(),
+                by_target: true,
+            },
+        );
+    }
 }
