@@ -238,6 +238,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
 
     let mut paths: Vec<PathBuf> = Vec::new();
     let mut skipped: Vec<&PathBuf> = Vec::new();
+    let mut excluded_any = false;
     let mut stdin = None;
     for p in &args.paths {
         if p.as_os_str() == "-" {
@@ -262,7 +263,10 @@ pub fn run(args: CheckArgs) -> ExitCode {
         } else if args.force_exclude && p.is_file() {
             let fixed = (!per_file_configs).then_some(&config);
             match crate::cli::force_exclude::excluded(p, fixed, Path::new(".")) {
-                Ok(true) => skipped.push(p),
+                Ok(true) => {
+                    excluded_any = true;
+                    skipped.push(p);
+                }
                 Ok(false) => paths.push(p.clone()),
                 Err(errors) => {
                     print_config_errors(&errors, err_color);
@@ -439,7 +443,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
     if all_skipped {
         // Every named file was skipped (--skip-unknown, --force-exclude): say so rather than
         // print ": 0 files".
-        scanned = if args.force_exclude {
+        scanned = if excluded_any {
             "no file to check: each named file is excluded or of no kind tritonguard reads"
                 .to_string()
         } else {

@@ -33,7 +33,7 @@ pub struct RepoArgs {
 pub enum RepoCommand {
     /// Audit a model repository: permissions, symbolic links, pickles inside model files,
     /// the config.pbtxt rules, and (with a lock file) changed, missing and added files.
-    Audit(AuditArgs),
+    Audit(Box<AuditArgs>),
     /// Write a lock file: the SHA-256 and size of every regular file in the repository.
     Lock(LockArgs),
 }
@@ -84,7 +84,7 @@ pub const SARIF_CATEGORY: &str = "tritonguard/repo/";
 
 pub fn run(args: RepoArgs) -> ExitCode {
     match args.command {
-        RepoCommand::Audit(args) => audit(args),
+        RepoCommand::Audit(args) => audit(*args),
         RepoCommand::Lock(args) => lock(args),
     }
 }

@@ -146,7 +146,19 @@ pub fn filter(findings: &mut Vec<Finding>, input: &FilterInput<'_>, options: &Fi
         }
     }
     findings.sort_by_key(Finding::sort_key);
-    findings.dedup_by(|a, b| {
-        a.rule_id == b.rule_id && a.primary.span == b.primary.span && a.message == b.message
+    // One finding per rule, location and message; the one kept says every context it came
+    // from (two Helm renders of one values line each add their render note).
+    findings.dedup_by(|later, kept| {
+        let same = later.rule_id == kept.rule_id
+            && later.primary.span == kept.primary.span
+            && later.message == kept.message;
+        if same {
+            for note in std::mem::take(&mut later.notes) {
+                if !kept.notes.contains(&note) {
+                    kept.notes.push(note);
+                }
+            }
+        }
+        same
     });
 }

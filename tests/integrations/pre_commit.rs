@@ -406,7 +406,7 @@ fn the_manifest_is_valid_and_both_hooks_check_the_same_files() {
     }
     assert_eq!(
         rust["entry"],
-        "tritonguard check --context . --skip-unknown"
+        "tritonguard check --context . --skip-unknown --force-exclude"
     );
     assert_eq!(rust["pass_filenames"], true);
     assert_eq!(rust["types"], serde_json::json!(["text"]));

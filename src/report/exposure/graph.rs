@@ -12,6 +12,7 @@ use super::{ExposureMap, PortView, RouteView};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Origin {
     Internet,
+    Network,
     Node,
     Cluster,
     Host,
@@ -21,6 +22,7 @@ impl Origin {
     fn of(reach: &str) -> Option<Origin> {
         match reach {
             "internet" => Some(Origin::Internet),
+            "network" => Some(Origin::Network),
             "node" => Some(Origin::Node),
             "cluster" => Some(Origin::Cluster),
             "host" => Some(Origin::Host),
@@ -32,6 +34,7 @@ impl Origin {
     pub fn id(self) -> &'static str {
         match self {
             Origin::Internet => "from_internet",
+            Origin::Network => "from_network",
             Origin::Node => "from_node",
             Origin::Cluster => "from_cluster",
             Origin::Host => "from_host",
@@ -41,6 +44,7 @@ impl Origin {
     pub fn label(self) -> &'static str {
         match self {
             Origin::Internet => "internet",
+            Origin::Network => "private network",
             Origin::Node => "any node address",
             Origin::Cluster => "cluster",
             Origin::Host => "host containers",
