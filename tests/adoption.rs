@@ -2,22 +2,19 @@
 //! suppressions (inline, annotation, config, expiry, required reasons), baselines.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 mod support;
 
 use support::cli::{Run, tritonguard_in};
+use support::scratch::Scratch;
 
 fn tritonguard(dir: &Path, args: &[&str]) -> Run {
     tritonguard_in(dir, args, None)
 }
 
-fn repo(name: &str, files: &[(&str, &str)]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "tritonguard-adoption-{name}-{}",
-        std::process::id()
-    ));
-    let _ = fs::remove_dir_all(&dir);
+fn repo(name: &str, files: &[(&str, &str)]) -> Scratch {
+    let dir = Scratch::new(&format!("adoption-{name}"));
     for (path, text) in files {
         let full = dir.join(path);
         fs::create_dir_all(full.parent().unwrap_or(&dir)).unwrap_or_default();

@@ -70,9 +70,7 @@ fn the_builtin_policies_pass_tritonguard_test() {
 
 #[test]
 fn a_failing_expectation_reads_like_a_test_failure() {
-    let dir = std::env::temp_dir().join(format!("tritonguard-policy-fail-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap_or_default();
+    let dir = support::scratch::Scratch::new("policy-fail");
     let text = std::fs::read_to_string(format!(
         "{}/{DIR}/team/ACME001-image-digest.yaml",
         env!("CARGO_MANIFEST_DIR")

@@ -1,7 +1,10 @@
 //! Bad input gets a positioned TG000 finding and the scan goes on; nothing panics.
 
+mod support;
+
 use std::fs;
-use std::path::Path;
+
+use support::scratch::Scratch;
 
 use tritonguard::evaluate::policy::Catalogue;
 use tritonguard::load::Request as ScanRequest;
@@ -40,8 +43,8 @@ fn broken_files_are_findings_and_the_rest_is_still_checked() {
     fs::write(dir.join("latin1.yaml"), b"kind: caf\xe9\n").unwrap_or_default();
     fs::write(dir.join("empty.yaml"), "").unwrap_or_default();
     let catalogue = catalogue();
-    let mut request = ScanRequest::new(vec![dir.clone()]);
-    request.base = dir.clone();
+    let mut request = ScanRequest::new(vec![dir.to_path_buf()]);
+    request.base = dir.to_path_buf();
     let result = scan(&catalogue, &request, &|_| true);
     let found = summary(&result);
     assert!(
@@ -85,8 +88,8 @@ fn oversized_files_are_reported_not_read() {
     }
     fs::write(dir.join("huge.yaml"), big).unwrap_or_default();
     let catalogue = catalogue();
-    let mut request = ScanRequest::new(vec![dir.clone()]);
-    request.base = dir.clone();
+    let mut request = ScanRequest::new(vec![dir.to_path_buf()]);
+    request.base = dir.to_path_buf();
     let result = scan(&catalogue, &request, &|_| true);
     assert_eq!(result.findings.len(), 1);
     assert!(
@@ -139,15 +142,8 @@ fn hostile_yaml_does_not_hang_or_panic() {
     }
 }
 
-fn tempdir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "tritonguard-robustness-{name}-{}",
-        std::process::id()
-    ));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
-    assert!(Path::new(&dir).is_dir());
-    dir
+fn tempdir(name: &str) -> Scratch {
+    Scratch::new(&format!("robustness-{name}"))
 }
 
 /// (rule, line) of the findings of one in-memory file.

@@ -19,6 +19,7 @@ pub mod http;
 pub mod jsonschema;
 pub mod pickles;
 pub mod sarif;
+pub mod scratch;
 pub mod tools;
 pub mod triton_help;
 pub mod tritonserver;
