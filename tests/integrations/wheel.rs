@@ -63,8 +63,22 @@ pub(super) fn built_wheel() -> Option<&'static Path> {
 /// Builds the wheel into `out` and returns its path.
 fn build_wheel(maturin: &Path, out: &Path) -> PathBuf {
     let (target, profile) = target_and_profile();
+    let mut command = Command::new(maturin);
+    // Cargo gives this test process CARGO_MANIFEST_DIR, CARGO_PKG_* and the like; build
+    // scripts (ring's) rerun when those differ from the outer build, which would rebuild the
+    // tritonguard binary that the other tests are running. The inner cargo gets the
+    // environment the outer `cargo test` had.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy().into_owned();
+        let set_by_cargo = (key.starts_with("CARGO_") && key != "CARGO_HOME")
+            || key == "CARGO"
+            || key == "OUT_DIR";
+        if set_by_cargo {
+            command.env_remove(&key);
+        }
+    }
     let (ok, log) = output(
-        Command::new(maturin)
+        command
             .args(["build", "--locked", "--profile", &profile, "--out"])
             .arg(out)
             .current_dir(repo_root().join("packaging/pypi"))
