@@ -368,3 +368,21 @@ fn the_fixture_charts_are_rendered_and_mapped() {
         assert!(parsed, "{out}\n{}", run.stdout);
     }
 }
+
+#[test]
+fn a_team_workload_kind_from_the_config_file_is_mapped() {
+    // `workloads:` in the fixture's .tritonguard.yaml names the team's own kind; without the
+    // config the objects hold no launch.
+    let dir =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/accuracy/workloads/custom");
+    let launches = |args: &[&str]| -> u64 {
+        let run = tritonguard_in(&dir, args, None);
+        let report: Value = serde_json::from_str(ok(&run)).unwrap();
+        report["summary"]["launches"].as_u64().unwrap()
+    };
+    assert_eq!(launches(&["exposure", "--format", "json", "."]), 2);
+    assert_eq!(
+        launches(&["exposure", "--format", "json", "--no-config", "."]),
+        0
+    );
+}

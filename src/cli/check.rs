@@ -291,27 +291,10 @@ pub fn run(args: CheckArgs) -> ExitCode {
     if !per_file_configs || config_here {
         request.exclude = exclude_set(&config);
     }
-    let helm = if args.no_helm {
-        None
-    } else {
-        match crate::helm::prepare(&crate::helm::HelmRequest {
-            paths: &request.paths,
-            base: &request.base,
-            exclude: &request.exclude,
-            config: &config.helm,
-            helm: args.helm.as_deref(),
-            max_output: request.max_file_bytes,
-        }) {
-            Ok(prepared) => Some(prepared),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(EXIT_ERROR);
-            }
-        }
+    let helm = match render_charts(args.no_helm, args.helm.as_deref(), &config, &mut request) {
+        Ok(h) => h,
+        Err(code) => return code,
     };
-    if let Some(crate::helm::Prepared::Rendered(stage)) = &helm {
-        request.memory.extend(stage.sources());
-    }
     let mut pipeline = Pipeline::new(&catalogue, &enabled);
     pipeline.workloads = config.workloads.clone();
     // The markdown report draws the exposure map, made of the correlated launches.
@@ -539,4 +522,33 @@ pub(crate) fn exclude_set(config: &Config) -> globset::GlobSet {
     builder
         .build()
         .unwrap_or_else(|_| globset::GlobSet::empty())
+}
+
+/// Renders the Helm charts under the request's paths (unless `no_helm`) and adds the renders
+/// to the request as in-memory sources. Shared by `check` and `exposure`; errors are printed.
+pub(crate) fn render_charts(
+    no_helm: bool,
+    helm: Option<&std::path::Path>,
+    config: &Config,
+    request: &mut Request,
+) -> Result<Option<crate::helm::Prepared>, ExitCode> {
+    if no_helm {
+        return Ok(None);
+    }
+    let prepared = crate::helm::prepare(&crate::helm::HelmRequest {
+        paths: &request.paths,
+        base: &request.base,
+        exclude: &request.exclude,
+        config: &config.helm,
+        helm,
+        max_output: request.max_file_bytes,
+    })
+    .map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(EXIT_ERROR)
+    })?;
+    if let crate::helm::Prepared::Rendered(stage) = &prepared {
+        request.memory.extend(stage.sources());
+    }
+    Ok(Some(prepared))
 }

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::cli::check::{exclude_set, load_config};
+use crate::cli::check::{exclude_set, load_config, render_charts};
 use crate::cli::{EXIT_ERROR, PolicyArgs, load_catalogue, use_color};
 use crate::evaluate::policy::Policy;
 use crate::evaluate::registry::Rule;
@@ -79,27 +79,10 @@ pub fn run(args: ExposureArgs) -> ExitCode {
             text,
         });
     }
-    let helm = if args.no_helm {
-        None
-    } else {
-        match crate::helm::prepare(&crate::helm::HelmRequest {
-            paths: &request.paths,
-            base: &request.base,
-            exclude: &request.exclude,
-            config: &config.helm,
-            helm: args.helm.as_deref(),
-            max_output: request.max_file_bytes,
-        }) {
-            Ok(prepared) => Some(prepared),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(EXIT_ERROR);
-            }
-        }
+    let helm = match render_charts(args.no_helm, args.helm.as_deref(), &config, &mut request) {
+        Ok(h) => h,
+        Err(code) => return code,
     };
-    if let Some(crate::helm::Prepared::Rendered(stage)) = &helm {
-        request.memory.extend(stage.sources());
-    }
     let parse_errors_only = |p: &Policy| p.spec.id == Rule::ParseError.id();
     let mut pipeline = Pipeline::new(&catalogue, &parse_errors_only);
     pipeline.keep_subjects = true;
