@@ -112,7 +112,11 @@ impl<'a> Pipeline<'a> {
     }
 
     fn run(&self, loaded: Loaded, started: Instant) -> Outcome {
+        let mut stages = Vec::new();
+        let mut lap = Lap::new(started);
+        lap.record(&mut stages, "load");
         let extracted = extract::extract(&loaded, &self.workloads);
+        lap.record(&mut stages, "extract");
         let bind_objects = self
             .catalogue
             .policies
@@ -120,6 +124,7 @@ impl<'a> Pipeline<'a> {
             .any(|p| p.uses_objects && (self.enabled)(p));
         let correlated =
             correlate::correlate(&loaded, &extracted, correlate::Options { bind_objects });
+        lap.record(&mut stages, "correlate");
         let Evaluated {
             mut findings,
             errors,
@@ -142,6 +147,7 @@ impl<'a> Pipeline<'a> {
         let (error_findings, errors) =
             evaluate::eval_errors::findings(self.catalogue, &mut store, errors, self.enabled);
         findings.extend(error_findings);
+        lap.record(&mut stages, "evaluate");
         Outcome {
             files: loaded.files,
             notes: loaded.notes,
@@ -154,6 +160,7 @@ impl<'a> Pipeline<'a> {
             policy_errors,
             stats: Stats {
                 duration: started.elapsed(),
+                stages,
                 ..stats
             },
         }
@@ -170,7 +177,28 @@ impl<'a> Pipeline<'a> {
             context_files: &context,
             enabled: self.enabled,
         };
+        let started = Instant::now();
         filter::filter(&mut outcome.findings, &input, options);
+        outcome.stats.stages.push(("filter", started.elapsed()));
+    }
+}
+
+/// Measures consecutive stages: each record is the time since the previous one.
+struct Lap(Instant);
+
+impl Lap {
+    fn new(started: Instant) -> Lap {
+        Lap(started)
+    }
+
+    fn record(
+        &mut self,
+        stages: &mut Vec<(&'static str, std::time::Duration)>,
+        name: &'static str,
+    ) {
+        let now = Instant::now();
+        stages.push((name, now - self.0));
+        self.0 = now;
     }
 }
 

@@ -75,6 +75,10 @@ pub struct CheckArgs {
     /// The name to show and classify standard input by (default: Kubernetes YAML).
     #[arg(long, value_name = "NAME", default_value = "<stdin>")]
     pub stdin_filename: String,
+    /// Print the wall time of each stage (policy compilation, load, extract, correlate,
+    /// evaluate, filter, report) on standard error.
+    #[arg(long)]
+    pub timings: bool,
 }
 
 /// Prints config errors with the config text they point into.
@@ -200,6 +204,7 @@ pub(crate) fn resolve_rules(
 pub const SARIF_CATEGORY: &str = "tritonguard/";
 
 pub fn run(args: CheckArgs) -> ExitCode {
+    let started = std::time::Instant::now();
     let err_color = use_color(args.report.color, std::io::stderr().is_terminal());
     let config = match read_config(&args, err_color) {
         Ok(c) => c,
@@ -209,6 +214,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
+    let compiled = started.elapsed();
     let config_name = config
         .path
         .as_ref()
@@ -458,7 +464,17 @@ pub fn run(args: CheckArgs) -> ExitCode {
         exposure: exposure.as_ref(),
         link_base: args.report.link_base.clone(),
     };
+    let reporting = std::time::Instant::now();
     let code = args.report.emit(&report);
+    if args.timings {
+        let mut stages = vec![("config and policies", compiled)];
+        stages.extend(result.stats.stages.iter().copied());
+        stages.push(("report", reporting.elapsed()));
+        eprintln!(
+            "{}",
+            crate::report::timings::render(&stages, started.elapsed())
+        );
+    }
     let nothing_found =
         !all_skipped && result.stats.launches == 0 && result.stats.model_configs == 0;
     if nothing_found {

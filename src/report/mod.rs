@@ -12,6 +12,7 @@ pub mod redact;
 pub mod rule_docs;
 pub mod sarif;
 pub mod statistics;
+pub mod timings;
 pub mod wrap;
 
 use crate::evaluate::cel::EvalError;
@@ -55,6 +56,8 @@ pub struct Stats {
     /// of files and launches).
     pub endpoints: Option<usize>,
     pub duration: std::time::Duration,
+    /// Wall time of each pipeline stage, in order (`check --timings` prints them).
+    pub stages: Vec<(&'static str, std::time::Duration)>,
 }
 
 /// Everything a reporter may show.
