@@ -311,8 +311,11 @@ pub struct Container {
     /// The numeric uid when it is known.
     pub uid: Fact<i64>,
     pub run_as_non_root: Fact<bool>,
-    /// The verdict: true (root), false (not root), null (cannot be told from the files).
+    /// Deprecated: the verdict (true root, false not root, null unknown), derived from
+    /// `effective_user`; TG201 decides from `effective_user` itself.
     pub runs_as_root: Fact<bool>,
+    /// Who the server runs as, the same fact from every format (see [`EffectiveUser`]).
+    pub effective_user: At<EffectiveUser>,
     pub read_only_root_filesystem: Fact<bool>,
     pub allow_privilege_escalation: Fact<bool>,
     pub privileged: Fact<bool>,
@@ -334,6 +337,7 @@ node_struct!(Container {
     uid,
     run_as_non_root,
     runs_as_root,
+    effective_user,
     read_only_root_filesystem,
     allow_privilege_escalation,
     privileged,
@@ -345,6 +349,33 @@ node_struct!(Container {
     seccomp_profile,
     security_context,
     probes
+});
+
+/// The user the server process runs as, from whatever the format sets (built by
+/// [`crate::model::user::effective_user`]). Its span is the setting, or where one would go.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EffectiveUser {
+    /// The numeric uid, when the files determine it (`root` is 0).
+    pub uid: Option<i64>,
+    /// The user name, when the setting is a name (`triton-server`, `root`).
+    pub name: Option<String>,
+    /// The setting as written (`1000:1000`); null for the image default or a value the
+    /// files do not determine.
+    pub written: Option<String>,
+    /// runAsUser | USER | --user | compose user | image default
+    pub source: String,
+    /// `runAsNonRoot: true`: the kubelet refuses to start the container as uid 0.
+    pub kubelet_refuses_root: bool,
+    /// The image's default user is root: true for NVIDIA's images, null when unknown.
+    pub image_default_root: Option<bool>,
+}
+node_struct!(EffectiveUser {
+    uid,
+    name,
+    written,
+    source,
+    kubelet_refuses_root,
+    image_default_root
 });
 
 /// One Kubernetes health probe of a container.
