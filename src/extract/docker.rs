@@ -349,6 +349,7 @@ fn apply_exposure(
                         reach: reach.as_str().to_string(),
                         note,
                         file: file_of(span),
+                        auth: Vec::new(),
                         authenticated: false,
                         via: None,
                     },
@@ -444,12 +445,7 @@ fn apply_exposure(
         ("grpc", &mut launch.exposure.grpc),
         ("openai", &mut launch.exposure.openai),
     ] {
-        let protected = launch
-            .auth
-            .evidence
-            .iter()
-            .any(|e| e.value.protects.iter().any(|p| p == name));
-        exposure.authenticated = exposure.external && protected;
+        exposure.attach_port_auth(name, &launch.auth.evidence);
     }
 }
 
