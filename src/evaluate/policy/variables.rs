@@ -277,6 +277,21 @@ mod tests {
     }
 
     #[test]
+    fn each_names_a_whole_variable() {
+        let path = |text: &str| PathText {
+            text: text.to_string(),
+            segments: crate::tree::parse_path(text).unwrap(),
+            span: Span::new(crate::source::FileId(0), 0, 0),
+        };
+        assert_eq!(each_variable(&path("variables.routes")), Some(Ok("routes")));
+        assert!(matches!(
+            each_variable(&path("variables.routes.note")),
+            Some(Err(_))
+        ));
+        assert_eq!(each_variable(&path("launch.mounts")), None);
+    }
+
+    #[test]
     fn a_subject_element_is_found_with_its_position() {
         let doc = crate::parse::yaml::parse_stream(
             crate::source::FileId(0),
