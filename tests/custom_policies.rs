@@ -111,6 +111,19 @@ fn broken_policies_fail_with_a_diagnostic_in_the_policy_file() {
             "at-typo-config",
             "has no field 'max_queue_dealy_microseconds' (did you",
         ),
+        (
+            "variable-order",
+            "variable 'http' is defined below this one",
+        ),
+        (
+            "variable-unknown",
+            "unknown variable 'variables.prots' (defined here: ports)",
+        ),
+        (
+            "variable-typo",
+            "no field 'htp' here (did you mean 'http'?)",
+        ),
+        ("variable-at", "path 'variables.http' names a variable"),
     ] {
         let run = tritonguard(&[
             "check",
@@ -250,4 +263,69 @@ fn tritonguard_test_compares_messages_severities_and_parse_errors() {
     ));
     assert_eq!(run.code, 1, "{}", run.stdout);
     assert!(run.stdout.contains("TG000@"), "{}", run.stdout);
+}
+
+#[test]
+fn policy_variables_name_sub_expressions_in_both_forms() {
+    // ACME009 chains map-form variables and iterates one with `each`, pointing at the route
+    // the subject holds; ACME010 uses ValidatingAdmissionPolicy's list form on objects.
+    let run = tritonguard(&["test", &format!("{DIR}/variables")]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    for line in [
+        "ok     ACME009 http-routed-around-the-gateway (2 tests)",
+        "ok     ACME010 object-without-team-label (2 tests)",
+    ] {
+        assert!(run.stdout.contains(line), "{}", run.stdout);
+    }
+    let checked = tritonguard(&[
+        "check",
+        "examples/kubernetes/insecure",
+        "--policy-dir",
+        &format!("{DIR}/variables"),
+        "--select",
+        "ACME009",
+        "--format",
+        "json",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(&checked.stdout).unwrap_or_default();
+    let labels: Vec<&str> = report["findings"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| f["location"]["label"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(!labels.is_empty(), "{}{}", checked.stdout, checked.stderr);
+    assert!(
+        labels
+            .iter()
+            .all(|l| l.starts_with("not through the Ingress (")),
+        "{labels:?}"
+    );
+}
+
+#[test]
+fn a_variable_that_fails_is_a_finding_at_the_variable() {
+    let run = tritonguard(&[
+        "check",
+        "examples/kubernetes/hardened",
+        "--policy-dir",
+        &format!("{DIR}/evaluation-error-variable"),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap_or_default();
+    let errors: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .map(|a| a.iter().filter(|f| f["rule_id"] == "TG004").collect())
+        .unwrap_or_default();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["location"]["line"], 10, "the variable's line");
+    let message = errors[0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.ends_with("variables.ratio: Division by zero of Int(1)"),
+        "{message}"
+    );
 }

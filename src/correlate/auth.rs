@@ -188,9 +188,11 @@ fn istio_evidence(pod: &PodFacts, index: &UnitIndex<'_>) -> Vec<At<AuthEvidence>
     out
 }
 
-/// Annotations by which an ingress controller authenticates before routing.
-pub fn route_is_authenticated(route: &K8sObject) -> bool {
-    route.annotations().iter().any(|(k, v)| {
+/// What authenticates a route at the ingress controller: `(kind, name)` of its first auth
+/// annotation or Traefik auth middleware.
+pub fn route_auth(route: &K8sObject) -> Option<(&'static str, String)> {
+    let annotations = route.annotations();
+    let annotation = annotations.iter().find(|(k, v)| {
         let v = v.to_ascii_lowercase();
         match k.as_str() {
             "nginx.ingress.kubernetes.io/auth-url"
@@ -205,24 +207,26 @@ pub fn route_is_authenticated(route: &K8sObject) -> bool {
             "appgw.ingress.kubernetes.io/auth-type" => !v.is_empty(),
             _ => false,
         }
-    }) || route.kind == "IngressRoute"
-        && route
-            .node
-            .at(&["spec", "routes"])
-            .map(Node::as_list)
-            .unwrap_or_default()
-            .iter()
-            .any(|r| {
-                r.get("middlewares")
-                    .map(Node::as_list)
-                    .unwrap_or_default()
-                    .iter()
-                    .any(|m| {
-                        m.get("name")
-                            .and_then(Node::as_str)
-                            .is_some_and(|n| n.contains("auth"))
-                    })
-            })
+    });
+    if let Some((key, _)) = annotation {
+        return Some(("ingress-auth-annotation", key.clone()));
+    }
+    if route.kind != "IngressRoute" {
+        return None;
+    }
+    route
+        .node
+        .at(&["spec", "routes"])
+        .map(Node::as_list)
+        .unwrap_or_default()
+        .iter()
+        .flat_map(|r| r.get("middlewares").map(Node::as_list).unwrap_or_default())
+        .find_map(|m| {
+            m.get("name")
+                .and_then(Node::as_str)
+                .filter(|n| n.contains("auth"))
+                .map(|n| ("ingress-auth-middleware", n.to_string()))
+        })
 }
 
 fn rate_evidence(

@@ -7,7 +7,7 @@ use crate::correlate::auth::{self, AuthFinder};
 use crate::correlate::index::{UnitIndex, is_proxied};
 use crate::extract::workload::PodFacts;
 use crate::model::k8s::K8sObject;
-use crate::model::launch::{At, Endpoint, Fact, Launch, PortExposure, Reach, Route};
+use crate::model::launch::{At, Endpoint, Fact, Launch, PortExposure, Reach, Route, RouteAuth};
 use crate::source::{SourceStore, Span};
 use crate::tree::Node;
 
@@ -207,7 +207,12 @@ fn port_exposure(
                 note.push_str(&format!(" through auth proxy \"{proxy}\""));
             }
             let mut r = route("Service", &service.name, reach, note, sp.item_span(), store);
-            r.value.authenticated = via_proxy.is_some();
+            let proxy_auth = via_proxy.as_ref().map(|proxy| RouteAuth {
+                kind: "auth-proxy-sidecar".to_string(),
+                name: proxy.clone(),
+                scope: "route".to_string(),
+            });
+            r.value.auth.extend(proxy_auth.clone());
             routes.push((reach, r));
             let port_name = sp.get("name").and_then(Node::as_str);
             for front in index
@@ -215,8 +220,6 @@ fn port_exposure(
                 .iter()
                 .filter(|b| b.reaches(service_port, port_name, target))
             {
-                let authenticated =
-                    via_proxy.is_some() || auth::route_is_authenticated(front.route);
                 let mut r = route(
                     &front.route.kind,
                     &front.route.name,
@@ -228,7 +231,14 @@ fn port_exposure(
                     front.span,
                     store,
                 );
-                r.value.authenticated = authenticated;
+                r.value.auth.extend(proxy_auth.clone());
+                r.value
+                    .auth
+                    .extend(auth::route_auth(front.route).map(|(kind, name)| RouteAuth {
+                        kind: kind.to_string(),
+                        name,
+                        scope: "route".to_string(),
+                    }));
                 r.value.via = Some(service.name.clone());
                 routes.push((Reach::Internet, r));
                 if port.name == "http" || port.name == "grpc" {
@@ -286,19 +296,10 @@ fn port_exposure(
     }
     routes.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.span.cmp(&b.1.span)));
     let widest_span = routes.first().and_then(|(_, r)| r.span);
-    let external = reach >= Reach::Node;
-    let external_routes: Vec<&At<Route>> = routes
-        .iter()
-        .filter(|(r, _)| *r >= Reach::Node)
-        .map(|(_, r)| r)
-        .collect();
-    let pod_wide = finder.protects(port.name);
-    exposure.authenticated =
-        external && (pod_wide || external_routes.iter().all(|r| r.value.authenticated));
     exposure.reach = Fact::known(reach.as_str().to_string(), widest_span.or(port_fact.span));
     exposure.rank = reach.rank();
-    exposure.external = external;
     exposure.routes = routes.into_iter().map(|(_, r)| r).collect();
+    exposure.attach_port_auth(port.name, &finder.pod_wide_evidence());
     exposure
 }
 
@@ -319,6 +320,7 @@ fn route(
             file: span
                 .map(|s| store.display(s.file).to_string())
                 .unwrap_or_default(),
+            auth: Vec::new(),
             authenticated: false,
             via: None,
         },

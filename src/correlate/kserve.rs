@@ -5,7 +5,7 @@
 
 use crate::extract::workload::{LaunchDraft, launches_in_pod_spec};
 use crate::model::k8s::{K8sObject, string_map};
-use crate::model::launch::{At, Fact, Reach, Route};
+use crate::model::launch::{At, Fact, PortExposure, Reach, Route};
 use crate::parse::yaml::parse_stream;
 use crate::source::{FileId, SourceStore, Span};
 use crate::tree::{Node, Value};
@@ -369,6 +369,7 @@ impl KserveRoute {
                     format!("InferenceService \"{}\" is cluster-local", self.name)
                 },
                 file: self.file.clone(),
+                auth: Vec::new(),
                 authenticated: false,
                 via: None,
             },
@@ -381,18 +382,22 @@ impl KserveRoute {
 pub fn apply_route(
     launch: &mut crate::model::launch::Launch,
     route: &KserveRoute,
-    authenticated_pod_wide: bool,
+    evidence: &[At<crate::model::launch::AuthEvidence>],
 ) {
     let exposure = &mut launch.exposure.http;
     if exposure.reach.value.as_deref() == Some("disabled") || exposure.reach.value.is_none() {
         return;
     }
     let reach = route.reach.max(Reach::Cluster);
-    exposure.routes.insert(0, route.route());
+    let mut own = PortExposure {
+        routes: vec![route.route()],
+        ..PortExposure::default()
+    };
+    own.attach_port_auth("http", evidence);
+    exposure.routes.splice(0..0, own.routes);
     if reach.rank() > exposure.rank {
         exposure.rank = reach.rank();
         exposure.reach = Fact::known(reach.as_str().to_string(), route.span);
     }
-    exposure.external = exposure.rank >= Reach::Node.rank();
-    exposure.authenticated = exposure.external && authenticated_pod_wide;
+    exposure.derive_verdicts();
 }

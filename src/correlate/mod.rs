@@ -243,13 +243,8 @@ impl State<'_> {
         for (mut draft, route) in all {
             exposure::apply(&mut draft.launch, &draft.pod, &index, store);
             if let Some(route) = &route {
-                let protected = draft
-                    .launch
-                    .auth
-                    .evidence
-                    .iter()
-                    .any(|e| e.value.protects.iter().any(|p| p == "http" || p == "*"));
-                kserve::apply_route(&mut draft.launch, route, protected);
+                let evidence = draft.launch.auth.evidence.clone();
+                kserve::apply_route(&mut draft.launch, route, &evidence);
             }
             let anchor = draft.launch.container.span;
             self.launches.push(LaunchRecord {

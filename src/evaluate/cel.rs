@@ -3,6 +3,7 @@
 //! many subjects share (`objects`, a config's `repository`) are converted once and reached
 //! through a parent context, so their cost does not grow with the number of subjects.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use cel::{Context, Program};
@@ -10,7 +11,7 @@ use rayon::prelude::*;
 
 use crate::correlate::{SubjectRecord, Variables};
 use crate::evaluate::cel_value::{to_cel, to_text};
-use crate::evaluate::policy::{Catalogue, Policy, split_root};
+use crate::evaluate::policy::{Catalogue, Policy, split_root, variables};
 use crate::finding::{Finding, Location, fingerprint};
 use crate::source::{FileId, SourceStore, Span};
 use crate::tree::{Node, PathSegment, Value};
@@ -116,26 +117,66 @@ fn evaluate_subject(
                 }
             }
         }
+        // The policy's variables, in order, each seeing the ones above it.
+        let mut values: Vec<(String, cel::Value)> = Vec::new();
+        let mut failed = false;
+        for (variable, program) in policy.spec.variables.iter().zip(&policy.variable_programs) {
+            let mut scope = ctx.new_inner_scope();
+            scope.add_variable_from_value("variables", variables::map_value(&values));
+            match program.execute(&scope) {
+                Ok(value) => values.push((variable.name.clone(), value)),
+                Err(e) => {
+                    fail(format!("variables.{}: {e}", variable.name));
+                    failed = true;
+                    break;
+                }
+            }
+        }
+        if failed {
+            continue;
+        }
+        let mut ctx = ctx.new_inner_scope();
+        ctx.add_variable_from_value("variables", variables::map_value(&values));
+        let ctx = &ctx;
         match &policy.spec.each {
-            None => match policy.assert_program.as_ref().map(|p| run_bool(p, &ctx)) {
-                Some(Ok(false)) => findings.push(make_finding(policy, subject, &ctx, None, store)),
+            None => match policy.assert_program.as_ref().map(|p| run_bool(p, ctx)) {
+                Some(Ok(false)) => findings.push(make_finding(policy, subject, ctx, None, store)),
                 Some(Err(e)) => fail(format!("assert: {e}")),
                 _ => {}
             },
             Some(each) => {
-                let Some((_, rest)) = split_root(&each.segments) else {
-                    continue;
-                };
-                let items = match each_items(&subject.root, rest) {
-                    Ok(items) => items,
-                    Err(()) => {
-                        fail(format!("each: '{}' is not a list", each.text));
-                        continue;
+                let items = match variables::each_variable(each) {
+                    Some(Ok(name)) => {
+                        let value = values
+                            .iter()
+                            .find(|(n, _)| n == name)
+                            .map(|(_, v)| v.clone())
+                            .unwrap_or(cel::Value::Null);
+                        match variable_items(&subject.root, &value) {
+                            Some(items) => items,
+                            None => {
+                                fail(format!("each: '{}' is not a list or a map", each.text));
+                                continue;
+                            }
+                        }
+                    }
+                    Some(Err(_)) => continue,
+                    None => {
+                        let Some((_, rest)) = split_root(&each.segments) else {
+                            continue;
+                        };
+                        match each_items(&subject.root, rest) {
+                            Ok(items) => items,
+                            Err(()) => {
+                                fail(format!("each: '{}' is not a list", each.text));
+                                continue;
+                            }
+                        }
                     }
                 };
                 for item in &items {
                     let mut inner = ctx.new_inner_scope();
-                    inner.add_variable_from_value("item", to_cel(item.node));
+                    inner.add_variable_from_value("item", to_cel(&item.node));
                     inner.add_variable_from_value("key", to_cel(&item.key));
                     match policy.assert_program.as_ref().map(|p| run_bool(p, &inner)) {
                         Some(Ok(false)) => {
@@ -153,7 +194,9 @@ fn evaluate_subject(
 
 /// One element visited by `each`.
 struct EachItem<'a> {
-    node: &'a Node,
+    /// The subject's node, or for an element of a variable that the subject does not hold
+    /// as is, the value without positions.
+    node: Cow<'a, Node>,
     /// The `key` variable: the map key (a string) or the list index (an int).
     key: Node,
     /// Every key and index on the way from the `each` path to the item (`0.INPUT0` for the
@@ -182,7 +225,7 @@ fn each_items<'a>(root: &'a Node, path: &[PathSegment]) -> Result<Vec<EachItem<'
             (None, Value::List(items)) => {
                 for (i, item) in items.iter().enumerate() {
                     out.push(EachItem {
-                        node: item,
+                        node: Cow::Borrowed(item),
                         key: Node::new(Value::Int(i64::try_from(i).unwrap_or(i64::MAX))),
                         trail: join(&i.to_string()),
                     });
@@ -192,7 +235,7 @@ fn each_items<'a>(root: &'a Node, path: &[PathSegment]) -> Result<Vec<EachItem<'
             (None, Value::Map(entries)) => {
                 for (k, v) in entries {
                     out.push(EachItem {
-                        node: v,
+                        node: Cow::Borrowed(v),
                         key: Node::str(k.clone()),
                         trail: join(k),
                     });
@@ -220,6 +263,25 @@ fn each_items<'a>(root: &'a Node, path: &[PathSegment]) -> Result<Vec<EachItem<'
     let mut out = Vec::new();
     walk(root, path, "", &mut out)?;
     Ok(out)
+}
+
+/// The elements of a variable visited by `each: variables.<name>`, each found in the subject
+/// where it is part of it (so that `at: item...` has a position).
+fn variable_items<'a>(root: &'a Node, value: &cel::Value) -> Option<Vec<EachItem<'a>>> {
+    let elements = variables::elements(value)?;
+    Some(
+        elements
+            .into_iter()
+            .map(|(key, element)| EachItem {
+                node: match variables::find_node(root, &element) {
+                    Some(node) => Cow::Borrowed(node),
+                    None => Cow::Owned(variables::value_to_node(&element)),
+                },
+                trail: key.as_scalar_text().unwrap_or_default(),
+                key,
+            })
+            .collect(),
+    )
 }
 
 fn run_bool(program: &Program, ctx: &Context) -> Result<bool, String> {
@@ -280,7 +342,7 @@ fn make_finding(
     store: &SourceStore,
 ) -> Finding {
     let spec = &policy.spec;
-    let item_node = item.map(|i| i.node);
+    let item_node = item.map(|i| &*i.node);
     let message = policy
         .message_program
         .as_ref()

@@ -97,12 +97,18 @@ pub fn findings(
     (out, left)
 }
 
-/// The expression the error came from: `match: ...` and `each: ...` errors name theirs;
-/// every other error is the `assert`'s.
+/// The expression the error came from: `match: ...`, `each: ...` and `variables.NAME: ...`
+/// errors name theirs; every other error is the `assert`'s.
 fn failing_expression(policy: &Policy, message: &str) -> Option<Span> {
     let spec = &policy.spec;
     let assert = spec.assert.as_ref().map(|e| e.span);
-    if message.starts_with("match:") {
+    let variable = message
+        .strip_prefix("variables.")
+        .and_then(|rest| rest.split_once(':'))
+        .and_then(|(name, _)| spec.variables.iter().find(|v| v.name == name));
+    if let Some(variable) = variable {
+        Some(variable.expr.span)
+    } else if message.starts_with("match:") {
         spec.match_expr.as_ref().map(|e| e.span).or(assert)
     } else if message.starts_with("each:") {
         spec.each.as_ref().map(|p| p.span).or(assert)

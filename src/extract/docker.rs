@@ -7,11 +7,12 @@ use crate::extract::workload::match_repositories;
 use crate::model::argv;
 use crate::model::image::parse_image;
 use crate::model::launch::{
-    At, AuthEvidence, Capabilities, Container, Fact, Image, Launch, LaunchSource, Mount,
-    PortExposure, Reach, Resources, Route, Server,
+    At, AuthEvidence, Capabilities, Container, EffectiveUser, Fact, Image, Launch, LaunchSource,
+    Mount, PortExposure, Reach, Resources, Route, Server,
 };
 use crate::model::launchers;
 use crate::model::server::ArgWord;
+use crate::model::user::{UserSetting, UserSource, effective_user};
 use crate::source::{SourceStore, Span};
 
 /// A published port: `-p [host_ip:]host_port:container_port[/proto]`.
@@ -76,18 +77,6 @@ pub struct RunSpec {
     pub opaque: Option<Span>,
     /// Only the image is described (a Dockerfile alone): runtime settings are unknown.
     pub image_only: bool,
-}
-
-/// `uid[:gid]` or a user name: is it root?
-pub fn user_is_root(user: &str) -> Option<bool> {
-    let name = user.split(':').next().unwrap_or(user).trim();
-    if name.is_empty() {
-        return None;
-    }
-    match name.parse::<i64>() {
-        Ok(uid) => Some(uid == 0),
-        Err(_) => Some(name == "root"),
-    }
 }
 
 fn is_loopback(ip: &str) -> bool {
@@ -173,27 +162,33 @@ pub fn launch(spec: &RunSpec, defaults: &ImageDefaults, store: &SourceStore) -> 
         server.argv.span = anchor;
     }
 
-    let user = spec.user.clone().or_else(|| defaults.user.clone());
-    let runs_as_root = match &user {
-        Some(u) => Fact {
-            value: u.value.as_deref().and_then(user_is_root),
-            span: u.span,
-        },
-        None => Fact {
-            value: image.default_user_root,
-            span: spec.anchor,
-        },
+    // `--user` (or compose `user:`) overrides the image's `USER`.
+    let (user, source) = match (&spec.user, &defaults.user) {
+        (Some(u), _) => (
+            Some(u.clone()),
+            match spec.format.as_str() {
+                "compose" => UserSource::ComposeUser,
+                "dockerfile" => UserSource::DockerfileUser,
+                _ => UserSource::RunFlag,
+            },
+        ),
+        (None, Some(u)) => (Some(u.clone()), UserSource::DockerfileUser),
+        (None, None) => (None, UserSource::RunFlag),
     };
-    let uid = match &user {
-        Some(u) => Fact {
-            value: u
-                .value
-                .as_deref()
-                .and_then(|v| v.split(':').next())
-                .and_then(|v| v.parse().ok()),
+    let effective_user = effective_user(
+        user.as_ref().map(|u| UserSetting {
+            text: u.value.clone(),
+            source,
             span: u.span,
-        },
-        None => Fact::unknown(spec.anchor),
+        }),
+        None,
+        image.default_user_root,
+        spec.anchor,
+    );
+    let runs_as_root = EffectiveUser::runs_as_root_fact(&effective_user);
+    let uid = Fact {
+        value: effective_user.value.uid,
+        span: effective_user.span,
     };
     // A Dockerfile alone says nothing about how the container runs.
     let known_or = |fact: &Option<Fact<bool>>, default: bool| -> Fact<bool> {
@@ -219,6 +214,7 @@ pub fn launch(spec: &RunSpec, defaults: &ImageDefaults, store: &SourceStore) -> 
         uid,
         run_as_non_root: Fact::unknown(spec.anchor),
         runs_as_root,
+        effective_user,
         read_only_root_filesystem: known_or(&spec.read_only, false),
         allow_privilege_escalation: match &spec.no_new_privileges {
             Some(f) => Fact {
@@ -353,6 +349,7 @@ fn apply_exposure(
                         reach: reach.as_str().to_string(),
                         note,
                         file: file_of(span),
+                        auth: Vec::new(),
                         authenticated: false,
                         via: None,
                     },
@@ -448,12 +445,7 @@ fn apply_exposure(
         ("grpc", &mut launch.exposure.grpc),
         ("openai", &mut launch.exposure.openai),
     ] {
-        let protected = launch
-            .auth
-            .evidence
-            .iter()
-            .any(|e| e.value.protects.iter().any(|p| p == name));
-        exposure.authenticated = exposure.external && protected;
+        exposure.attach_port_auth(name, &launch.auth.evidence);
     }
 }
 
@@ -496,17 +488,4 @@ pub fn server_auth_evidence(server: &Server) -> Vec<At<AuthEvidence>> {
         });
     }
     evidence
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn users() {
-        assert_eq!(user_is_root("0:0"), Some(true));
-        assert_eq!(user_is_root("root"), Some(true));
-        assert_eq!(user_is_root("1000:1000"), Some(false));
-        assert_eq!(user_is_root("triton-server"), Some(false));
-    }
 }

@@ -8,12 +8,13 @@ use crate::model::argv::{self, expand_k8s_refs};
 use crate::model::image::parse_image;
 use crate::model::k8s::{K8sObject, string_map};
 use crate::model::launch::{
-    At, Capabilities, Container, Fact, Launch, LaunchSource, ModelRepository, Mount, Resources,
-    Server,
+    At, Capabilities, Container, EffectiveUser, Fact, Launch, LaunchSource, ModelRepository, Mount,
+    Resources, Server,
 };
 use crate::model::launchers;
 use crate::model::quantity;
 use crate::model::server::ArgWord;
+use crate::model::user::{UserSetting, UserSource, effective_user};
 use crate::model::yaml_words::arg_word;
 use crate::source::{SourceStore, Span};
 use crate::tree::Node;
@@ -455,17 +456,17 @@ fn security(
         None => Fact::unknown(sc_anchor),
     };
     let run_as_non_root = bool_fact(pick("runAsNonRoot"), sc_anchor, None);
-    let runs_as_root = match (uid.value, run_as_non_root.value) {
-        (Some(0), Some(true)) => Fact::known(false, run_as_non_root.span),
-        (Some(0), _) => Fact::known(true, uid.span),
-        (Some(_), _) => Fact::known(false, uid.span),
-        // The kubelet refuses to start a root image under runAsNonRoot.
-        (None, Some(true)) => Fact::known(false, run_as_non_root.span),
-        (None, _) => Fact {
-            value: image.default_user_root,
-            span: run_as_non_root.span.or(sc_anchor),
-        },
-    };
+    let effective_user = effective_user(
+        user_node.map(|n| UserSetting {
+            text: n.as_i64().map(|uid| uid.to_string()),
+            source: UserSource::RunAsUser,
+            span: n.label_span(),
+        }),
+        run_as_non_root.value,
+        image.default_user_root,
+        run_as_non_root.span.or(sc_anchor),
+    );
+    let runs_as_root = EffectiveUser::runs_as_root_fact(&effective_user);
     let privileged = bool_fact(sc.and_then(|s| s.get("privileged")), sc_anchor, Some(false));
     let capabilities_node = sc.and_then(|s| s.get("capabilities"));
     let cap_list = |key: &str| -> Fact<Vec<Fact<String>>> {
@@ -499,6 +500,7 @@ fn security(
         uid,
         run_as_non_root,
         runs_as_root,
+        effective_user,
         read_only_root_filesystem: bool_fact(
             sc.and_then(|s| s.get("readOnlyRootFilesystem")),
             sc_anchor,

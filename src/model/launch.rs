@@ -311,8 +311,11 @@ pub struct Container {
     /// The numeric uid when it is known.
     pub uid: Fact<i64>,
     pub run_as_non_root: Fact<bool>,
-    /// The verdict: true (root), false (not root), null (cannot be told from the files).
+    /// Deprecated: the verdict (true root, false not root, null unknown), derived from
+    /// `effective_user`; TG201 decides from `effective_user` itself.
     pub runs_as_root: Fact<bool>,
+    /// Who the server runs as, the same fact from every format (see [`EffectiveUser`]).
+    pub effective_user: At<EffectiveUser>,
     pub read_only_root_filesystem: Fact<bool>,
     pub allow_privilege_escalation: Fact<bool>,
     pub privileged: Fact<bool>,
@@ -334,6 +337,7 @@ node_struct!(Container {
     uid,
     run_as_non_root,
     runs_as_root,
+    effective_user,
     read_only_root_filesystem,
     allow_privilege_escalation,
     privileged,
@@ -345,6 +349,33 @@ node_struct!(Container {
     seccomp_profile,
     security_context,
     probes
+});
+
+/// The user the server process runs as, from whatever the format sets (built by
+/// [`crate::model::user::effective_user`]). Its span is the setting, or where one would go.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EffectiveUser {
+    /// The numeric uid, when the files determine it (`root` is 0).
+    pub uid: Option<i64>,
+    /// The user name, when the setting is a name (`triton-server`, `root`).
+    pub name: Option<String>,
+    /// The setting as written (`1000:1000`); null for the image default or a value the
+    /// files do not determine.
+    pub written: Option<String>,
+    /// runAsUser | USER | --user | compose user | image default
+    pub source: String,
+    /// `runAsNonRoot: true`: the kubelet refuses to start the container as uid 0.
+    pub kubelet_refuses_root: bool,
+    /// The image's default user is root: true for NVIDIA's images, null when unknown.
+    pub image_default_root: Option<bool>,
+}
+node_struct!(EffectiveUser {
+    uid,
+    name,
+    written,
+    source,
+    kubelet_refuses_root,
+    image_default_root
 });
 
 /// One Kubernetes health probe of a container.
@@ -513,12 +544,58 @@ pub struct PortExposure {
     pub reach: Fact<String>,
     /// `reach` as a number for comparisons (disabled 0 … network 5, internet 6).
     pub rank: i64,
-    /// Reachable from outside the cluster or host (`node` or `internet`).
+    /// Deprecated (policies decide from `routes[].reach`): reachable from outside the
+    /// cluster or host (`node`, `network` or `internet`).
     pub external: bool,
     /// Each Service, Ingress, route, published port or host setting that makes it reachable.
     pub routes: Vec<At<Route>>,
-    /// An authenticating proxy fronts every external route to this port.
+    /// Deprecated (policies decide from `routes[].auth`): every route from outside has
+    /// something that authenticates it.
     pub authenticated: bool,
+}
+
+/// The reaches from outside the cluster or host.
+pub const OUTSIDE: [Reach; 3] = [Reach::Node, Reach::Network, Reach::Internet];
+
+impl PortExposure {
+    /// Adds the evidence that protects every route to the port `port_name` (`http`,
+    /// `grpc`...), wherever it comes from (an Istio policy for the pod, Triton's own
+    /// restricted-API header), to each route's `auth`, then derives the deprecated verdicts.
+    pub fn attach_port_auth(&mut self, port_name: &str, evidence: &[At<AuthEvidence>]) {
+        let protecting: Vec<&At<AuthEvidence>> = evidence
+            .iter()
+            .filter(|e| e.value.protects.iter().any(|p| p == port_name || p == "*"))
+            .collect();
+        for route in self
+            .routes
+            .iter_mut()
+            .filter(|r| r.value.kind != "NetworkPolicy")
+        {
+            for e in &protecting {
+                route.value.auth.push(RouteAuth {
+                    kind: e.value.kind.clone(),
+                    name: e.value.name.clone(),
+                    scope: "port".to_string(),
+                });
+            }
+        }
+        self.derive_verdicts();
+    }
+
+    /// `external`, `authenticated` and each route's `authenticated`, from the facts.
+    pub fn derive_verdicts(&mut self) {
+        let outside = |r: &At<Route>| OUTSIDE.iter().any(|o| o.as_str() == r.value.reach);
+        self.external = self.rank >= Reach::Node.rank();
+        for route in &mut self.routes {
+            route.value.authenticated = route.value.auth.iter().any(|a| a.scope == "route");
+        }
+        self.authenticated = self.external
+            && self
+                .routes
+                .iter()
+                .filter(|r| outside(r))
+                .all(|r| !r.value.auth.is_empty());
+    }
 }
 impl ToNode for PortExposure {
     /// The exposure as a whole points where its reach comes from (the widest route).
@@ -548,7 +625,12 @@ pub struct Route {
     pub note: String,
     /// The file the route is written in (it may differ from the launch's file).
     pub file: String,
-    /// Traffic on this route passes an authenticating proxy or ingress authentication.
+    /// What authenticates traffic on this route, empty when nothing does: the route's own
+    /// (an auth proxy it passes, an ingress auth annotation) and the port's (evidence that
+    /// protects every route to the port).
+    pub auth: Vec<RouteAuth>,
+    /// Deprecated (policies decide from `auth`): the route itself authenticates (an
+    /// `auth` entry of scope `route`).
     pub authenticated: bool,
     /// The Service this route forwards to (Ingress, Gateway API and other routes in front
     /// of a Service); null for a route that reaches the pod itself.
@@ -560,9 +642,23 @@ node_struct!(Route {
     reach,
     note,
     file,
+    auth,
     authenticated,
     via
 });
+
+/// One thing that authenticates the traffic of a route.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RouteAuth {
+    /// auth-proxy-sidecar | ingress-auth-annotation | ingress-auth-middleware, or an
+    /// `auth.evidence` kind (istio-authorization-policy, restricted-api, grpc-mutual-tls)
+    pub kind: String,
+    /// The proxy, the annotation key or middleware, or the evidence's name.
+    pub name: String,
+    /// route (this route's own) | port (protects every route to the port)
+    pub scope: String,
+}
+node_struct!(RouteAuth { kind, name, scope });
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Auth {
@@ -651,7 +747,9 @@ impl Launch {
             &mut launch.exposure.vertex_ai,
             &mut launch.exposure.openai,
         ] {
-            exposure.routes.push(At::default());
+            let mut route = At::<Route>::default();
+            route.value.auth.push(RouteAuth::default());
+            exposure.routes.push(route);
         }
         launch.auth.evidence.push(At::default());
         launch.rate_limiting.evidence.push(At::default());

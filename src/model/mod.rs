@@ -16,4 +16,5 @@ pub mod openai_frontend;
 pub mod quantity;
 pub mod server;
 pub mod subject;
+pub mod user;
 pub mod yaml_words;

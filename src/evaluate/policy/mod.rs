@@ -7,6 +7,7 @@ pub mod fixture;
 pub mod paths;
 pub mod probe_fixture;
 pub mod spec;
+pub mod variables;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -34,6 +35,8 @@ pub fn catalogue_version() -> &'static str {
 pub struct Policy {
     pub spec: PolicySpec,
     pub match_program: Option<Program>,
+    /// The compiled `variables`, in the order of `spec.variables`.
+    pub variable_programs: Vec<Program>,
     pub assert_program: Option<Program>,
     pub message_program: Option<Program>,
     pub label_program: Option<Program>,
@@ -351,12 +354,27 @@ impl Catalogue {
                 }
             }
         };
+        // `match` runs before the variables are evaluated, and the variables once per
+        // subject (not per `each` item).
         let match_vars: Vec<&str> = vars
             .iter()
             .copied()
-            .filter(|v| *v != "item" && *v != "key")
+            .filter(|v| *v != "item" && *v != "key" && *v != "variables")
             .collect();
         let match_program = compile(&spec.match_expr, "match", &match_vars);
+        let mut variable_vars = match_vars.clone();
+        variable_vars.push("variables");
+        let variable_programs: Vec<Program> = spec
+            .variables
+            .iter()
+            .filter_map(|v| {
+                compile(
+                    &Some(v.expr.clone()),
+                    &format!("variable '{}'", v.name),
+                    &variable_vars,
+                )
+            })
+            .collect();
         let assert_program = compile(&spec.assert, "assert", &vars);
         let message_program = compile(&spec.message, "message", &vars);
         let label_program = compile(&spec.label, "label", &vars);
@@ -376,8 +394,26 @@ impl Catalogue {
             .collect();
         let var = spec.subject.variable();
         let mut paths: Vec<(&spec::PathText, bool)> = Vec::new();
-        if let Some(each) = &spec.each {
-            paths.push((each, false));
+        match spec
+            .each
+            .as_ref()
+            .map(|each| (each, variables::each_variable(each)))
+        {
+            Some((each, Some(named))) => {
+                if let Err(e) = named {
+                    errors.push(PolicyError::new(each.span, e, "here"));
+                } else if let Ok(name) = named
+                    && !spec.variables.iter().any(|v| v.name == name)
+                {
+                    errors.push(PolicyError::new(
+                        each.span,
+                        variables::unknown_message(name, &spec.variables, None),
+                        "not defined",
+                    ));
+                }
+            }
+            Some((each, None)) => paths.push((each, false)),
+            None => {}
         }
         for path in spec
             .at
@@ -390,6 +426,18 @@ impl Catalogue {
         }
         for (path, item_allowed) in paths {
             let root = split_root(&path.segments).map(|(r, _)| r);
+            if root == Some("variables") {
+                errors.push(PolicyError::new(
+                    path.span,
+                    format!(
+                        "path '{}' names a variable: a variable is a computed value without a place in the file; point at the field of '{var}'{} it is computed from",
+                        path.text,
+                        if item_allowed { " or 'item'" } else { "" }
+                    ),
+                    "no position",
+                ));
+                continue;
+            }
             if !(root == Some(var) || item_allowed && root == Some("item")) {
                 errors.push(PolicyError::new(
                     path.span,
@@ -402,6 +450,7 @@ impl Catalogue {
                 ));
             }
         }
+        errors.extend(variables::check_references(&spec, &self.sources));
         if errors.is_empty() {
             errors.extend(
                 paths::check(&spec)
@@ -413,6 +462,7 @@ impl Catalogue {
             errors.extend(check_against_sample(
                 &self.env,
                 &spec,
+                &variable_programs,
                 &[
                     &match_program,
                     &assert_program,
@@ -447,11 +497,13 @@ impl Catalogue {
         .flatten()
         .chain(related_labels.iter().flatten())
         .chain(at_when.iter().flatten())
+        .chain(&variable_programs)
         .any(|p| p.references().has_variable("objects"));
         self.policies.push(Policy {
             uses_objects,
             spec,
             match_program,
+            variable_programs,
             assert_program,
             message_program,
             label_program,
@@ -599,6 +651,7 @@ fn compile_expr(
 fn check_against_sample(
     env: &Arc<Env>,
     spec: &PolicySpec,
+    variable_programs: &[Program],
     programs: &[&Option<Program>],
     at_when: &[Option<Program>],
     sources: &SourceStore,
@@ -615,17 +668,40 @@ fn check_against_sample(
             ("format".to_string(), crate::tree::Node::str("")),
         ])),
     );
-    let item = spec
-        .each
-        .as_ref()
-        .and_then(|each| split_root(&each.segments))
-        .and_then(|(_, rest)| sample.lookup(rest))
-        .and_then(|list| {
-            list.as_list()
-                .first()
-                .cloned()
-                .or_else(|| list.as_map().first().map(|(_, v)| v.clone()))
-        });
+    let mut errors = Vec::new();
+    // The variables on the sample, in order: a typo in one is reported at the variable.
+    let mut values: Vec<(String, cel::Value)> = Vec::new();
+    for (variable, program) in spec.variables.iter().zip(variable_programs) {
+        let mut scope = ctx.new_inner_scope();
+        scope.add_variable_from_value("variables", variables::map_value(&values));
+        match program.execute(&scope) {
+            Ok(value) => values.push((variable.name.clone(), value)),
+            Err(error) => {
+                if let Some(e) = sample_error(&variable.expr, &error, &sample, None, sources) {
+                    errors.push(e);
+                }
+                // The later expressions would fail on the missing variable, not on a typo.
+                return errors;
+            }
+        }
+    }
+    ctx.add_variable_from_value("variables", variables::map_value(&values));
+    let item = match spec.each.as_ref() {
+        Some(each) if variables::each_variable(each).is_some() => values
+            .iter()
+            .find(|(name, _)| variables::each_variable(each) == Some(Ok(name.as_str())))
+            .and_then(|(_, value)| variables::first_element(value))
+            .map(|value| variables::value_to_node(&value)),
+        Some(each) => split_root(&each.segments)
+            .and_then(|(_, rest)| sample.lookup(rest))
+            .and_then(|list| {
+                list.as_list()
+                    .first()
+                    .cloned()
+                    .or_else(|| list.as_map().first().map(|(_, v)| v.clone()))
+            }),
+        None => None,
+    };
     let mut inner = ctx.new_inner_scope();
     if let Some(item) = &item {
         inner.add_variable_from_value("item", crate::evaluate::cel_value::to_cel(item));
@@ -641,32 +717,50 @@ fn check_against_sample(
         .filter_map(|p| p.as_ref())
         .chain(at_when.iter().flatten())
         .collect();
-    let mut errors = Vec::new();
     for (expr, program) in exprs.into_iter().zip(compiled) {
         let Err(error) = program.execute(&inner) else {
             continue;
         };
-        let (name, what) = match &error {
-            cel::ExecutionError::NoSuchKey(key) => (key.to_string(), "no field"),
-            cel::ExecutionError::UndeclaredReference(name) => (name.to_string(), "no variable"),
-            _ => continue,
-        };
-        let mut roots = vec![("launch", &sample)];
-        if let Some(item) = &item {
-            roots.push(("item", item));
+        if item.is_none()
+            && matches!(&error, cel::ExecutionError::UndeclaredReference(name) if matches!(name.as_str(), "item" | "key"))
+        {
+            // `each` over a variable that is empty on the sample: nothing to check `item` on.
+            continue;
         }
-        let suggestion = cel_errors::field_suggestion(&expr.text, &name, &roots)
-            .map(|s| format!(" (did you mean '{s}'?)"))
-            .unwrap_or_default();
-        errors.push(PolicyError::new(
-            find_in_expr_any(expr, sources, &name).unwrap_or(expr.span),
-            format!(
-                "{what} '{name}' here{suggestion}; `tritonguard inspect FILE` shows the fields a launch has"
-            ),
-            "unknown",
-        ));
+        if let Some(e) = sample_error(expr, &error, &sample, item.as_ref(), sources) {
+            errors.push(e);
+        }
     }
     errors
+}
+
+/// A typo found by evaluating `expr` on the sample launch: an unknown field or variable.
+fn sample_error(
+    expr: &ExprText,
+    error: &cel::ExecutionError,
+    sample: &crate::tree::Node,
+    item: Option<&crate::tree::Node>,
+    sources: &SourceStore,
+) -> Option<PolicyError> {
+    let (name, what) = match error {
+        cel::ExecutionError::NoSuchKey(key) => (key.to_string(), "no field"),
+        cel::ExecutionError::UndeclaredReference(name) => (name.to_string(), "no variable"),
+        _ => return None,
+    };
+    let mut roots = vec![("launch", sample)];
+    if let Some(item) = item {
+        roots.push(("item", item));
+    }
+    let suggestion = cel_errors::field_suggestion(&expr.text, &name, &roots)
+        .map(|s| format!(" (did you mean '{s}'?)"))
+        .unwrap_or_default();
+    Some(PolicyError::new(
+        find_in_expr_any(expr, sources, &name).unwrap_or(expr.span),
+        format!(
+            "{what} '{name}' here{suggestion}; `tritonguard inspect FILE` shows the fields a launch has"
+        ),
+        "unknown",
+    ))
 }
 
 /// The first occurrence of `name` as a field or identifier in the expression.

@@ -38,12 +38,15 @@ pub fn check(spec: &PolicySpec) -> Vec<(&PathText, String)> {
         _ => return Vec::new(),
     };
     let var = spec.subject.variable();
-    let item = spec
+    // `each: variables.NAME` visits a computed value: its elements have no schema here.
+    let each = spec
         .each
         .as_ref()
+        .filter(|each| super::variables::each_variable(each).is_none());
+    let item = each
         .map(|each| element(&root, rest_of(each, var)))
         .unwrap_or(Shape::Any);
-    let mut paths: Vec<&PathText> = spec.each.iter().collect();
+    let mut paths: Vec<&PathText> = each.into_iter().collect();
     paths.extend(spec.at.iter().map(|c| &c.path));
     paths.extend(spec.related.iter().map(|r| &r.at));
     let mut out = Vec::new();

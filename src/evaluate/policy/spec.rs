@@ -23,6 +23,16 @@ pub struct PathText {
     pub span: Span,
 }
 
+/// A named sub-expression (`variables:`), visible to later variables and to the policy's
+/// other expressions as `variables.<name>`, as in Kubernetes ValidatingAdmissionPolicy.
+#[derive(Clone, Debug)]
+pub struct VariableSpec {
+    pub name: String,
+    /// The name as written (the map key, or the `name:` value of the list form).
+    pub name_span: Span,
+    pub expr: ExprText,
+}
+
 /// Where a finding points: the first choice whose `when` holds (or that has none).
 #[derive(Clone, Debug)]
 pub struct AtChoice {
@@ -80,6 +90,8 @@ pub struct PolicySpec {
     pub references: Vec<String>,
     pub tags: Vec<String>,
     pub match_expr: Option<ExprText>,
+    /// Named sub-expressions, in the order written; evaluated per subject after `match`.
+    pub variables: Vec<VariableSpec>,
     /// What to iterate: a list (each element) or a map (each value). A key segment met on
     /// a list applies to every element, so `config.model_warmup.inputs` visits the inputs
     /// of every warmup sample.
@@ -117,6 +129,7 @@ const KNOWN_KEYS: &[&str] = &[
     "references",
     "tags",
     "match",
+    "variables",
     "each",
     "assert",
     "message",
@@ -297,6 +310,7 @@ pub fn read_policy(root: &Node, file_span: Span) -> Result<PolicySpec, Vec<SpecE
     let references = r.string_list("references");
     let tags = r.string_list("tags");
     let match_expr = r.expr("match");
+    let variables = read_variables(&mut r);
     let assert = r.expr("assert");
     let message = r.expr("message");
     let label = r.expr("label");
@@ -325,7 +339,14 @@ pub fn read_policy(root: &Node, file_span: Span) -> Result<PolicySpec, Vec<SpecE
     }
     if subject.is_some_and(|s| !s.has_cel()) {
         for key in [
-            "match", "each", "assert", "at", "related", "label", "secrets",
+            "match",
+            "variables",
+            "each",
+            "assert",
+            "at",
+            "related",
+            "label",
+            "secrets",
         ] {
             if let Some(n) = root.get(key) {
                 r.error(
@@ -369,6 +390,7 @@ pub fn read_policy(root: &Node, file_span: Span) -> Result<PolicySpec, Vec<SpecE
             references,
             tags,
             match_expr,
+            variables,
             each,
             assert,
             message,
@@ -385,6 +407,121 @@ pub fn read_policy(root: &Node, file_span: Span) -> Result<PolicySpec, Vec<SpecE
             message: "incomplete policy".to_string(),
         }]),
     }
+}
+
+/// Words CEL reserves: a variable of that name could not be written as `variables.<name>`.
+const CEL_RESERVED: &[&str] = &[
+    "true",
+    "false",
+    "null",
+    "in",
+    "as",
+    "break",
+    "const",
+    "continue",
+    "else",
+    "for",
+    "function",
+    "if",
+    "import",
+    "let",
+    "loop",
+    "package",
+    "namespace",
+    "return",
+    "var",
+    "void",
+    "while",
+];
+
+/// `variables: {name: CEL, ...}` (in order), or ValidatingAdmissionPolicy's list form
+/// `variables: [{name: NAME, expression: CEL}, ...]`.
+fn read_variables(r: &mut Reader<'_>) -> Vec<VariableSpec> {
+    let Some(node) = r.root.get("variables").cloned() else {
+        return Vec::new();
+    };
+    let mut entries: Vec<(String, Span, Node)> = Vec::new();
+    match &node.value {
+        Value::Map(map) => {
+            for (name, value) in map {
+                let span = value.key_span.or(value.span).unwrap_or(r.file_span);
+                entries.push((name.clone(), span, value.clone()));
+            }
+        }
+        Value::List(items) => {
+            for item in items {
+                if !matches!(item.value, Value::Map(_)) {
+                    r.error(
+                        item.label_span(),
+                        "each variable is {name: NAME, expression: CEL}".to_string(),
+                    );
+                    continue;
+                }
+                for (k, v) in item.as_map() {
+                    if k != "name" && k != "expression" {
+                        r.error(
+                            v.key_span,
+                            format!("unknown field '{k}' in a variable (name, expression)"),
+                        );
+                    }
+                }
+                let name = item.get("name");
+                match (name.and_then(Node::as_str), item.get("expression")) {
+                    (Some(text), Some(expr)) => entries.push((
+                        text.to_string(),
+                        name.and_then(|n| n.span).unwrap_or(r.file_span),
+                        expr.clone(),
+                    )),
+                    _ => r.error(
+                        item.label_span(),
+                        "a variable needs 'name' and 'expression'".to_string(),
+                    ),
+                }
+            }
+        }
+        _ => {
+            r.error(
+                node.label_span(),
+                "'variables' is a map from a name to a CEL expression".to_string(),
+            );
+            return Vec::new();
+        }
+    }
+    let mut out: Vec<VariableSpec> = Vec::new();
+    for (name, name_span, value) in entries {
+        let identifier = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !identifier || CEL_RESERVED.contains(&name.as_str()) {
+            r.error(
+                Some(name_span),
+                format!("'{name}' is not a valid variable name (a CEL identifier: letters, digits and '_', not a reserved word)"),
+            );
+            continue;
+        }
+        if out.iter().any(|v| v.name == name) {
+            r.error(
+                Some(name_span),
+                format!("variable '{name}' is defined twice"),
+            );
+            continue;
+        }
+        match value.as_scalar_text() {
+            Some(text) if !text.trim().is_empty() && !value.is_null() => out.push(VariableSpec {
+                name,
+                name_span,
+                expr: ExprText {
+                    text,
+                    span: value.span.unwrap_or(r.file_span),
+                    node: value.clone(),
+                },
+            }),
+            _ => r.error(
+                value.label_span().or(Some(name_span)),
+                format!("variable '{name}' must be a CEL expression"),
+            ),
+        }
+    }
+    out
 }
 
 /// `at: launch.x` or `at: [{when: CEL, at: launch.x}, ..., launch.fallback]`.
