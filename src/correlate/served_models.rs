@@ -275,9 +275,15 @@ fn instance_group(group: &Node) -> At<InstanceGroup> {
             }],
         })
         .unwrap_or_default();
+    // The group stands for its GPUs where it lists them, else for its kind.
+    let anchor = group
+        .get("gpus")
+        .and_then(Node::label_span)
+        .or_else(|| group.get("kind").and_then(Node::label_span))
+        .or(span);
     At {
         value: InstanceGroup { kind, count, gpus },
-        span,
+        span: anchor,
     }
 }
 
