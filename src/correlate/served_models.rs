@@ -7,7 +7,8 @@
 //!   against the launch's file, plus the part of the repository path below the mount;
 //! - otherwise (a volume, a PVC, an absolute host path, the image's own files), a folder
 //!   named like the repository's last component (`models` for `/models`) beside the
-//!   launch's file or in a folder above it, the nearest first.
+//!   launch's file or in a folder above it, the nearest first (not for KServe, whose
+//!   storage initializer fills the repository from the predictor's `storageUri`).
 //!
 //! These are facts about the files, not verdicts: rules decide what a served model needs.
 
@@ -120,6 +121,11 @@ fn repository_folder(
         let folder = join(&host, below.trim_start_matches('/'))?;
         // The mount says which folder it is: no guessing by name past it.
         return folders.contains_key(&folder).then_some((folder, "mount"));
+    }
+    // KServe downloads the predictor's storageUri into its repository: a folder of the scan
+    // is not what it serves.
+    if launch.source.format == "kserve" {
+        return None;
     }
     let name = path.rsplit('/').next().filter(|n| !n.is_empty())?;
     let mut ancestor = Some(dir.to_string());
