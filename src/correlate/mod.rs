@@ -2,7 +2,8 @@
 //! inside each unit the Kubernetes objects are indexed once ([`index`]) and every Launch
 //! learns who can reach its ports ([`exposure`]) and what authenticates or rate-limits in
 //! front of it ([`auth`]); KServe predictors are merged with their runtimes ([`kserve`]).
-//! Container runs are joined with the Dockerfiles that build their images ([`images`]).
+//! Container runs are joined with the Dockerfiles that build their images ([`images`]), and
+//! launches with the model configurations of the scan they serve ([`served_models`]).
 //! The result is the list of subjects policies look at, each with the variables it sees.
 
 pub mod auth;
@@ -11,6 +12,7 @@ pub mod images;
 pub mod index;
 pub mod kserve;
 pub mod kustomize;
+pub mod served_models;
 pub mod subjects;
 pub mod units;
 
@@ -156,16 +158,11 @@ pub fn correlate(loaded: &Loaded, extracted: &[Extracted], options: Options) -> 
     }
 
     let State {
-        launches,
+        mut launches,
         mut groups,
         object_subjects,
         ..
     } = state;
-    let mut subject_list: Vec<SubjectRecord> = launches
-        .iter()
-        .map(|r| subjects::launch_subject(r, store, r.unit))
-        .collect();
-    subject_list.extend(object_subjects);
     // Only the .pbtxt files Triton reads as model configurations become subjects.
     let selected =
         crate::extract::model_configs::selected_config_names(launches.iter().map(|r| &r.launch));
@@ -179,6 +176,12 @@ pub fn correlate(loaded: &Loaded, extracted: &[Extracted], options: Options) -> 
             )
         })
         .collect();
+    served_models::attach(&mut launches, &configs, store);
+    let mut subject_list: Vec<SubjectRecord> = launches
+        .iter()
+        .map(|r| subjects::launch_subject(r, store, r.unit))
+        .collect();
+    subject_list.extend(object_subjects);
     let (config_subjects, repositories) =
         subjects::model_config_subjects(&configs, store, groups.len());
     subject_list.extend(config_subjects);

@@ -109,6 +109,8 @@ rules! {
     PickleModelLoaded = "TG708" "pickle-model-loaded" Probe Low Native,
     StatisticsApiOpen = "TG709" "statistics-api-open" Probe Low Native,
     HealthProbeMissingOrWrong = "TG801" "health-probe-missing-or-wrong" Launch Medium Cel,
+    PythonBackendShmTooSmall = "TG802" "python-backend-shm-too-small" Launch Medium Cel,
+    InstanceGroupGpuMissing = "TG803" "instance-group-gpu-missing" Launch High Cel,
 }
 
 impl Rule {

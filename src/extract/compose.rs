@@ -223,6 +223,16 @@ fn run_spec(
             }
         }
     }
+    spec.ipc = get("ipc").map(|n| Fact {
+        value: text(Some(n), env),
+        span: n.label_span(),
+    });
+    spec.shm_size = get("shm_size").map(|n| Fact {
+        value: n
+            .as_i64()
+            .or_else(|| text(Some(n), env).and_then(|t| quantity::docker_bytes(&t))),
+        span: n.label_span(),
+    });
     if let Some(opts) = get("security_opt") {
         for o in opts.as_list() {
             let t = text(Some(o), env).unwrap_or_default();

@@ -65,6 +65,10 @@ pub struct RunSpec {
     pub no_new_privileges: Option<Fact<bool>>,
     pub network_host: Option<Fact<bool>>,
     pub ipc_host: Option<Fact<bool>>,
+    /// The IPC mode as written (`host`, `private`, `container:NAME`...).
+    pub ipc: Option<Fact<String>>,
+    /// `--shm-size` / compose `shm_size`, in bytes.
+    pub shm_size: Option<Fact<i64>>,
     pub pid_host: Option<Fact<bool>>,
     pub memory: Option<Fact<i64>>,
     /// GPUs: a count, -1 for all; `None` for no `--gpus` at all.
@@ -253,6 +257,16 @@ pub fn launch(spec: &RunSpec, defaults: &ImageDefaults, store: &SourceStore) -> 
         security_context: Fact::known(true, spec.anchor),
         // Docker's HEALTHCHECK is not a Kubernetes probe: nothing routes by it.
         probes: Fact::unknown(None),
+        shm: if spec.image_only {
+            Fact::unknown(None)
+        } else {
+            crate::extract::shared_memory::docker(
+                spec.ipc.as_ref(),
+                spec.shm_size.as_ref(),
+                &spec.mounts,
+                spec.anchor,
+            )
+        },
     };
     let mut mounts = spec.mounts.clone();
     crate::model::code_dirs::mark_code_mounts(&server, &mut mounts);

@@ -10,6 +10,7 @@ pub mod k8s_schema;
 pub mod model_configs;
 pub mod probes;
 pub mod run_spec;
+pub mod shared_memory;
 pub mod workload;
 pub mod workload_kinds;
 

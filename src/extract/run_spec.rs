@@ -227,6 +227,14 @@ pub fn run_spec(run: &ContainerRun, display: &str, ordinal: usize, format: &str)
         no_new_privileges: fact_bool(run.no_new_privileges()),
         network_host: fact_bool(run.uses_host("network")),
         ipc_host: fact_bool(run.uses_host("ipc")),
+        ipc: run.ipc().map(|w| Fact {
+            value: w.is_resolved().then(|| w.text.clone()),
+            span: Some(w.span),
+        }),
+        shm_size: run.shm_size().map(|s| Fact {
+            value: s.value.and_then(|b| i64::try_from(b).ok()),
+            span: Some(s.span),
+        }),
         pid_host: fact_bool(run.uses_host("pid")),
         memory: run.memory().map(|m| Fact {
             value: m.value.and_then(|b| i64::try_from(b).ok()),

@@ -370,6 +370,12 @@ fn container_launch(
     );
     let mut container_facts = container_facts;
     container_facts.probes = crate::extract::probes::probes(container, anchor, object);
+    container_facts.shm = crate::extract::shared_memory::kubernetes(
+        container,
+        pod_spec,
+        &container_facts.host_ipc,
+        anchor,
+    );
     let (mounts, model_repositories) =
         mounts_and_repositories(container, pod_spec, &server, &container_facts);
 
@@ -533,6 +539,7 @@ fn security(
             span: sc_anchor,
         },
         probes: Fact::unknown(None),
+        shm: Fact::unknown(None),
     }
 }
 

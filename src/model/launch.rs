@@ -82,6 +82,9 @@ pub struct Launch {
     /// Keys of the pod spec and the Triton container that the Kubernetes schema does not
     /// know (Kubernetes launches only).
     pub unknown_fields: Vec<At<UnknownField>>,
+    /// The model configurations of the scan this launch serves: the config.pbtxt files under
+    /// the folder that provides each of its model repositories (filled in by correlation).
+    pub models: Vec<At<ServedModel>>,
 }
 node_struct!(Launch {
     id,
@@ -95,8 +98,64 @@ node_struct!(Launch {
     auth,
     rate_limiting,
     env,
-    unknown_fields
+    unknown_fields,
+    models
 });
+
+/// A model configuration a launch serves, as far as the scan shows it. The span is the
+/// config's `name:` (or its first field), in the config.pbtxt file.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ServedModel {
+    /// The model directory's name (what Triton calls the model).
+    pub name: String,
+    /// The config file's path in the scan.
+    pub config_path: String,
+    /// The launch's repository path it is served from (`/models`).
+    pub repository: String,
+    /// The folder of the scan taken for that repository (`deploy/models`).
+    pub repository_folder: String,
+    /// How that folder was matched to the repository: `mount` (the host side of a bind or
+    /// hostPath mount at the repository path) or `beside` (a folder named like the
+    /// repository next to the launch's file or above it).
+    pub matched_by: String,
+    /// `backend:` as written (`python`, `vllm`, `onnxruntime`), null when absent.
+    pub backend: Fact<String>,
+    /// `platform:` as written (`onnxruntime_onnx`, `ensemble`), null when absent.
+    pub platform: Fact<String>,
+    /// `runtime:` as written (`model.py` for a Python-based backend's model), null when absent.
+    pub runtime: Fact<String>,
+    /// The model runs in Triton's Python backend stub, which moves tensors through /dev/shm:
+    /// `backend: "python"`, the Python-based `vllm` backend, or a `runtime:` ending in `.py`.
+    pub python_based: bool,
+    /// The `instance_group` entries as written; empty when the config has none (Triton then
+    /// picks GPUs or CPU by itself).
+    pub instance_groups: Vec<At<InstanceGroup>>,
+}
+node_struct!(ServedModel {
+    name,
+    config_path,
+    repository,
+    repository_folder,
+    matched_by,
+    backend,
+    platform,
+    runtime,
+    python_based,
+    instance_groups
+});
+
+/// One `instance_group` of a model configuration.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct InstanceGroup {
+    /// `KIND_GPU`, `KIND_CPU`, `KIND_MODEL`, or `KIND_AUTO` (also when `kind` is not written,
+    /// spanning the group).
+    pub kind: Fact<String>,
+    /// `count` (default 1).
+    pub count: Fact<i64>,
+    /// The GPU indices listed in `gpus`, each with its span; empty when not listed.
+    pub gpus: Vec<Fact<i64>>,
+}
+node_struct!(InstanceGroup { kind, count, gpus });
 
 /// A key the Kubernetes schema does not have where it is written.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -330,6 +389,8 @@ pub struct Container {
     /// Kubernetes health probes: the readiness, liveness and startup probe, in that order,
     /// each present whether declared or not; null where the format has no such probes.
     pub probes: Fact<Vec<At<Probe>>>,
+    /// The container's `/dev/shm`; null for a Dockerfile alone.
+    pub shm: Fact<SharedMemory>,
 }
 node_struct!(Container {
     name,
@@ -348,7 +409,8 @@ node_struct!(Container {
     host_pid,
     seccomp_profile,
     security_context,
-    probes
+    probes,
+    shm
 });
 
 /// The user the server process runs as, from whatever the format sets (built by
@@ -377,6 +439,44 @@ node_struct!(EffectiveUser {
     kubelet_refuses_root,
     image_default_root
 });
+
+/// Docker's and the container runtimes' default size of a container's `/dev/shm`: 64 MiB.
+pub const DEFAULT_SHM_BYTES: i64 = 64 * 1024 * 1024;
+
+/// What backs a container's `/dev/shm`, and how large it is.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SharedMemory {
+    /// `default` (the runtime's private 64 MiB tmpfs), `shm-size` (`--shm-size`, compose
+    /// `shm_size`), `host-ipc` (the host's, through `--ipc=host`, `ipc: host`, `hostIPC`),
+    /// `shared-ipc` (another container's, `--ipc=container:NAME`), `none` (`--ipc=none`: no
+    /// /dev/shm at all) or `mount` (a volume or tmpfs mounted at /dev/shm).
+    pub source: String,
+    /// Bytes, when the files say: 64 MiB for `default`, the `--shm-size`, a memory
+    /// `emptyDir`'s `sizeLimit`; 0 for `none`; null otherwise.
+    pub size: Option<i64>,
+    /// The kind of the mount at /dev/shm (`emptyDir`, `hostPath`, `tmpfs`, `bind`...), and
+    /// for an `emptyDir` its `medium` (`Memory`, or empty for node disk).
+    pub mount_kind: Option<String>,
+    pub medium: Option<String>,
+}
+node_struct!(SharedMemory {
+    source,
+    size,
+    mount_kind,
+    medium
+});
+
+impl SharedMemory {
+    /// The runtime's default: a private 64 MiB tmpfs.
+    pub fn default_size() -> SharedMemory {
+        SharedMemory {
+            source: "default".to_string(),
+            size: Some(DEFAULT_SHM_BYTES),
+            mount_kind: None,
+            medium: None,
+        }
+    }
+}
 
 /// One Kubernetes health probe of a container.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -755,6 +855,19 @@ impl Launch {
         launch.rate_limiting.evidence.push(At::default());
         launch.env.insert("PATH".to_string(), fact_string());
         launch.unknown_fields.push(At::default());
+        launch.container.value.shm = Fact::known(SharedMemory::default_size(), None);
+        let mut model = ServedModel::default();
+        model.instance_groups.push(At {
+            value: InstanceGroup {
+                gpus: vec![Fact::known(0, None)],
+                ..InstanceGroup::default()
+            },
+            span: None,
+        });
+        launch.models.push(At {
+            value: model,
+            span: None,
+        });
         launch
     }
 }
