@@ -10,7 +10,7 @@ use crate::model::server::ArgWord;
 use crate::model::yaml_words::arg_word;
 use crate::parse::container::{parse_gpus, parse_publish, parse_volume};
 use crate::parse::words::Word;
-use crate::source::Span;
+use crate::source::{SourceStore, Span};
 use crate::tree::{Node, Value};
 
 /// A compose document: a top-level `services` mapping of mappings, and no Kubernetes kind.
@@ -84,9 +84,16 @@ pub fn interpolate(text: &str, env: &BTreeMap<String, String>) -> (String, bool)
     (out, unresolved)
 }
 
+/// The text of the file a node was read from: merged compose files mix nodes of several.
+fn text_of<'s>(node: &Node, store: &'s SourceStore) -> &'s str {
+    node.span
+        .and_then(|s| store.get(s.file))
+        .map_or("", |f| &f.text)
+}
+
 /// A scalar as an argv word after interpolation.
-fn word(node: &Node, source: &str, env: &BTreeMap<String, String>) -> ArgWord {
-    let mut w = arg_word(node, source);
+fn word(node: &Node, store: &SourceStore, env: &BTreeMap<String, String>) -> ArgWord {
+    let mut w = arg_word(node, text_of(node, store));
     let (text, unresolved) = interpolate(&w.text, env);
     if text != w.text {
         w.pieces.clear();
@@ -99,10 +106,10 @@ fn word(node: &Node, source: &str, env: &BTreeMap<String, String>) -> ArgWord {
 
 /// A scalar as a shell-style word for Docker's value syntaxes (`127.0.0.1:8002:8002`,
 /// `./models:/models:ro`): exact spans where the text is written out in the source.
-fn spec_word(node: &Node, source: &str, env: &BTreeMap<String, String>) -> Option<Word> {
+fn spec_word(node: &Node, store: &SourceStore, env: &BTreeMap<String, String>) -> Option<Word> {
     let text = text(Some(node), env)?;
     let span = node.span?;
-    let raw = source.get(span.start..span.end).unwrap_or("");
+    let raw = text_of(node, store).get(span.start..span.end).unwrap_or("");
     Some(if raw == text {
         Word::literal(span.file, text, span.start)
     } else if raw.len() == text.len() + 2 && raw.get(1..raw.len() - 1) == Some(text.as_str()) {
@@ -113,12 +120,12 @@ fn spec_word(node: &Node, source: &str, env: &BTreeMap<String, String>) -> Optio
 }
 
 /// `command:`/`entrypoint:` as a list, or a string split the way compose splits it.
-fn words(node: &Node, source: &str, env: &BTreeMap<String, String>) -> Vec<ArgWord> {
+fn words(node: &Node, store: &SourceStore, env: &BTreeMap<String, String>) -> Vec<ArgWord> {
     match &node.value {
-        Value::List(items) => items.iter().map(|i| word(i, source, env)).collect(),
+        Value::List(items) => items.iter().map(|i| word(i, store, env)).collect(),
         Value::Null => Vec::new(),
         _ => {
-            let line = word(node, source, env);
+            let line = word(node, store, env);
             // A string compose refuses to split leaves the command unknown.
             crate::model::compose_command::split(&line).unwrap_or_else(|| {
                 vec![ArgWord {
@@ -153,13 +160,13 @@ fn bool_fact(node: Option<&Node>) -> Option<Fact<bool>> {
 /// The run of each service of a compose document, with the service's `build:` and extent.
 pub fn run_specs<'n>(
     root: &'n Node,
-    source: &str,
+    store: &SourceStore,
     display: &str,
     dotenv: &BTreeMap<String, String>,
 ) -> Vec<(RunSpec, Option<&'n Node>, Option<Span>)> {
     let mut out = Vec::new();
     for (name, service) in root.get("services").map(Node::as_map).unwrap_or_default() {
-        let spec = run_spec(name, service, source, display, dotenv);
+        let spec = run_spec(name, service, store, display, dotenv);
         let extent = service
             .span
             .map(|s| service.key_span.map_or(s, |k| k.join(s)));
@@ -171,7 +178,7 @@ pub fn run_specs<'n>(
 fn run_spec(
     name: &str,
     service: &Node,
-    source: &str,
+    store: &SourceStore,
     display: &str,
     env: &BTreeMap<String, String>,
 ) -> RunSpec {
@@ -184,9 +191,9 @@ fn run_spec(
         object: Some(format!("service/{name}")),
         name: Some(name.to_string()),
         anchor,
-        image: get("image").map(|n| word(n, source, env)),
-        entrypoint: get("entrypoint").map(|n| words(n, source, env)),
-        command: get("command").map(|n| words(n, source, env)),
+        image: get("image").map(|n| word(n, store, env)),
+        entrypoint: get("entrypoint").map(|n| words(n, store, env)),
+        command: get("command").map(|n| words(n, store, env)),
         command_anchor: get("command").and_then(Node::label_span),
         user: get("user").map(|n| Fact {
             value: text(Some(n), env),
@@ -243,14 +250,14 @@ fn run_spec(
             .or_else(|| text(Some(n), env).and_then(|t| quantity::docker_bytes(&t))),
         span: n.label_span(),
     });
-    spec.gpus = gpus(service, source, env);
+    spec.gpus = gpus(service, store, env);
     for p in get("ports").map(Node::as_list).unwrap_or_default() {
-        if let Some(published) = port(p, source, env) {
+        if let Some(published) = port(p, store, env) {
             spec.published.push(published);
         }
     }
     for v in get("volumes").map(Node::as_list).unwrap_or_default() {
-        if let Some(m) = volume(v, source, env) {
+        if let Some(m) = volume(v, store, env) {
             spec.mounts.push(m);
         }
     }
@@ -261,7 +268,7 @@ fn run_spec(
 }
 
 /// GPUs from `deploy.resources.reservations.devices`, `gpus:` or `runtime: nvidia`.
-fn gpus(service: &Node, source: &str, env: &BTreeMap<String, String>) -> Option<Fact<i64>> {
+fn gpus(service: &Node, store: &SourceStore, env: &BTreeMap<String, String>) -> Option<Fact<i64>> {
     let devices = service.at(&["deploy", "resources", "reservations", "devices"]);
     for d in devices.map(Node::as_list).unwrap_or_default() {
         let is_gpu = d.get("driver").and_then(Node::as_str) == Some("nvidia")
@@ -288,7 +295,7 @@ fn gpus(service: &Node, source: &str, env: &BTreeMap<String, String>) -> Option<
     if let Some(g) = service.get("gpus") {
         return Some(match &g.value {
             Value::List(items) => Fact::known(items.len() as i64, g.label_span()),
-            _ => match spec_word(g, source, env).map(|w| parse_gpus(&w)) {
+            _ => match spec_word(g, store, env).map(|w| parse_gpus(&w)) {
                 Some(Ok(request)) => Fact {
                     span: g.label_span(),
                     ..crate::extract::run_spec::gpu_count(&request)
@@ -305,7 +312,7 @@ fn gpus(service: &Node, source: &str, env: &BTreeMap<String, String>) -> Option<
         .map(|r| Fact::known(-1, r.label_span()))
 }
 
-fn port(node: &Node, source: &str, env: &BTreeMap<String, String>) -> Option<Published> {
+fn port(node: &Node, store: &SourceStore, env: &BTreeMap<String, String>) -> Option<Published> {
     match &node.value {
         Value::Map(_) => {
             let target = node
@@ -319,14 +326,14 @@ fn port(node: &Node, source: &str, env: &BTreeMap<String, String>) -> Option<Pub
                 span: node.item_span(),
             })
         }
-        _ => parse_publish(&spec_word(node, source, env)?)
+        _ => parse_publish(&spec_word(node, store, env)?)
             .ok()
             .as_ref()
             .and_then(crate::extract::run_spec::published),
     }
 }
 
-fn volume(node: &Node, source: &str, env: &BTreeMap<String, String>) -> Option<At<Mount>> {
+fn volume(node: &Node, store: &SourceStore, env: &BTreeMap<String, String>) -> Option<At<Mount>> {
     match &node.value {
         Value::Map(_) => {
             let target = text(node.get("target"), env)?;
@@ -347,7 +354,7 @@ fn volume(node: &Node, source: &str, env: &BTreeMap<String, String>) -> Option<A
                 span: node.item_span(),
             })
         }
-        _ => parse_volume(&spec_word(node, source, env)?)
+        _ => parse_volume(&spec_word(node, store, env)?)
             .ok()
             .as_ref()
             .and_then(crate::extract::run_spec::mount),

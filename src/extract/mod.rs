@@ -115,6 +115,15 @@ pub struct Extracted {
     pub helm: Vec<HelmDocument>,
     /// The file is a `kustomization.yaml`.
     pub kustomization: Option<crate::model::kustomization::Kustomization>,
+    /// The file's (first) compose document, for merging with the files compose reads with it.
+    pub compose: Option<ComposeDocument>,
+}
+
+/// A compose document and the variables its file's `.env` gives for interpolation.
+#[derive(Clone, Debug)]
+pub struct ComposeDocument {
+    pub root: Node,
+    pub env: BTreeMap<String, String>,
 }
 
 impl Extracted {
@@ -134,6 +143,7 @@ impl Extracted {
             documents: Vec::new(),
             helm: Vec::new(),
             kustomization: None,
+            compose: None,
         }
     }
 
@@ -335,23 +345,13 @@ fn yaml(
         if compose::is_compose_document(&doc.root) {
             compose = true;
             let env = env.get_or_insert_with(dotenv);
-            for (spec, build, extent) in compose::run_specs(&doc.root, text, display, env) {
-                let tag = spec
-                    .image
-                    .as_ref()
-                    .map(|w| w.text.clone())
-                    .unwrap_or_default();
-                let image = match compose_dockerfile(build, &dir) {
-                    Some(dockerfile) => {
-                        out.compose_builds.push(dockerfile.clone());
-                        ImageLink::Build { dockerfile, tag }
-                    }
-                    None => ImageLink::Tag(tag),
-                };
-                out.runs.push(RunDraft {
-                    spec,
-                    image,
-                    extent,
+            let (runs, builds) = compose_runs(&doc.root, store, display, env);
+            out.runs.extend(runs);
+            out.compose_builds.extend(builds);
+            if out.compose.is_none() {
+                out.compose = Some(ComposeDocument {
+                    root: doc.root.clone(),
+                    env: env.clone(),
                 });
             }
         } else {
@@ -383,6 +383,39 @@ fn yaml(
         "yaml"
     };
     out
+}
+
+/// The runs of a compose document (one file's, or several merged) and the Dockerfiles its
+/// `build:` sections name; `display` is the file the project is named by (the first).
+pub fn compose_runs(
+    root: &Node,
+    store: &SourceStore,
+    display: &str,
+    env: &BTreeMap<String, String>,
+) -> (Vec<RunDraft>, Vec<String>) {
+    let dir = parent_dir(display);
+    let mut runs = Vec::new();
+    let mut builds = Vec::new();
+    for (spec, build, extent) in compose::run_specs(root, store, display, env) {
+        let tag = spec
+            .image
+            .as_ref()
+            .map(|w| w.text.clone())
+            .unwrap_or_default();
+        let image = match compose_dockerfile(build, &dir) {
+            Some(dockerfile) => {
+                builds.push(dockerfile.clone());
+                ImageLink::Build { dockerfile, tag }
+            }
+            None => ImageLink::Tag(tag),
+        };
+        runs.push(RunDraft {
+            spec,
+            image,
+            extent,
+        });
+    }
+    (runs, builds)
 }
 
 /// Shifts every span of a stream parsed after a BOM back to file offsets.
