@@ -135,8 +135,12 @@ pub fn correlate(loaded: &Loaded, extracted: &[Extracted], options: Options) -> 
     let merged: BTreeSet<FileId> = projects.iter().flat_map(|(b, o)| [*b, *o]).collect();
     for (base, over) in &projects {
         let (Some(b), Some(o)) = (
-            extracted.get(base.0 as usize).and_then(|e| e.compose.as_ref()),
-            extracted.get(over.0 as usize).and_then(|e| e.compose.as_ref()),
+            extracted
+                .get(base.0 as usize)
+                .and_then(|e| e.compose.as_ref()),
+            extracted
+                .get(over.0 as usize)
+                .and_then(|e| e.compose.as_ref()),
         ) else {
             continue;
         };
@@ -230,8 +234,10 @@ fn compose_projects(
         }
     };
     // Folder → (base by preference, override by preference).
-    let mut folders: std::collections::BTreeMap<String, (Vec<(usize, FileId)>, Vec<(usize, FileId)>)> =
-        std::collections::BTreeMap::new();
+    let mut folders: std::collections::BTreeMap<
+        String,
+        (Vec<(usize, FileId)>, Vec<(usize, FileId)>),
+    > = std::collections::BTreeMap::new();
     for e in extracted.iter().filter(|e| e.compose.is_some()) {
         // Texts made in memory have no folder compose would look in.
         if store.get(e.file).is_none_or(|s| s.path.is_none()) {

@@ -332,7 +332,6 @@ fn yaml(
         return out;
     }
     let mut compose = false;
-    let dir = parent_dir(display);
     let mut env: Option<BTreeMap<String, String>> = None;
     for doc in &stream.documents {
         out.documents.push(doc.extent);

@@ -141,7 +141,11 @@ fn as_mapping(node: &Node) -> Node {
 /// A port's unique key: host IP, published port, target port and protocol.
 fn port_key(node: &Node) -> Option<String> {
     if let Value::Map(_) = node.value {
-        let text = |k: &str| node.get(k).and_then(Node::as_scalar_text).unwrap_or_default();
+        let text = |k: &str| {
+            node.get(k)
+                .and_then(Node::as_scalar_text)
+                .unwrap_or_default()
+        };
         let protocol = node
             .get("protocol")
             .and_then(Node::as_scalar_text)
@@ -240,15 +244,30 @@ mod tests {
         assert_eq!(env.get("A").and_then(Node::as_str), Some("1"));
         assert_eq!(env.get("B").and_then(Node::as_str), Some("3"));
         assert_eq!(env.get("B").unwrap().span.unwrap().file, FileId(1));
-        assert_eq!(svc.get("image").and_then(Node::as_str), Some("tritonserver"));
+        assert_eq!(
+            svc.get("image").and_then(Node::as_str),
+            Some("tritonserver")
+        );
     }
 
     #[test]
     fn unique_keys() {
         let n = |t: &str| doc(0, &format!("x: {t}\n")).get("x").cloned().unwrap();
-        assert_eq!(port_key(&n("\"8000:8000\"")), port_key(&n("\"8000:8000/tcp\"")));
-        assert_ne!(port_key(&n("\"8000:8000\"")), port_key(&n("\"127.0.0.1:8000:8000\"")));
-        assert_eq!(target_key(&n("\"./m:/models:ro\"")), Some("/models".to_string()));
-        assert_eq!(target_key(&n("{type: bind, source: ./m, target: /models/}")), Some("/models".to_string()));
+        assert_eq!(
+            port_key(&n("\"8000:8000\"")),
+            port_key(&n("\"8000:8000/tcp\""))
+        );
+        assert_ne!(
+            port_key(&n("\"8000:8000\"")),
+            port_key(&n("\"127.0.0.1:8000:8000\""))
+        );
+        assert_eq!(
+            target_key(&n("\"./m:/models:ro\"")),
+            Some("/models".to_string())
+        );
+        assert_eq!(
+            target_key(&n("{type: bind, source: ./m, target: /models/}")),
+            Some("/models".to_string())
+        );
     }
 }
