@@ -350,10 +350,10 @@ const CASES: &[Case] = &[
         rules: &["TG101", "TG301", "TG209"],
         launches: 1,
         expect: &[
-            ("TG101", "bad/docker-compose.override.yml", 5, "poll mode"),
+            ("TG101", "docker-compose.override.yml", 5, "poll mode"),
             (
                 "TG301",
-                "bad/docker-compose.override.yml",
+                "docker-compose.override.yml",
                 7,
                 "metrics port 8002 is reachable from other hosts",
             ),

@@ -41,7 +41,8 @@ fn merge(base: &Node, over: &Node, path: &[&str]) -> Node {
     if over.is_null() {
         return base.clone();
     }
-    let in_service = path.len() == 2 && path.first() == Some(&"services");
+    // `services.<name>.<key>`: the service attributes the exceptions apply to.
+    let in_service = path.len() == 3 && path.first() == Some(&"services");
     let key = path.last().copied().unwrap_or("");
     if in_service && matches!(key, "command" | "entrypoint") {
         return over.clone();
