@@ -1,6 +1,6 @@
 //! Issue 15, items 2, 4, 6, 7, 8, 9, 11, 12 and 13: which `.pbtxt` files are model configurations,
 //! TG209 only for a mounted repository, workloads inside custom resources, mounts over the
-//! backend and repo-agent directories, internal load balancers, OpenShift Routes, compose override files, keys the Kubernetes schema does not know, and health
+//! backend and repo-agent directories, internal load balancers, OpenShift Routes, compose override files and `-f` chains, keys the Kubernetes schema does not know, and health
 //! probes. Each fixture under `tests/fixtures/accuracy/` says in its first comment whether it
 //! is good or bad; this test pins the findings of the rules involved, each at its line and
 //! with the words of its message that say why.
@@ -376,6 +376,29 @@ const CASES: &[Case] = &[
     Case {
         path: "compose-override/good",
         rules: &["TG101", "TG209", "TG301", "TG302"],
+        launches: 1,
+        expect: &[],
+    },
+    // Item 9: a script's `docker compose -f a -f b --env-file e up` merges in that order,
+    // interpolates from the env file instead of `.env`, and reads `env_file:` inside the
+    // project folder only.
+    Case {
+        path: "compose-chain/bad",
+        rules: &["TG101", "TG301", "TG302"],
+        launches: 1,
+        expect: &[
+            ("TG101", "compose.yaml", 5, "poll mode"),
+            (
+                "TG302",
+                "compose.yaml",
+                7,
+                "HTTP port 8000 is reachable from other hosts",
+            ),
+        ],
+    },
+    Case {
+        path: "compose-chain/good",
+        rules: &["TG101", "TG301", "TG302"],
         launches: 1,
         expect: &[],
     },

@@ -6,6 +6,7 @@
 //! The result is the list of subjects policies look at, each with the variables it sees.
 
 pub mod auth;
+pub mod compose;
 pub mod exposure;
 pub mod images;
 pub mod index;
@@ -131,27 +132,34 @@ pub fn correlate(loaded: &Loaded, extracted: &[Extracted], options: Options) -> 
     }
 
     let images = images::ImageIndex::new(extracted, store);
-    let projects = compose_projects(extracted, store);
-    let merged: BTreeSet<FileId> = projects.iter().flat_map(|(b, o)| [*b, *o]).collect();
-    for (base, over) in &projects {
-        let (Some(b), Some(o)) = (
-            extracted
-                .get(base.0 as usize)
-                .and_then(|e| e.compose.as_ref()),
-            extracted
-                .get(over.0 as usize)
-                .and_then(|e| e.compose.as_ref()),
-        ) else {
+    let projects = compose::projects(extracted, store);
+    let merged: BTreeSet<FileId> = projects.iter().flat_map(|p| p.files.clone()).collect();
+    for project in &projects {
+        let docs: Vec<&crate::extract::ComposeDocument> = project
+            .files
+            .iter()
+            .filter_map(|f| extracted.get(f.0 as usize).and_then(|e| e.compose.as_ref()))
+            .collect();
+        let (Some(first), Some(first_doc)) = (project.files.first(), docs.first()) else {
             continue;
         };
         let unit = state
             .unit_of_file
-            .get(base.0 as usize)
+            .get(first.0 as usize)
             .copied()
             .flatten()
             .unwrap_or(0);
-        let root = crate::model::compose_merge::merge_documents(&b.root, &o.root);
-        let (runs, _) = crate::extract::compose_runs(&root, store, store.display(*base), &b.env);
+        let mut root = first_doc.root.clone();
+        for doc in docs.iter().skip(1) {
+            root = crate::model::compose_merge::merge_documents(&root, &doc.root);
+        }
+        let env = project.env.as_ref().unwrap_or(&first_doc.env);
+        let folder = store
+            .get(*first)
+            .and_then(|s| s.path.as_deref())
+            .and_then(std::path::Path::parent);
+        let (runs, _) =
+            crate::extract::compose_runs(&root, store, store.display(*first), env, folder);
         for run in &runs {
             let defaults = images.defaults_for(&run.image);
             if let Some(launch) = crate::extract::docker::launch(&run.spec, &defaults, store) {
@@ -217,48 +225,6 @@ pub fn correlate(loaded: &Loaded, extracted: &[Extracted], options: Options) -> 
         subjects: subject_list,
         groups,
     }
-}
-
-/// The (default file, override file) pairs compose merges: both compose files of the scan,
-/// in one folder, the first of compose's default names with the first of its override names.
-fn compose_projects(
-    extracted: &[Extracted],
-    store: &crate::source::SourceStore,
-) -> Vec<(FileId, FileId)> {
-    use crate::model::compose_merge::{BASE_NAMES, OVERRIDE_NAMES};
-    let split = |id: FileId| {
-        let display = store.display(id);
-        match display.rsplit_once('/') {
-            Some((dir, name)) => (dir.to_string(), name.to_string()),
-            None => (String::new(), display.to_string()),
-        }
-    };
-    // Folder → (base by preference, override by preference).
-    let mut folders: std::collections::BTreeMap<
-        String,
-        (Vec<(usize, FileId)>, Vec<(usize, FileId)>),
-    > = std::collections::BTreeMap::new();
-    for e in extracted.iter().filter(|e| e.compose.is_some()) {
-        // Texts made in memory have no folder compose would look in.
-        if store.get(e.file).is_none_or(|s| s.path.is_none()) {
-            continue;
-        }
-        let (dir, name) = split(e.file);
-        let entry = folders.entry(dir).or_default();
-        if let Some(rank) = BASE_NAMES.iter().position(|n| *n == name) {
-            entry.0.push((rank, e.file));
-        } else if let Some(rank) = OVERRIDE_NAMES.iter().position(|n| *n == name) {
-            entry.1.push((rank, e.file));
-        }
-    }
-    folders
-        .into_values()
-        .filter_map(|(bases, overrides)| {
-            let base = bases.iter().min()?.1;
-            let over = overrides.iter().min()?.1;
-            Some((base, over))
-        })
-        .collect()
 }
 
 /// What correlation builds up, unit by unit.

@@ -12,6 +12,7 @@ use crate::parse::container::{parse_gpus, parse_publish, parse_volume};
 use crate::parse::words::Word;
 use crate::source::{SourceStore, Span};
 use crate::tree::{Node, Value};
+use std::path::Path;
 
 /// A compose document: a top-level `services` mapping of mappings, and no Kubernetes kind.
 pub fn is_compose_document(root: &Node) -> bool {
@@ -156,17 +157,23 @@ fn bool_fact(node: Option<&Node>) -> Option<Fact<bool>> {
     })
 }
 
-/// The Launches of a compose document. `dotenv` holds the `.env` next to the file.
 /// The run of each service of a compose document, with the service's `build:` and extent.
+/// `dotenv` holds the interpolation variables (the project's `.env` or `--env-file`s);
+/// `folder` is the project folder on disk, where `env_file:` paths are read.
 pub fn run_specs<'n>(
     root: &'n Node,
     store: &SourceStore,
     display: &str,
     dotenv: &BTreeMap<String, String>,
+    folder: Option<&Path>,
 ) -> Vec<(RunSpec, Option<&'n Node>, Option<Span>)> {
     let mut out = Vec::new();
     for (name, service) in root.get("services").map(Node::as_map).unwrap_or_default() {
-        let spec = run_spec(name, service, store, display, dotenv);
+        let mut spec = run_spec(name, service, store, display, dotenv);
+        // `env_file:` values first; `environment:` wins over them, as in compose.
+        let mut env = env_files(service.get("env_file"), folder, dotenv);
+        env.append(&mut spec.env);
+        spec.env = env;
         let extent = service
             .span
             .map(|s| service.key_span.map_or(s, |k| k.join(s)));
@@ -395,6 +402,44 @@ fn environment(node: Option<&Node>, env: &BTreeMap<String, String>) -> Vec<(Stri
             })
             .collect(),
     }
+}
+
+/// The variables of a service's `env_file:` (a path, a list of paths, or of `{path,
+/// required}`), later files winning. Each file is read like `.env`: only inside the project
+/// folder, through the read guard; a file that cannot be read gives nothing. Each value
+/// points at the `env_file:` entry that brought it in.
+fn env_files(
+    node: Option<&Node>,
+    folder: Option<&Path>,
+    env: &BTreeMap<String, String>,
+) -> BTreeMap<String, Fact<String>> {
+    let mut out = BTreeMap::new();
+    let (Some(node), Some(folder)) = (node, folder) else {
+        return out;
+    };
+    let items: Vec<&Node> = match &node.value {
+        Value::List(items) => items.iter().collect(),
+        _ => vec![node],
+    };
+    for item in items {
+        let path = match &item.value {
+            Value::Map(_) => text(item.get("path"), env),
+            _ => text(Some(item), env),
+        };
+        let Some(text) = path.and_then(|p| crate::load::read_in_folder(folder, &p)) else {
+            continue;
+        };
+        for (k, v) in read_dotenv(&text) {
+            out.insert(
+                k,
+                Fact {
+                    value: Some(v),
+                    span: item.label_span(),
+                },
+            );
+        }
+    }
+    out
 }
 
 /// Reads a `.env` file: `KEY=value` lines, `#` comments, optional quotes.

@@ -117,6 +117,20 @@ pub struct Extracted {
     pub kustomization: Option<crate::model::kustomization::Kustomization>,
     /// The file's (first) compose document, for merging with the files compose reads with it.
     pub compose: Option<ComposeDocument>,
+    /// The compose commands of a script or Makefile that name their files or env files.
+    pub compose_chains: Vec<ComposeChain>,
+}
+
+/// A `docker compose -f a.yml -f b.yml --env-file x.env up` of a script: the compose files
+/// (display paths, in the order compose merges them; empty for the default files of `dir`)
+/// and the interpolation variables of its `--env-file`s (`None`: the project's `.env`).
+#[derive(Clone, Debug)]
+pub struct ComposeChain {
+    pub files: Vec<String>,
+    /// The folder (display path) the command runs in: the script's.
+    pub dir: String,
+    pub env: Option<BTreeMap<String, String>>,
+    pub span: Span,
 }
 
 /// A compose document and the variables its file's `.env` gives for interpolation.
@@ -144,6 +158,7 @@ impl Extracted {
             helm: Vec::new(),
             kustomization: None,
             compose: None,
+            compose_chains: Vec::new(),
         }
     }
 
@@ -202,7 +217,9 @@ pub fn extract_file(
     match file.kind {
         FileKind::Pbtxt => pbtxt(id, text),
         FileKind::Dockerfile => dockerfile(id, text, display),
-        FileKind::Shell | FileKind::Makefile => shell(id, text, display, file.kind),
+        FileKind::Shell | FileKind::Makefile => {
+            shell(id, text, display, file.kind, source.path.as_deref())
+        }
         FileKind::Yaml => yaml(id, text, display, &dotenv, store, workloads),
     }
 }
@@ -243,7 +260,13 @@ fn dockerfile(id: FileId, text: &str, display: &str) -> Extracted {
     out
 }
 
-fn shell(id: FileId, text: &str, display: &str, kind: FileKind) -> Extracted {
+fn shell(
+    id: FileId,
+    text: &str,
+    display: &str,
+    kind: FileKind,
+    path: Option<&std::path::Path>,
+) -> Extracted {
     let (scan, label, format) = if kind == FileKind::Makefile {
         (parse_makefile(id, text), "makefile", "makefile")
     } else {
@@ -274,6 +297,7 @@ fn shell(id: FileId, text: &str, display: &str, kind: FileKind) -> Extracted {
                 .collect(),
         });
     }
+    out.compose_chains = compose_chains(&scan.composes, &dir, path);
     // Runs of one name (or image) are numbered for stable identities.
     let mut ordinals: BTreeMap<String, usize> = BTreeMap::new();
     for run in &scan.runs {
@@ -344,7 +368,11 @@ fn yaml(
         if compose::is_compose_document(&doc.root) {
             compose = true;
             let env = env.get_or_insert_with(dotenv);
-            let (runs, builds) = compose_runs(&doc.root, store, display, env);
+            let folder = store
+                .get(id)
+                .and_then(|s| s.path.as_deref())
+                .and_then(std::path::Path::parent);
+            let (runs, builds) = compose_runs(&doc.root, store, display, env, folder);
             out.runs.extend(runs);
             out.compose_builds.extend(builds);
             if out.compose.is_none() {
@@ -391,11 +419,12 @@ pub fn compose_runs(
     store: &SourceStore,
     display: &str,
     env: &BTreeMap<String, String>,
+    folder: Option<&std::path::Path>,
 ) -> (Vec<RunDraft>, Vec<String>) {
     let dir = parent_dir(display);
     let mut runs = Vec::new();
     let mut builds = Vec::new();
-    for (spec, build, extent) in compose::run_specs(root, store, display, env) {
+    for (spec, build, extent) in compose::run_specs(root, store, display, env, folder) {
         let tag = spec
             .image
             .as_ref()
@@ -469,6 +498,46 @@ pub fn parent_dir(display: &str) -> String {
         .rsplit_once('/')
         .map(|(d, _)| d.to_string())
         .unwrap_or_default()
+}
+
+/// The compose commands of a script that change what compose reads: `-f` files (all of
+/// them known: an unresolved one leaves the project unknown) or `--env-file`s, read like
+/// `.env` (only inside the script's folder, through the read guard).
+fn compose_chains(
+    runs: &[crate::parse::shell::compose::ComposeRun],
+    dir: &str,
+    path: Option<&std::path::Path>,
+) -> Vec<ComposeChain> {
+    let mut chains = Vec::new();
+    for run in runs {
+        if run.files.is_empty() && run.env_files.is_empty() {
+            continue;
+        }
+        let known = |w: &&crate::parse::words::Word| w.is_resolved();
+        if !run.files.iter().all(|w| known(&w)) || !run.env_files.iter().all(|w| known(&w)) {
+            continue;
+        }
+        let run_dir = match &run.project_directory {
+            Some(p) if p.is_resolved() => join_path(dir, &p.text),
+            Some(_) => continue,
+            None => dir.to_string(),
+        };
+        let env = (!run.env_files.is_empty()).then(|| {
+            let mut env = BTreeMap::new();
+            for file in &run.env_files {
+                let text = path.and_then(|p| crate::load::read_beside(p, &file.text));
+                env.extend(compose::read_dotenv(&text.unwrap_or_default()));
+            }
+            env
+        });
+        chains.push(ComposeChain {
+            files: run.files.iter().map(|f| join_path(dir, &f.text)).collect(),
+            dir: run_dir,
+            env,
+            span: run.span,
+        });
+    }
+    chains
 }
 
 /// Joins and normalises `/`-separated relative paths (`a/b` + `../c/D` → `a/c/D`).

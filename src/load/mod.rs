@@ -373,8 +373,15 @@ pub fn read_beside(file: &Path, name: &str) -> Option<String> {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
+    read_in_folder(dir, name)
+}
+
+/// The text of `relative` inside `dir` (a compose project's `env_file:`, a script's
+/// `--env-file`), with the same limits as [`read_beside`]: a path that leaves `dir` once
+/// links are resolved (`../secrets.env`, an absolute path, a link out) is not read.
+pub fn read_in_folder(dir: &Path, relative: &str) -> Option<String> {
     let bytes =
-        crate::read_guard::read_inside(dir, &dir.join(name), discover::DEFAULT_MAX_FILE_BYTES)
+        crate::read_guard::read_inside(dir, &dir.join(relative), discover::DEFAULT_MAX_FILE_BYTES)
             .ok()?;
     discover::decode(bytes).ok()
 }
