@@ -1,6 +1,6 @@
-//! Issue 15, items 2, 4, 6, 7, 8, 9, 11, 12 and 13: which `.pbtxt` files are model configurations,
+//! Issue 15, items 2, 3, 4, 6, 7, 8, 9, 11, 12 and 13: which `.pbtxt` files are model configurations,
 //! TG209 only for a mounted repository, workloads inside custom resources, mounts over the
-//! backend and repo-agent directories, internal load balancers, OpenShift Routes, compose override files and `-f` chains, keys the Kubernetes schema does not know, and health
+//! backend and repo-agent directories, internal load balancers, OpenShift Routes, compose override files and `-f` chains, KServe ModelMesh, keys the Kubernetes schema does not know, and health
 //! probes. Each fixture under `tests/fixtures/accuracy/` says in its first comment whether it
 //! is good or bad; this test pins the findings of the rules involved, each at its line and
 //! with the words of its message that say why.
@@ -401,6 +401,21 @@ const CASES: &[Case] = &[
         rules: &["TG101", "TG301", "TG302"],
         launches: 1,
         expect: &[],
+    },
+    // Item 3: a ModelMesh InferenceService is served from its multi-model runtime's pods
+    // inside the cluster, which the ModelMesh controller gives `drop: [ALL]` when the
+    // runtime container sets no securityContext.
+    Case {
+        path: "modelmesh/good.yaml",
+        rules: &["TG202", "TG301", "TG302", "TG105"],
+        launches: 1,
+        expect: &[],
+    },
+    Case {
+        path: "modelmesh/bad.yaml",
+        rules: &["TG202", "TG301", "TG302", "TG105"],
+        launches: 1,
+        expect: &[("TG202", "", 21, "no capabilities are dropped")],
     },
     // Item 8: an OpenShift Route is a route into the cluster like an Ingress.
     Case {
