@@ -1,6 +1,6 @@
 //! Issue 15, items 2, 3, 4, 6, 7, 8, 9, 11, 12 and 13: which `.pbtxt` files are model configurations,
 //! TG209 only for a mounted repository, workloads inside custom resources, mounts over the
-//! backend and repo-agent directories, internal load balancers, OpenShift Routes, compose override files and `-f` chains, KServe ModelMesh, keys the Kubernetes schema does not know, and health
+//! backend and repo-agent directories, internal load balancers, OpenShift Routes, compose override files and `-f` chains, KServe ModelMesh, Knative's ingress, keys the Kubernetes schema does not know, and health
 //! probes. Each fixture under `tests/fixtures/accuracy/` says in its first comment whether it
 //! is good or bad; this test pins the findings of the rules involved, each at its line and
 //! with the words of its message that say why.
@@ -416,6 +416,45 @@ const CASES: &[Case] = &[
         rules: &["TG202", "TG301", "TG302", "TG105"],
         launches: 1,
         expect: &[("TG202", "", 21, "no capabilities are dropped")],
+    },
+    // Knative's ingress reaches the port the serving container declares (8080 when none),
+    // from the internet unless the Service is labelled cluster-local.
+    Case {
+        path: "knative/public.yaml",
+        rules: &["TG301", "TG302", "TG105"],
+        launches: 1,
+        expect: &[
+            (
+                "TG302",
+                "",
+                4,
+                "HTTP port 8000 is reachable from the internet",
+            ),
+            ("TG105", "", 4, "inference is reachable from the internet"),
+        ],
+    },
+    Case {
+        path: "knative/metrics-port.yaml",
+        rules: &["TG301", "TG302", "TG105"],
+        launches: 1,
+        expect: &[(
+            "TG301",
+            "",
+            4,
+            "metrics port 8002 is reachable from the internet",
+        )],
+    },
+    Case {
+        path: "knative/cluster-local.yaml",
+        rules: &["TG301", "TG302", "TG105"],
+        launches: 1,
+        expect: &[],
+    },
+    Case {
+        path: "knative/default-port.yaml",
+        rules: &["TG301", "TG302", "TG105"],
+        launches: 1,
+        expect: &[],
     },
     // Item 8: an OpenShift Route is a route into the cluster like an Ingress.
     Case {

@@ -1,8 +1,10 @@
 //! Stage 3, correlate: the extracted files are grouped into deployment units ([`units`]);
 //! inside each unit the Kubernetes objects are indexed once ([`index`]) and every Launch
 //! learns who can reach its ports ([`exposure`]) and what authenticates or rate-limits in
-//! front of it ([`auth`]); KServe predictors are merged with their runtimes ([`kserve`]).
-//! Container runs are joined with the Dockerfiles that build their images ([`images`]).
+//! front of it ([`auth`]); KServe predictors are merged with their runtimes ([`kserve`]),
+//! and Knative Services add the route of Knative's ingress ([`knative`]). Compose files are
+//! merged into projects as compose reads them ([`compose`]), and container runs are joined
+//! with the Dockerfiles that build their images ([`images`]).
 //! The result is the list of subjects policies look at, each with the variables it sees.
 
 pub mod auth;
@@ -10,6 +12,7 @@ pub mod compose;
 pub mod exposure;
 pub mod images;
 pub mod index;
+pub mod knative;
 pub mod kserve;
 pub mod kustomize;
 pub mod subjects;
@@ -274,18 +277,28 @@ impl State<'_> {
         let index = UnitIndex::new(objects);
         let all = drafts
             .into_iter()
-            .map(|d| (d, None))
-            .chain(kserve::launches(objects, store));
-        for (mut draft, route) in all {
+            .map(|d| {
+                let knative = knative::route_for(&d, objects, store);
+                (d, None, knative)
+            })
+            .chain(
+                kserve::launches(objects, store)
+                    .into_iter()
+                    .map(|(d, r)| (d, r, None)),
+            );
+        for (mut draft, route, knative_route) in all {
             exposure::apply(&mut draft.launch, &draft.pod, &index, store);
+            let protected = draft
+                .launch
+                .auth
+                .evidence
+                .iter()
+                .any(|e| e.value.protects.iter().any(|p| p == "http" || p == "*"));
             if let Some(route) = &route {
-                let protected = draft
-                    .launch
-                    .auth
-                    .evidence
-                    .iter()
-                    .any(|e| e.value.protects.iter().any(|p| p == "http" || p == "*"));
                 kserve::apply_route(&mut draft.launch, route, protected);
+            }
+            if let Some(route) = &knative_route {
+                knative::apply_route(&mut draft.launch, route, protected);
             }
             let anchor = draft.launch.container.span;
             self.launches.push(LaunchRecord {
