@@ -1,6 +1,6 @@
-//! Issue 15, items 2, 4, 6, 7, 8, 11, 12 and 13: which `.pbtxt` files are model configurations,
+//! Issue 15, items 2, 3, 4, 6, 7, 8, 9, 11, 12 and 13: which `.pbtxt` files are model configurations,
 //! TG209 only for a mounted repository, workloads inside custom resources, mounts over the
-//! backend and repo-agent directories, internal load balancers, OpenShift Routes, keys the Kubernetes schema does not know, and health
+//! backend and repo-agent directories, internal load balancers, OpenShift Routes, compose override files and `-f` chains, KServe ModelMesh, Knative's ingress, keys the Kubernetes schema does not know, and health
 //! probes. Each fixture under `tests/fixtures/accuracy/` says in its first comment whether it
 //! is good or bad; this test pins the findings of the rules involved, each at its line and
 //! with the words of its message that say why.
@@ -319,6 +319,17 @@ const CASES: &[Case] = &[
         )],
     },
     Case {
+        path: "internal-lb/ingress-internal.yaml",
+        rules: &["TG301", "TG302"],
+        launches: 1,
+        expect: &[(
+            "TG302",
+            "",
+            33,
+            "HTTP port 8000 is reachable from the private network behind an internal load balancer",
+        )],
+    },
+    Case {
         path: "internal-lb/public.yaml",
         rules: &["TG301", "TG302", "TG105"],
         launches: 1,
@@ -331,6 +342,119 @@ const CASES: &[Case] = &[
             ),
             ("TG105", "", 22, "inference is reachable from the internet"),
         ],
+    },
+    // Item 9: compose merges docker-compose.override.yml onto docker-compose.yml; findings
+    // point at the file that set the value.
+    Case {
+        path: "compose-override/bad",
+        rules: &["TG101", "TG301", "TG209"],
+        launches: 1,
+        expect: &[
+            ("TG101", "docker-compose.override.yml", 5, "poll mode"),
+            (
+                "TG301",
+                "docker-compose.override.yml",
+                7,
+                "metrics port 8002 is reachable from other hosts",
+            ),
+        ],
+    },
+    Case {
+        path: "compose-override/bad/docker-compose.yml",
+        rules: &["TG101", "TG301", "TG209"],
+        launches: 1,
+        expect: &[
+            ("TG101", "docker-compose.override.yml", 5, "poll mode"),
+            (
+                "TG301",
+                "docker-compose.override.yml",
+                7,
+                "metrics port 8002 is reachable from other hosts",
+            ),
+        ],
+    },
+    Case {
+        path: "compose-override/good",
+        rules: &["TG101", "TG209", "TG301", "TG302"],
+        launches: 1,
+        expect: &[],
+    },
+    // Item 9: a script's `docker compose -f a -f b --env-file e up` merges in that order,
+    // interpolates from the env file instead of `.env`, and reads `env_file:` inside the
+    // project folder only.
+    Case {
+        path: "compose-chain/bad",
+        rules: &["TG101", "TG301", "TG302"],
+        launches: 1,
+        expect: &[
+            ("TG101", "compose.yaml", 5, "poll mode"),
+            (
+                "TG302",
+                "compose.yaml",
+                7,
+                "HTTP port 8000 is reachable from other hosts",
+            ),
+        ],
+    },
+    Case {
+        path: "compose-chain/good",
+        rules: &["TG101", "TG301", "TG302"],
+        launches: 1,
+        expect: &[],
+    },
+    // Item 3: a ModelMesh InferenceService is served from its multi-model runtime's pods
+    // inside the cluster, which the ModelMesh controller gives `drop: [ALL]` when the
+    // runtime container sets no securityContext.
+    Case {
+        path: "modelmesh/good.yaml",
+        rules: &["TG202", "TG301", "TG302", "TG105"],
+        launches: 1,
+        expect: &[],
+    },
+    Case {
+        path: "modelmesh/bad.yaml",
+        rules: &["TG202", "TG301", "TG302", "TG105"],
+        launches: 1,
+        expect: &[("TG202", "", 21, "no capabilities are dropped")],
+    },
+    // Knative's ingress reaches the port the serving container declares (8080 when none),
+    // from the internet unless the Service is labelled cluster-local.
+    Case {
+        path: "knative/public.yaml",
+        rules: &["TG301", "TG302", "TG105"],
+        launches: 1,
+        expect: &[
+            (
+                "TG302",
+                "",
+                4,
+                "HTTP port 8000 is reachable from the internet",
+            ),
+            ("TG105", "", 4, "inference is reachable from the internet"),
+        ],
+    },
+    Case {
+        path: "knative/metrics-port.yaml",
+        rules: &["TG301", "TG302", "TG105"],
+        launches: 1,
+        expect: &[(
+            "TG301",
+            "",
+            4,
+            "metrics port 8002 is reachable from the internet",
+        )],
+    },
+    Case {
+        path: "knative/cluster-local.yaml",
+        rules: &["TG301", "TG302", "TG105"],
+        launches: 1,
+        expect: &[],
+    },
+    Case {
+        path: "knative/default-port.yaml",
+        rules: &["TG301", "TG302", "TG105"],
+        launches: 1,
+        expect: &[],
     },
     // Item 8: an OpenShift Route is a route into the cluster like an Ingress.
     Case {

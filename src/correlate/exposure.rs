@@ -220,12 +220,16 @@ fn port_exposure(
                 .iter()
                 .filter(|b| b.reaches(service_port, port_name, target))
             {
+                let (front_reach, internal) = match internal_ingress(front.route) {
+                    Some(why) => (Reach::Network, format!(" (internal: {why})")),
+                    None => (Reach::Internet, String::new()),
+                };
                 let mut r = route(
                     &front.route.kind,
                     &front.route.name,
-                    Reach::Internet,
+                    front_reach,
                     format!(
-                        "{} \"{}\" routes {} to Service \"{}\"",
+                        "{} \"{}\" routes {} to Service \"{}\"{internal}",
                         front.route.kind, front.route.name, front.what, service.name
                     ),
                     front.span,
@@ -240,7 +244,7 @@ fn port_exposure(
                         scope: "route".to_string(),
                     }));
                 r.value.via = Some(service.name.clone());
-                routes.push((Reach::Internet, r));
+                routes.push((front_reach, r));
                 if port.name == "http" || port.name == "grpc" {
                     rate_limits.extend(auth::route_rate_limits(front.route, index, store));
                 }
@@ -365,6 +369,30 @@ fn service_reach(
         "ExternalName" => (Reach::Cluster, "ExternalName"),
         _ => (Reach::Cluster, "ClusterIP"),
     }
+}
+
+/// Why an Ingress serves only the private network, when its controller is told so: an AWS
+/// load balancer controller `scheme: internal`, GKE's internal Application Load Balancer class
+/// `gce-internal`, Azure Application Gateway's private IP. Other controllers name internal
+/// classes as their operators choose, so an ingress class is not guessed from its name.
+fn internal_ingress(route: &K8sObject) -> Option<String> {
+    if route.kind != "Ingress" {
+        return None;
+    }
+    let annotation = |key: &str| route.annotation(key);
+    if annotation("alb.ingress.kubernetes.io/scheme").as_deref() == Some("internal") {
+        return Some("alb.ingress.kubernetes.io/scheme: internal".to_string());
+    }
+    if annotation("appgw.ingress.kubernetes.io/use-private-ip").as_deref() == Some("true") {
+        return Some("appgw.ingress.kubernetes.io/use-private-ip: \"true\"".to_string());
+    }
+    let class = annotation("kubernetes.io/ingress.class").or_else(|| {
+        route
+            .node
+            .at(&["spec", "ingressClassName"])
+            .and_then(Node::as_scalar_text)
+    });
+    (class.as_deref() == Some("gce-internal")).then(|| "ingress class gce-internal".to_string())
 }
 
 /// What the NetworkPolicies selecting a pod allow to reach one of its ports.

@@ -38,6 +38,56 @@ fn is_inference_service(o: &K8sObject) -> bool {
     o.api_version.starts_with(GROUP) && o.kind == "InferenceService"
 }
 
+/// An InferenceService ModelMesh serves: its model is loaded into the pods of a multi-model
+/// ServingRuntime (through the `modelmesh-serving` Service inside the cluster), not into
+/// pods of its own behind KServe's ingress.
+fn is_modelmesh(isvc: &K8sObject) -> bool {
+    isvc.annotation("serving.kserve.io/deploymentMode")
+        .as_deref()
+        == Some("ModelMesh")
+}
+
+/// A runtime for ModelMesh (`spec.multiModel: true`), which KServe never picks for a
+/// predictor of its own.
+fn is_multi_model(runtime: &K8sObject) -> bool {
+    runtime
+        .node
+        .at(&["spec", "multiModel"])
+        .and_then(Node::as_bool)
+        == Some(true)
+}
+
+/// A multi-model runtime's pod spec as the ModelMesh controller deploys it: a container
+/// without a `securityContext` gets `capabilities: {drop: [ALL]}`
+/// (kserve/modelmesh-serving, controllers/modelmesh/runtime.go, `addRuntimeToDeployment`).
+/// The defaulted values have no span: findings about them point at the container.
+fn modelmesh_defaults(spec: &Node) -> Node {
+    let mut spec = spec.clone();
+    let Value::Map(entries) = &mut spec.value else {
+        return spec;
+    };
+    let Some((_, containers)) = entries.iter_mut().find(|(k, _)| k == "containers") else {
+        return spec;
+    };
+    if let Value::List(items) = &mut containers.value {
+        for container in items {
+            if let Value::Map(fields) = &mut container.value
+                && !fields.iter().any(|(k, _)| k == "securityContext")
+            {
+                let drop_all = Node::map(vec![(
+                    "capabilities".to_string(),
+                    Node::map(vec![(
+                        "drop".to_string(),
+                        Node::list(vec![Node::str("ALL")]),
+                    )]),
+                )]);
+                fields.push(("securityContext".to_string(), drop_all));
+            }
+        }
+    }
+    spec
+}
+
 /// The model formats a runtime serves.
 fn formats(runtime: &K8sObject) -> Vec<String> {
     runtime
@@ -79,6 +129,7 @@ fn runtime_for<'a>(
     let mut candidates: Vec<&&K8sObject> = runtimes
         .iter()
         .filter(visible)
+        .filter(|r| !is_multi_model(r))
         .filter(|r| formats(r).contains(&format))
         .collect();
     candidates.sort_by_key(|r| (r.kind == "ClusterServingRuntime", r.name.clone()));
@@ -235,6 +286,10 @@ pub fn launches(
     let mut used_runtimes: Vec<String> = Vec::new();
     let mut drafts = Vec::new();
     for isvc in objects.iter().copied().filter(|o| is_inference_service(o)) {
+        // ModelMesh runs the runtime's pods, which become launches of their own below.
+        if is_modelmesh(isvc) {
+            continue;
+        }
         let Some(predictor) = isvc.node.at(&["spec", "predictor"]) else {
             continue;
         };
@@ -324,6 +379,13 @@ pub fn launches(
         }
         let Some(spec) = runtime.node.get("spec") else {
             continue;
+        };
+        let defaulted;
+        let spec = if is_multi_model(runtime) {
+            defaulted = modelmesh_defaults(spec);
+            &defaulted
+        } else {
+            spec
         };
         let display = store.display(runtime.file).to_string();
         drafts.extend(

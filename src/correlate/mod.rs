@@ -1,15 +1,19 @@
 //! Stage 3, correlate: the extracted files are grouped into deployment units ([`units`]);
 //! inside each unit the Kubernetes objects are indexed once ([`index`]) and every Launch
 //! learns who can reach its ports ([`exposure`]) and what authenticates or rate-limits in
-//! front of it ([`auth`]); KServe predictors are merged with their runtimes ([`kserve`]).
-//! Container runs are joined with the Dockerfiles that build their images ([`images`]), and
-//! launches with the model configurations of the scan they serve ([`served_models`]).
+//! front of it ([`auth`]); KServe predictors are merged with their runtimes ([`kserve`]),
+//! and Knative Services add the route of Knative's ingress ([`knative`]). Compose files are
+//! merged into projects as compose reads them ([`compose`]); container runs are joined with
+//! the Dockerfiles that build their images ([`images`]), and launches with the model
+//! configurations of the scan they serve ([`served_models`]).
 //! The result is the list of subjects policies look at, each with the variables it sees.
 
 pub mod auth;
+pub mod compose;
 pub mod exposure;
 pub mod images;
 pub mod index;
+pub mod knative;
 pub mod kserve;
 pub mod kustomize;
 pub mod served_models;
@@ -133,6 +137,41 @@ pub fn correlate(loaded: &Loaded, extracted: &[Extracted], options: Options) -> 
     }
 
     let images = images::ImageIndex::new(extracted, store);
+    let projects = compose::projects(extracted, store);
+    let merged: BTreeSet<FileId> = projects.iter().flat_map(|p| p.files.clone()).collect();
+    for project in &projects {
+        let docs: Vec<&crate::extract::ComposeDocument> = project
+            .files
+            .iter()
+            .filter_map(|f| extracted.get(f.0 as usize).and_then(|e| e.compose.as_ref()))
+            .collect();
+        let (Some(first), Some(first_doc)) = (project.files.first(), docs.first()) else {
+            continue;
+        };
+        let unit = state
+            .unit_of_file
+            .get(first.0 as usize)
+            .copied()
+            .flatten()
+            .unwrap_or(0);
+        let mut root = first_doc.root.clone();
+        for doc in docs.iter().skip(1) {
+            root = crate::model::compose_merge::merge_documents(&root, &doc.root);
+        }
+        let env = project.env.as_ref().unwrap_or(&first_doc.env);
+        let folder = store
+            .get(*first)
+            .and_then(|s| s.path.as_deref())
+            .and_then(std::path::Path::parent);
+        let (runs, _) =
+            crate::extract::compose_runs(&root, store, store.display(*first), env, folder);
+        for run in &runs {
+            let defaults = images.defaults_for(&run.image);
+            if let Some(launch) = crate::extract::docker::launch(&run.spec, &defaults, store) {
+                state.launches.push(run_record(launch, run.extent, unit));
+            }
+        }
+    }
     for e in extracted {
         let unit = state
             .unit_of_file
@@ -140,7 +179,7 @@ pub fn correlate(loaded: &Loaded, extracted: &[Extracted], options: Options) -> 
             .copied()
             .flatten()
             .unwrap_or(0);
-        for run in &e.runs {
+        for run in e.runs.iter().filter(|_| !merged.contains(&e.file)) {
             let defaults = images.defaults_for(&run.image);
             if let Some(launch) = crate::extract::docker::launch(&run.spec, &defaults, store) {
                 state.launches.push(run_record(launch, run.extent, unit));
@@ -241,13 +280,23 @@ impl State<'_> {
         let index = UnitIndex::new(objects);
         let all = drafts
             .into_iter()
-            .map(|d| (d, None))
-            .chain(kserve::launches(objects, store));
-        for (mut draft, route) in all {
+            .map(|d| {
+                let knative = knative::route_for(&d, objects, store);
+                (d, None, knative)
+            })
+            .chain(
+                kserve::launches(objects, store)
+                    .into_iter()
+                    .map(|(d, r)| (d, r, None)),
+            );
+        for (mut draft, route, knative_route) in all {
             exposure::apply(&mut draft.launch, &draft.pod, &index, store);
+            let evidence = draft.launch.auth.evidence.clone();
             if let Some(route) = &route {
-                let evidence = draft.launch.auth.evidence.clone();
                 kserve::apply_route(&mut draft.launch, route, &evidence);
+            }
+            if let Some(route) = &knative_route {
+                knative::apply_route(&mut draft.launch, route, &evidence);
             }
             let anchor = draft.launch.container.span;
             self.launches.push(LaunchRecord {

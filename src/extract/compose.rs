@@ -10,8 +10,9 @@ use crate::model::server::ArgWord;
 use crate::model::yaml_words::arg_word;
 use crate::parse::container::{parse_gpus, parse_publish, parse_volume};
 use crate::parse::words::Word;
-use crate::source::Span;
+use crate::source::{SourceStore, Span};
 use crate::tree::{Node, Value};
+use std::path::Path;
 
 /// A compose document: a top-level `services` mapping of mappings, and no Kubernetes kind.
 pub fn is_compose_document(root: &Node) -> bool {
@@ -84,9 +85,16 @@ pub fn interpolate(text: &str, env: &BTreeMap<String, String>) -> (String, bool)
     (out, unresolved)
 }
 
+/// The text of the file a node was read from: merged compose files mix nodes of several.
+fn text_of<'s>(node: &Node, store: &'s SourceStore) -> &'s str {
+    node.span
+        .and_then(|s| store.get(s.file))
+        .map_or("", |f| &f.text)
+}
+
 /// A scalar as an argv word after interpolation.
-fn word(node: &Node, source: &str, env: &BTreeMap<String, String>) -> ArgWord {
-    let mut w = arg_word(node, source);
+fn word(node: &Node, store: &SourceStore, env: &BTreeMap<String, String>) -> ArgWord {
+    let mut w = arg_word(node, text_of(node, store));
     let (text, unresolved) = interpolate(&w.text, env);
     if text != w.text {
         w.pieces.clear();
@@ -99,10 +107,10 @@ fn word(node: &Node, source: &str, env: &BTreeMap<String, String>) -> ArgWord {
 
 /// A scalar as a shell-style word for Docker's value syntaxes (`127.0.0.1:8002:8002`,
 /// `./models:/models:ro`): exact spans where the text is written out in the source.
-fn spec_word(node: &Node, source: &str, env: &BTreeMap<String, String>) -> Option<Word> {
+fn spec_word(node: &Node, store: &SourceStore, env: &BTreeMap<String, String>) -> Option<Word> {
     let text = text(Some(node), env)?;
     let span = node.span?;
-    let raw = source.get(span.start..span.end).unwrap_or("");
+    let raw = text_of(node, store).get(span.start..span.end).unwrap_or("");
     Some(if raw == text {
         Word::literal(span.file, text, span.start)
     } else if raw.len() == text.len() + 2 && raw.get(1..raw.len() - 1) == Some(text.as_str()) {
@@ -113,12 +121,12 @@ fn spec_word(node: &Node, source: &str, env: &BTreeMap<String, String>) -> Optio
 }
 
 /// `command:`/`entrypoint:` as a list, or a string split the way compose splits it.
-fn words(node: &Node, source: &str, env: &BTreeMap<String, String>) -> Vec<ArgWord> {
+fn words(node: &Node, store: &SourceStore, env: &BTreeMap<String, String>) -> Vec<ArgWord> {
     match &node.value {
-        Value::List(items) => items.iter().map(|i| word(i, source, env)).collect(),
+        Value::List(items) => items.iter().map(|i| word(i, store, env)).collect(),
         Value::Null => Vec::new(),
         _ => {
-            let line = word(node, source, env);
+            let line = word(node, store, env);
             // A string compose refuses to split leaves the command unknown.
             crate::model::compose_command::split(&line).unwrap_or_else(|| {
                 vec![ArgWord {
@@ -149,17 +157,23 @@ fn bool_fact(node: Option<&Node>) -> Option<Fact<bool>> {
     })
 }
 
-/// The Launches of a compose document. `dotenv` holds the `.env` next to the file.
 /// The run of each service of a compose document, with the service's `build:` and extent.
+/// `dotenv` holds the interpolation variables (the project's `.env` or `--env-file`s);
+/// `folder` is the project folder on disk, where `env_file:` paths are read.
 pub fn run_specs<'n>(
     root: &'n Node,
-    source: &str,
+    store: &SourceStore,
     display: &str,
     dotenv: &BTreeMap<String, String>,
+    folder: Option<&Path>,
 ) -> Vec<(RunSpec, Option<&'n Node>, Option<Span>)> {
     let mut out = Vec::new();
     for (name, service) in root.get("services").map(Node::as_map).unwrap_or_default() {
-        let spec = run_spec(name, service, source, display, dotenv);
+        let mut spec = run_spec(name, service, store, display, dotenv);
+        // `env_file:` values first; `environment:` wins over them, as in compose.
+        let mut env = env_files(service.get("env_file"), folder, dotenv);
+        env.append(&mut spec.env);
+        spec.env = env;
         let extent = service
             .span
             .map(|s| service.key_span.map_or(s, |k| k.join(s)));
@@ -171,7 +185,7 @@ pub fn run_specs<'n>(
 fn run_spec(
     name: &str,
     service: &Node,
-    source: &str,
+    store: &SourceStore,
     display: &str,
     env: &BTreeMap<String, String>,
 ) -> RunSpec {
@@ -184,9 +198,9 @@ fn run_spec(
         object: Some(format!("service/{name}")),
         name: Some(name.to_string()),
         anchor,
-        image: get("image").map(|n| word(n, source, env)),
-        entrypoint: get("entrypoint").map(|n| words(n, source, env)),
-        command: get("command").map(|n| words(n, source, env)),
+        image: get("image").map(|n| word(n, store, env)),
+        entrypoint: get("entrypoint").map(|n| words(n, store, env)),
+        command: get("command").map(|n| words(n, store, env)),
         command_anchor: get("command").and_then(Node::label_span),
         user: get("user").map(|n| Fact {
             value: text(Some(n), env),
@@ -253,14 +267,14 @@ fn run_spec(
             .or_else(|| text(Some(n), env).and_then(|t| quantity::docker_bytes(&t))),
         span: n.label_span(),
     });
-    spec.gpus = gpus(service, source, env);
+    spec.gpus = gpus(service, store, env);
     for p in get("ports").map(Node::as_list).unwrap_or_default() {
-        if let Some(published) = port(p, source, env) {
+        if let Some(published) = port(p, store, env) {
             spec.published.push(published);
         }
     }
     for v in get("volumes").map(Node::as_list).unwrap_or_default() {
-        if let Some(m) = volume(v, source, env) {
+        if let Some(m) = volume(v, store, env) {
             spec.mounts.push(m);
         }
     }
@@ -271,7 +285,7 @@ fn run_spec(
 }
 
 /// GPUs from `deploy.resources.reservations.devices`, `gpus:` or `runtime: nvidia`.
-fn gpus(service: &Node, source: &str, env: &BTreeMap<String, String>) -> Option<Fact<i64>> {
+fn gpus(service: &Node, store: &SourceStore, env: &BTreeMap<String, String>) -> Option<Fact<i64>> {
     let devices = service.at(&["deploy", "resources", "reservations", "devices"]);
     for d in devices.map(Node::as_list).unwrap_or_default() {
         let is_gpu = d.get("driver").and_then(Node::as_str) == Some("nvidia")
@@ -298,7 +312,7 @@ fn gpus(service: &Node, source: &str, env: &BTreeMap<String, String>) -> Option<
     if let Some(g) = service.get("gpus") {
         return Some(match &g.value {
             Value::List(items) => Fact::known(items.len() as i64, g.label_span()),
-            _ => match spec_word(g, source, env).map(|w| parse_gpus(&w)) {
+            _ => match spec_word(g, store, env).map(|w| parse_gpus(&w)) {
                 Some(Ok(request)) => Fact {
                     span: g.label_span(),
                     ..crate::extract::run_spec::gpu_count(&request)
@@ -315,7 +329,7 @@ fn gpus(service: &Node, source: &str, env: &BTreeMap<String, String>) -> Option<
         .map(|r| Fact::known(-1, r.label_span()))
 }
 
-fn port(node: &Node, source: &str, env: &BTreeMap<String, String>) -> Option<Published> {
+fn port(node: &Node, store: &SourceStore, env: &BTreeMap<String, String>) -> Option<Published> {
     match &node.value {
         Value::Map(_) => {
             let target = node
@@ -329,14 +343,14 @@ fn port(node: &Node, source: &str, env: &BTreeMap<String, String>) -> Option<Pub
                 span: node.item_span(),
             })
         }
-        _ => parse_publish(&spec_word(node, source, env)?)
+        _ => parse_publish(&spec_word(node, store, env)?)
             .ok()
             .as_ref()
             .and_then(crate::extract::run_spec::published),
     }
 }
 
-fn volume(node: &Node, source: &str, env: &BTreeMap<String, String>) -> Option<At<Mount>> {
+fn volume(node: &Node, store: &SourceStore, env: &BTreeMap<String, String>) -> Option<At<Mount>> {
     match &node.value {
         Value::Map(_) => {
             let target = text(node.get("target"), env)?;
@@ -357,7 +371,7 @@ fn volume(node: &Node, source: &str, env: &BTreeMap<String, String>) -> Option<A
                 span: node.item_span(),
             })
         }
-        _ => parse_volume(&spec_word(node, source, env)?)
+        _ => parse_volume(&spec_word(node, store, env)?)
             .ok()
             .as_ref()
             .and_then(crate::extract::run_spec::mount),
@@ -398,6 +412,44 @@ fn environment(node: Option<&Node>, env: &BTreeMap<String, String>) -> Vec<(Stri
             })
             .collect(),
     }
+}
+
+/// The variables of a service's `env_file:` (a path, a list of paths, or of `{path,
+/// required}`), later files winning. Each file is read like `.env`: only inside the project
+/// folder, through the read guard; a file that cannot be read gives nothing. Each value
+/// points at the `env_file:` entry that brought it in.
+fn env_files(
+    node: Option<&Node>,
+    folder: Option<&Path>,
+    env: &BTreeMap<String, String>,
+) -> BTreeMap<String, Fact<String>> {
+    let mut out = BTreeMap::new();
+    let (Some(node), Some(folder)) = (node, folder) else {
+        return out;
+    };
+    let items: Vec<&Node> = match &node.value {
+        Value::List(items) => items.iter().collect(),
+        _ => vec![node],
+    };
+    for item in items {
+        let path = match &item.value {
+            Value::Map(_) => text(item.get("path"), env),
+            _ => text(Some(item), env),
+        };
+        let Some(text) = path.and_then(|p| crate::load::read_in_folder(folder, &p)) else {
+            continue;
+        };
+        for (k, v) in read_dotenv(&text) {
+            out.insert(
+                k,
+                Fact {
+                    value: Some(v),
+                    span: item.label_span(),
+                },
+            );
+        }
+    }
+    out
 }
 
 /// Reads a `.env` file: `KEY=value` lines, `#` comments, optional quotes.

@@ -116,6 +116,29 @@ pub struct Extracted {
     pub helm: Vec<HelmDocument>,
     /// The file is a `kustomization.yaml`.
     pub kustomization: Option<crate::model::kustomization::Kustomization>,
+    /// The file's (first) compose document, for merging with the files compose reads with it.
+    pub compose: Option<ComposeDocument>,
+    /// The compose commands of a script or Makefile that name their files or env files.
+    pub compose_chains: Vec<ComposeChain>,
+}
+
+/// A `docker compose -f a.yml -f b.yml --env-file x.env up` of a script: the compose files
+/// (display paths, in the order compose merges them; empty for the default files of `dir`)
+/// and the interpolation variables of its `--env-file`s (`None`: the project's `.env`).
+#[derive(Clone, Debug)]
+pub struct ComposeChain {
+    pub files: Vec<String>,
+    /// The folder (display path) the command runs in: the script's.
+    pub dir: String,
+    pub env: Option<BTreeMap<String, String>>,
+    pub span: Span,
+}
+
+/// A compose document and the variables its file's `.env` gives for interpolation.
+#[derive(Clone, Debug)]
+pub struct ComposeDocument {
+    pub root: Node,
+    pub env: BTreeMap<String, String>,
 }
 
 impl Extracted {
@@ -135,6 +158,8 @@ impl Extracted {
             documents: Vec::new(),
             helm: Vec::new(),
             kustomization: None,
+            compose: None,
+            compose_chains: Vec::new(),
         }
     }
 
@@ -193,7 +218,9 @@ pub fn extract_file(
     match file.kind {
         FileKind::Pbtxt => pbtxt(id, text),
         FileKind::Dockerfile => dockerfile(id, text, display),
-        FileKind::Shell | FileKind::Makefile => shell(id, text, display, file.kind),
+        FileKind::Shell | FileKind::Makefile => {
+            shell(id, text, display, file.kind, source.path.as_deref())
+        }
         FileKind::Yaml => yaml(id, text, display, &dotenv, store, workloads),
     }
 }
@@ -234,7 +261,13 @@ fn dockerfile(id: FileId, text: &str, display: &str) -> Extracted {
     out
 }
 
-fn shell(id: FileId, text: &str, display: &str, kind: FileKind) -> Extracted {
+fn shell(
+    id: FileId,
+    text: &str,
+    display: &str,
+    kind: FileKind,
+    path: Option<&std::path::Path>,
+) -> Extracted {
     let (scan, label, format) = if kind == FileKind::Makefile {
         (parse_makefile(id, text), "makefile", "makefile")
     } else {
@@ -265,6 +298,7 @@ fn shell(id: FileId, text: &str, display: &str, kind: FileKind) -> Extracted {
                 .collect(),
         });
     }
+    out.compose_chains = compose_chains(&scan.composes, &dir, path);
     // Runs of one name (or image) are numbered for stable identities.
     let mut ordinals: BTreeMap<String, usize> = BTreeMap::new();
     for run in &scan.runs {
@@ -323,7 +357,6 @@ fn yaml(
         return out;
     }
     let mut compose = false;
-    let dir = parent_dir(display);
     let mut env: Option<BTreeMap<String, String>> = None;
     for doc in &stream.documents {
         out.documents.push(doc.extent);
@@ -336,23 +369,17 @@ fn yaml(
         if compose::is_compose_document(&doc.root) {
             compose = true;
             let env = env.get_or_insert_with(dotenv);
-            for (spec, build, extent) in compose::run_specs(&doc.root, text, display, env) {
-                let tag = spec
-                    .image
-                    .as_ref()
-                    .map(|w| w.text.clone())
-                    .unwrap_or_default();
-                let image = match compose_dockerfile(build, &dir) {
-                    Some(dockerfile) => {
-                        out.compose_builds.push(dockerfile.clone());
-                        ImageLink::Build { dockerfile, tag }
-                    }
-                    None => ImageLink::Tag(tag),
-                };
-                out.runs.push(RunDraft {
-                    spec,
-                    image,
-                    extent,
+            let folder = store
+                .get(id)
+                .and_then(|s| s.path.as_deref())
+                .and_then(std::path::Path::parent);
+            let (runs, builds) = compose_runs(&doc.root, store, display, env, folder);
+            out.runs.extend(runs);
+            out.compose_builds.extend(builds);
+            if out.compose.is_none() {
+                out.compose = Some(ComposeDocument {
+                    root: doc.root.clone(),
+                    env: env.clone(),
                 });
             }
         } else {
@@ -384,6 +411,40 @@ fn yaml(
         "yaml"
     };
     out
+}
+
+/// The runs of a compose document (one file's, or several merged) and the Dockerfiles its
+/// `build:` sections name; `display` is the file the project is named by (the first).
+pub fn compose_runs(
+    root: &Node,
+    store: &SourceStore,
+    display: &str,
+    env: &BTreeMap<String, String>,
+    folder: Option<&std::path::Path>,
+) -> (Vec<RunDraft>, Vec<String>) {
+    let dir = parent_dir(display);
+    let mut runs = Vec::new();
+    let mut builds = Vec::new();
+    for (spec, build, extent) in compose::run_specs(root, store, display, env, folder) {
+        let tag = spec
+            .image
+            .as_ref()
+            .map(|w| w.text.clone())
+            .unwrap_or_default();
+        let image = match compose_dockerfile(build, &dir) {
+            Some(dockerfile) => {
+                builds.push(dockerfile.clone());
+                ImageLink::Build { dockerfile, tag }
+            }
+            None => ImageLink::Tag(tag),
+        };
+        runs.push(RunDraft {
+            spec,
+            image,
+            extent,
+        });
+    }
+    (runs, builds)
 }
 
 /// Shifts every span of a stream parsed after a BOM back to file offsets.
@@ -438,6 +499,46 @@ pub fn parent_dir(display: &str) -> String {
         .rsplit_once('/')
         .map(|(d, _)| d.to_string())
         .unwrap_or_default()
+}
+
+/// The compose commands of a script that change what compose reads: `-f` files (all of
+/// them known: an unresolved one leaves the project unknown) or `--env-file`s, read like
+/// `.env` (only inside the script's folder, through the read guard).
+fn compose_chains(
+    runs: &[crate::parse::shell::compose::ComposeRun],
+    dir: &str,
+    path: Option<&std::path::Path>,
+) -> Vec<ComposeChain> {
+    let mut chains = Vec::new();
+    for run in runs {
+        if run.files.is_empty() && run.env_files.is_empty() {
+            continue;
+        }
+        let known = |w: &&crate::parse::words::Word| w.is_resolved();
+        if !run.files.iter().all(|w| known(&w)) || !run.env_files.iter().all(|w| known(&w)) {
+            continue;
+        }
+        let run_dir = match &run.project_directory {
+            Some(p) if p.is_resolved() => join_path(dir, &p.text),
+            Some(_) => continue,
+            None => dir.to_string(),
+        };
+        let env = (!run.env_files.is_empty()).then(|| {
+            let mut env = BTreeMap::new();
+            for file in &run.env_files {
+                let text = path.and_then(|p| crate::load::read_beside(p, &file.text));
+                env.extend(compose::read_dotenv(&text.unwrap_or_default()));
+            }
+            env
+        });
+        chains.push(ComposeChain {
+            files: run.files.iter().map(|f| join_path(dir, &f.text)).collect(),
+            dir: run_dir,
+            env,
+            span: run.span,
+        });
+    }
+    chains
 }
 
 /// Joins and normalises `/`-separated relative paths (`a/b` + `../c/D` → `a/c/D`).

@@ -97,6 +97,7 @@ pub fn load(request: &Request) -> Loaded {
         &options,
         request.max_file_bytes,
     );
+    follow_compose_overrides(&mut candidates, &options);
     // Candidate index → text, for the candidates that are not files.
     let mut in_memory: BTreeMap<usize, &str> = BTreeMap::new();
     for source in &request.memory {
@@ -163,6 +164,44 @@ pub fn load(request: &Request) -> Loaded {
         loaded.files.push(file);
     }
     loaded
+}
+
+/// Adds the file compose reads together with one of the scan: the override file beside a
+/// default compose file, and the default file beside an override file, since `docker compose`
+/// run in that folder merges the two.
+fn follow_compose_overrides(candidates: &mut Vec<Candidate>, options: &DiscoverOptions) {
+    use crate::model::compose_merge::{BASE_NAMES, OVERRIDE_NAMES};
+    let canonical = |p: &Path| std::fs::canonicalize(p).ok();
+    let mut known: std::collections::BTreeSet<PathBuf> = candidates
+        .iter()
+        .filter_map(|c| c.path.as_deref().and_then(canonical))
+        .collect();
+    let mut added = Vec::new();
+    for c in candidates.iter() {
+        let Some(path) = &c.path else { continue };
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let partners = if BASE_NAMES.contains(&name) {
+            OVERRIDE_NAMES
+        } else if OVERRIDE_NAMES.contains(&name) {
+            BASE_NAMES
+        } else {
+            continue;
+        };
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let Some(partner) = partners.iter().map(|n| dir.join(n)).find(|p| p.is_file()) else {
+            continue;
+        };
+        if canonical(&partner).is_some_and(|real| known.insert(real)) {
+            added.push(Candidate {
+                display: crate::source::display_path(&partner, &options.base),
+                path: Some(partner),
+                kind: FileKind::Yaml,
+                explicit: true,
+                context: c.context,
+            });
+        }
+    }
+    candidates.extend(added);
 }
 
 /// At most this many kustomizations are followed in one scan.
@@ -334,8 +373,15 @@ pub fn read_beside(file: &Path, name: &str) -> Option<String> {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
+    read_in_folder(dir, name)
+}
+
+/// The text of `relative` inside `dir` (a compose project's `env_file:`, a script's
+/// `--env-file`), with the same limits as [`read_beside`]: a path that leaves `dir` once
+/// links are resolved (`../secrets.env`, an absolute path, a link out) is not read.
+pub fn read_in_folder(dir: &Path, relative: &str) -> Option<String> {
     let bytes =
-        crate::read_guard::read_inside(dir, &dir.join(name), discover::DEFAULT_MAX_FILE_BYTES)
+        crate::read_guard::read_inside(dir, &dir.join(relative), discover::DEFAULT_MAX_FILE_BYTES)
             .ok()?;
     discover::decode(bytes).ok()
 }

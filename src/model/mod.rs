@@ -5,6 +5,7 @@ pub mod argparse;
 pub mod argv;
 pub mod code_dirs;
 pub mod compose_command;
+pub mod compose_merge;
 pub mod flags;
 pub mod image;
 pub mod invocation;

@@ -13,6 +13,7 @@
 //! command it is in; scanning resumes at the next line.
 
 mod branches;
+pub mod compose;
 mod flags;
 mod makefile;
 mod run;
@@ -37,6 +38,8 @@ const NESTING_LIMIT: usize = 8;
 pub struct ShellScan {
     pub runs: Vec<ContainerRun>,
     pub builds: Vec<ImageBuild>,
+    /// `docker compose ... up` (and `docker-compose`): the files and env files named.
+    pub composes: Vec<compose::ComposeRun>,
     pub errors: Vec<ShellError>,
     /// `#` comments of the script itself (not of `sh -c` strings or heredocs).
     pub comments: Vec<Span>,
@@ -264,6 +267,11 @@ impl<'t, E: Env> Scanner<'t, E> {
                 }
             }
             "sh" | "bash" | "dash" | "zsh" | "ksh" | "ash" => self.shell_c(rest),
+            "docker-compose" | "podman-compose" if program.is_resolved() => {
+                self.scan
+                    .composes
+                    .extend(compose::parse(&words, start, start + 1));
+            }
             _ => {
                 if program.is_resolved()
                     && let Some(engine) = Engine::from_program(&program.text)
@@ -354,6 +362,11 @@ impl<'t, E: Env> Scanner<'t, E> {
                 self.run(engine, words, start, i + 1, Subcommand::Create);
             }
             (Some("build"), _) => self.build(engine, words, start, i),
+            (Some("compose"), _) => {
+                self.scan
+                    .composes
+                    .extend(compose::parse(words, start, i + 1));
+            }
             (Some("buildx" | "image" | "builder"), Some("build")) => {
                 self.build(engine, words, start, i + 1);
             }

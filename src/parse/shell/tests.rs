@@ -635,3 +635,24 @@ fn a_branch_without_else_keeps_the_earlier_value_as_a_candidate() {
 fn scan_case() -> ShellScan {
     scan("IMG=z:1\ncase \"$1\" in\n  x) IMG=x:1 ;;\n  *) IMG=y:1 ;;\nesac\ndocker run $IMG\n")
 }
+
+#[test]
+fn compose_commands_name_their_files_in_order() {
+    let s = scan(
+        "F=gpu.yaml\ndocker compose -f compose.yaml --file=$F --env-file prod.env up -d\n\
+         docker-compose -fa.yml -p demo run triton\nsudo docker compose ps\n\
+         docker compose --project-directory deploy up\n",
+    );
+    assert_eq!(s.composes.len(), 3);
+    assert_eq!(texts(&s.composes[0].files), ["compose.yaml", "gpu.yaml"]);
+    assert_eq!(texts(&s.composes[0].env_files), ["prod.env"]);
+    assert_eq!(texts(&s.composes[1].files), ["a.yml"]);
+    assert!(s.composes[2].files.is_empty());
+    assert_eq!(
+        s.composes[2]
+            .project_directory
+            .as_ref()
+            .map(|w| w.text.as_str()),
+        Some("deploy")
+    );
+}
