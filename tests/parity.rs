@@ -51,6 +51,11 @@ const NOT_EXPRESSIBLE: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// Launch rules about the models a launch serves: each format's file is scanned here alone,
+/// without a model repository, so they have nothing to check (tests/reliability_accuracy.rs
+/// pins them in each format).
+const NEED_SERVED_MODELS: &[&str] = &["TG802", "TG803"];
+
 fn findings(variant: &str, format: &str) -> Vec<(String, String, usize)> {
     let catalogue = Catalogue::load(&[], true).unwrap_or_else(|_| panic!("policies load"));
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -88,6 +93,7 @@ fn the_insecure_deployment_fails_every_launch_rule_in_every_format() {
         .policies
         .iter()
         .filter(|p| p.spec.subject == Subject::Launch)
+        .filter(|p| !NEED_SERVED_MODELS.contains(&p.spec.id.as_str()))
         .map(|p| p.spec.id.clone())
         .collect();
     let mut report = String::new();
