@@ -17,6 +17,17 @@ fn catalogue() -> Catalogue {
     }
 }
 
+/// `check` compiles built-in expressions on first use and skips their load-time checks:
+/// this is where they are checked, as a team policy is at load.
+#[test]
+fn every_builtin_policy_compiles_and_passes_the_load_time_checks() {
+    let errors: Vec<String> = Catalogue::check_builtin()
+        .iter()
+        .map(|e| format!("{}: {}", e.source_name, e.message))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}
+
 #[test]
 fn every_builtin_policy_passes_its_inline_tests() {
     let catalogue = catalogue();

@@ -6,12 +6,12 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use cel::{Context, Program};
+use cel::Context;
 use rayon::prelude::*;
 
 use crate::correlate::{SubjectRecord, Variables};
 use crate::evaluate::cel_value::{to_cel, to_text};
-use crate::evaluate::policy::{Catalogue, Policy, split_root, variables};
+use crate::evaluate::policy::{Catalogue, LazyProgram, Policy, split_root, variables};
 use crate::finding::{Finding, Location, fingerprint};
 use crate::source::{FileId, SourceStore, Span};
 use crate::tree::{Node, PathSegment, Value};
@@ -284,15 +284,15 @@ fn variable_items<'a>(root: &'a Node, value: &cel::Value) -> Option<Vec<EachItem
     )
 }
 
-fn run_bool(program: &Program, ctx: &Context) -> Result<bool, String> {
+fn run_bool(program: &LazyProgram, ctx: &Context) -> Result<bool, String> {
     match program.execute(ctx) {
         Ok(cel::Value::Bool(b)) => Ok(b),
         Ok(other) => Err(format!("expected a boolean, got {other:?}")),
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(e),
     }
 }
 
-fn run_text(program: &Program, ctx: &Context) -> Option<String> {
+fn run_text(program: &LazyProgram, ctx: &Context) -> Option<String> {
     program.execute(ctx).ok().as_ref().and_then(to_text)
 }
 

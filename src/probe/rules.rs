@@ -516,14 +516,15 @@ pub fn static_verdict(
     let mut ctx = cel::Context::with_env(Arc::clone(&catalogue.env));
     ctx.add_variable_from_value("launch", to_cel(&launch));
     ctx.add_variable_from_value("file", to_cel(&Node::null()));
-    let run_bool = |program: &Option<cel::Program>| -> Result<bool, String> {
-        match program.as_ref().map(|p| p.execute(&ctx)) {
-            None => Ok(true),
-            Some(Ok(cel::Value::Bool(b))) => Ok(b),
-            Some(Ok(other)) => Err(format!("expected a boolean, got {other:?}")),
-            Some(Err(e)) => Err(e.to_string()),
-        }
-    };
+    let run_bool =
+        |program: &Option<crate::evaluate::policy::LazyProgram>| -> Result<bool, String> {
+            match program.as_ref().map(|p| p.execute(&ctx)) {
+                None => Ok(true),
+                Some(Ok(cel::Value::Bool(b))) => Ok(b),
+                Some(Ok(other)) => Err(format!("expected a boolean, got {other:?}")),
+                Some(Err(e)) => Err(e),
+            }
+        };
     if !run_bool(&policy.match_program)? {
         return Ok(None);
     }
