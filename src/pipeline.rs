@@ -16,7 +16,7 @@ use crate::filter::{self, FilterInput, FilterOptions};
 use crate::finding::Finding;
 use crate::load::discover::DiscoveryNote;
 use crate::load::{self, Loaded, LoadedFile};
-use crate::report::Stats;
+use crate::report::{Stage, Stats};
 use crate::source::{FileId, SourceStore};
 
 /// A pipeline over one catalogue with the rules `enabled` selects.
@@ -179,7 +179,11 @@ impl<'a> Pipeline<'a> {
         };
         let started = Instant::now();
         filter::filter(&mut outcome.findings, &input, options);
-        outcome.stats.stages.push(("filter", started.elapsed()));
+        outcome.stats.stages.push(Stage {
+            name: "filter",
+            time: started.elapsed(),
+            peak_rss: peak_rss(),
+        });
     }
 }
 
@@ -191,15 +195,29 @@ impl Lap {
         Lap(started)
     }
 
-    fn record(
-        &mut self,
-        stages: &mut Vec<(&'static str, std::time::Duration)>,
-        name: &'static str,
-    ) {
+    fn record(&mut self, stages: &mut Vec<Stage>, name: &'static str) {
         let now = Instant::now();
-        stages.push((name, now - self.0));
+        stages.push(Stage {
+            name,
+            time: now - self.0,
+            peak_rss: peak_rss(),
+        });
         self.0 = now;
     }
+}
+
+/// The process's peak resident set so far (`VmHWM`), on Linux.
+pub fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line
+        .trim_start_matches("VmHWM:")
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
 }
 
 fn stats(loaded: &Loaded, extracted: &[Extracted], correlated: &Correlated) -> Stats {

@@ -467,9 +467,19 @@ pub fn run(args: CheckArgs) -> ExitCode {
     let reporting = std::time::Instant::now();
     let code = args.report.emit(&report);
     if args.timings {
-        let mut stages = vec![("config and policies", compiled)];
+        use crate::pipeline::peak_rss;
+        use crate::report::Stage;
+        let mut stages = vec![Stage {
+            name: "config and policies",
+            time: compiled,
+            peak_rss: None,
+        }];
         stages.extend(result.stats.stages.iter().copied());
-        stages.push(("report", reporting.elapsed()));
+        stages.push(Stage {
+            name: "report",
+            time: reporting.elapsed(),
+            peak_rss: peak_rss(),
+        });
         eprintln!(
             "{}",
             crate::report::timings::render(&stages, started.elapsed())

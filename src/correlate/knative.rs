@@ -5,11 +5,13 @@
 //! (`containerPort`, 8080 when none is written), so only the Triton port listening there is
 //! reached through it.
 
+use std::collections::HashMap;
+
 use crate::extract::workload::LaunchDraft;
 use crate::extract::workload_kinds::group_of;
 use crate::model::k8s::K8sObject;
 use crate::model::launch::{At, AuthEvidence, Fact, Launch, PortExposure, Reach, Route};
-use crate::source::Span;
+use crate::source::{FileId, Span};
 use crate::tree::Node;
 
 /// Knative's default port for the serving container.
@@ -34,24 +36,44 @@ fn contains(outer: Option<Span>, inner: Span) -> bool {
     outer.is_some_and(|o| o.file == inner.file && o.start <= inner.start && inner.end <= o.end)
 }
 
-/// The Knative route of a launch read from a Knative Service of `objects`, when the launch
-/// is the revision's serving container (the only one, or the one that declares a port).
-pub fn route_for(
+/// The Knative Services of a unit, by file: a launch looks only at those of its own file,
+/// so a unit of many workloads is not scanned once per launch.
+pub struct KnativeServices<'a> {
+    by_file: HashMap<FileId, Vec<&'a K8sObject>>,
+}
+
+impl<'a> KnativeServices<'a> {
+    pub fn new(objects: &[&'a K8sObject]) -> KnativeServices<'a> {
+        let mut by_file: HashMap<FileId, Vec<&'a K8sObject>> = HashMap::new();
+        for object in objects.iter().copied().filter(|o| is_knative_service(o)) {
+            by_file.entry(object.file).or_default().push(object);
+        }
+        KnativeServices { by_file }
+    }
+
+    /// The Knative route of a launch read from one of these Services, when the launch is
+    /// the revision's serving container (the only one, or the one that declares a port).
+    pub fn route_for(
+        &self,
+        draft: &LaunchDraft,
+        store: &crate::source::SourceStore,
+    ) -> Option<KnativeRoute> {
+        let container_span = draft.launch.container.span?;
+        let service = self
+            .by_file
+            .get(&container_span.file)?
+            .iter()
+            .copied()
+            .find(|o| contains(o.node.span, container_span))?;
+        route_of(service, draft, store)
+    }
+}
+
+fn route_of(
+    service: &K8sObject,
     draft: &LaunchDraft,
-    objects: &[&K8sObject],
     store: &crate::source::SourceStore,
 ) -> Option<KnativeRoute> {
-    let service = objects
-        .iter()
-        .copied()
-        .filter(|o| is_knative_service(o))
-        .find(|o| {
-            draft
-                .launch
-                .container
-                .span
-                .is_some_and(|c| contains(o.node.span, c))
-        })?;
     let containers = service
         .node
         .at(&["spec", "template", "spec", "containers"])

@@ -278,10 +278,11 @@ impl State<'_> {
             return;
         }
         let index = UnitIndex::new(objects);
+        let knative_services = knative::KnativeServices::new(objects);
         let all = drafts
             .into_iter()
             .map(|d| {
-                let knative = knative::route_for(&d, objects, store);
+                let knative = knative_services.route_for(&d, store);
                 (d, None, knative)
             })
             .chain(

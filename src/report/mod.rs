@@ -57,7 +57,16 @@ pub struct Stats {
     pub endpoints: Option<usize>,
     pub duration: std::time::Duration,
     /// Wall time of each pipeline stage, in order (`check --timings` prints them).
-    pub stages: Vec<(&'static str, std::time::Duration)>,
+    pub stages: Vec<Stage>,
+}
+
+/// One pipeline stage's wall time, and the process's peak resident memory when it ended
+/// (where the system reports it).
+#[derive(Clone, Copy, Debug)]
+pub struct Stage {
+    pub name: &'static str,
+    pub time: std::time::Duration,
+    pub peak_rss: Option<u64>,
 }
 
 /// Everything a reporter may show.
