@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use crate::correlate::{self, Correlated};
 use crate::evaluate::cel::EvalError;
+use crate::evaluate::policy::spec::Subject;
 use crate::evaluate::policy::{Catalogue, Policy};
 use crate::evaluate::{self, Evaluated};
 use crate::extract::{self, Extracted};
@@ -117,13 +118,14 @@ impl<'a> Pipeline<'a> {
         lap.record(&mut stages, "load");
         let extracted = extract::extract(&loaded, &self.workloads);
         lap.record(&mut stages, "extract");
-        let bind_objects = self
-            .catalogue
-            .policies
-            .iter()
-            .any(|p| p.uses_objects && (self.enabled)(p));
-        let correlated =
-            correlate::correlate(&loaded, &extracted, correlate::Options { bind_objects });
+        let enabled = || self.catalogue.policies.iter().filter(|p| (self.enabled)(p));
+        let options = correlate::Options {
+            bind_objects: enabled().any(|p| p.uses_objects),
+            object_subjects: self.keep_subjects
+                || enabled().any(|p| p.spec.subject == Subject::K8s),
+            launch_roots: self.keep_subjects,
+        };
+        let correlated = correlate::correlate(&loaded, &extracted, options);
         lap.record(&mut stages, "correlate");
         let Evaluated {
             mut findings,

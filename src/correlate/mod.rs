@@ -60,6 +60,11 @@ pub struct Correlated {
 pub struct Options {
     /// Bind `objects` (the unit's Kubernetes objects) for policies: only when one reads it.
     pub bind_objects: bool,
+    /// Make each Kubernetes object a subject: only when a policy of subject `k8s` runs (or
+    /// `inspect` shows them), since each holds a copy of its object.
+    pub object_subjects: bool,
+    /// Build each Launch subject's tree here (for `inspect`) instead of in evaluation.
+    pub launch_roots: bool,
 }
 
 /// `group/Kind/namespace/name`: two files defining the same one are variants.
@@ -218,7 +223,8 @@ pub fn correlate(loaded: &Loaded, extracted: &[Extracted], options: Options) -> 
     served_models::attach(&mut launches, &configs, store);
     let mut subject_list: Vec<SubjectRecord> = launches
         .iter()
-        .map(|r| subjects::launch_subject(r, store, r.unit))
+        .enumerate()
+        .map(|(i, r)| subjects::launch_subject(r, i, options.launch_roots, store, r.unit))
         .collect();
     subject_list.extend(object_subjects);
     let (config_subjects, repositories) =
@@ -270,9 +276,11 @@ impl State<'_> {
         } else {
             Vec::new()
         });
-        for object in objects {
-            self.object_subjects
-                .push(subjects::object_subject(object, store, group));
+        if self.options.object_subjects {
+            for object in objects {
+                self.object_subjects
+                    .push(subjects::object_subject(object, store, group));
+            }
         }
         if objects.is_empty() {
             return;

@@ -14,9 +14,16 @@ use crate::tree::{Node, ToNode};
 pub type Variables = Vec<(&'static str, Node)>;
 
 /// One thing policies look at: a Launch, a Kubernetes object, a model configuration.
+#[derive(Clone)]
 pub struct SubjectRecord {
     pub kind: Subject,
+    /// The subject as policies see it. For a Launch it is built from
+    /// [`SubjectRecord::launch`] by the evaluation that needs it (null until then, unless
+    /// the subjects are kept for `inspect`): ten thousand Launch trees held at once were
+    /// most of a large scan's memory.
     pub root: Node,
+    /// The Launch this subject is, an index into `Correlated::launches`.
+    pub launch: Option<usize>,
     pub file: FileId,
     /// Stable identity for fingerprints (`Deployment/ns/name/container`).
     pub identity: String,
@@ -35,11 +42,23 @@ pub struct SubjectRecord {
     pub extent: Option<Span>,
 }
 
-/// The subject of a correlated Launch, in its unit's group.
-pub fn launch_subject(record: &LaunchRecord, store: &SourceStore, group: usize) -> SubjectRecord {
+/// The subject of a correlated Launch (the `index`th), in its unit's group; `with_root`
+/// builds its tree now rather than when it is evaluated.
+pub fn launch_subject(
+    record: &LaunchRecord,
+    index: usize,
+    with_root: bool,
+    store: &SourceStore,
+    group: usize,
+) -> SubjectRecord {
     SubjectRecord {
         kind: Subject::Launch,
-        root: record.launch.to_node(),
+        root: if with_root {
+            record.launch.to_node()
+        } else {
+            Node::null()
+        },
+        launch: Some(index),
         file: record.file,
         identity: record.launch.id.clone(),
         anchor: record.anchor,
@@ -61,6 +80,7 @@ pub fn object_subject(object: &K8sObject, store: &SourceStore, group: usize) -> 
     SubjectRecord {
         kind: Subject::K8s,
         root: object.node.clone(),
+        launch: None,
         file: object.file,
         identity: object.identity(),
         anchor: object.anchor(),
@@ -138,6 +158,7 @@ pub fn model_config_subjects(
             SubjectRecord {
                 kind: Subject::Pbtxt,
                 root: (*root).clone(),
+                launch: None,
                 file: *id,
                 identity: display.clone(),
                 anchor: root

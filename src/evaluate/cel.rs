@@ -9,12 +9,12 @@ use std::sync::Arc;
 use cel::Context;
 use rayon::prelude::*;
 
-use crate::correlate::{SubjectRecord, Variables};
+use crate::correlate::{LaunchRecord, SubjectRecord, Variables};
 use crate::evaluate::cel_value::{to_cel, to_text};
 use crate::evaluate::policy::{Catalogue, LazyProgram, Policy, split_root, variables};
 use crate::finding::{Finding, Location, fingerprint};
 use crate::source::{FileId, SourceStore, Span};
-use crate::tree::{Node, PathSegment, Value};
+use crate::tree::{Node, PathSegment, ToNode, Value};
 
 /// An expression that failed on a subject: reported, never silently passed.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -38,6 +38,7 @@ pub struct Evaluation {
 pub fn evaluate(
     catalogue: &Catalogue,
     subjects: &[SubjectRecord],
+    launches: &[LaunchRecord],
     groups: &[Variables],
     store: &SourceStore,
     enabled: &(dyn Fn(&Policy) -> bool + Sync),
@@ -60,7 +61,7 @@ pub fn evaluate(
                 .group
                 .and_then(|g| group_contexts.get(g))
                 .unwrap_or(&shared);
-            evaluate_subject(catalogue, subject, parent, store, enabled)
+            evaluate_subject(catalogue, subject, launches, parent, store, enabled)
         })
         .collect();
     let mut findings = Vec::new();
@@ -77,6 +78,7 @@ pub fn evaluate(
 fn evaluate_subject(
     catalogue: &Catalogue,
     subject: &SubjectRecord,
+    launches: &[LaunchRecord],
     shared: &Context,
     store: &SourceStore,
     enabled: &(dyn Fn(&Policy) -> bool + Sync),
@@ -91,6 +93,18 @@ fn evaluate_subject(
     if policies.is_empty() {
         return (findings, errors);
     }
+    // A Launch's tree is built for its evaluation and dropped after it.
+    let built;
+    let subject = match subject.launch.and_then(|i| launches.get(i)) {
+        Some(record) if subject.root.is_null() => {
+            built = SubjectRecord {
+                root: record.launch.to_node(),
+                ..subject.clone()
+            };
+            &built
+        }
+        _ => subject,
+    };
     let mut ctx = shared.new_inner_scope();
     ctx.add_variable_from_value(subject.kind.variable(), to_cel(&subject.root));
     ctx.add_variable_from_value("file", to_cel(&subject.file_value));

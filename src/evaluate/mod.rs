@@ -45,6 +45,7 @@ pub fn evaluate(
     let evaluation = cel::evaluate(
         catalogue,
         &correlated.subjects,
+        &correlated.launches,
         &correlated.groups,
         store,
         enabled,
