@@ -41,6 +41,8 @@ pub struct Policy {
     pub message_program: Option<Program>,
     pub label_program: Option<Program>,
     pub related_labels: Vec<Option<Program>>,
+    /// The compiled `when` of each `related` entry (shown only where it holds).
+    pub related_when: Vec<Option<Program>>,
     /// The compiled `when` of each `at` choice.
     pub at_when: Vec<Option<Program>>,
     /// Where the policy came from: `builtin:TG101-....yaml` or a path.
@@ -392,6 +394,11 @@ impl Catalogue {
             .iter()
             .map(|r| compile(&r.label, "related label", &with_item))
             .collect();
+        let related_when: Vec<Option<Program>> = spec
+            .related
+            .iter()
+            .map(|r| compile(&r.when, "related.when", &vars))
+            .collect();
         let var = spec.subject.variable();
         let mut paths: Vec<(&spec::PathText, bool)> = Vec::new();
         match spec
@@ -470,6 +477,7 @@ impl Catalogue {
                     &label_program,
                 ],
                 &at_when,
+                &related_when,
                 &self.sources,
             ));
         }
@@ -496,6 +504,7 @@ impl Catalogue {
         .into_iter()
         .flatten()
         .chain(related_labels.iter().flatten())
+        .chain(related_when.iter().flatten())
         .chain(at_when.iter().flatten())
         .chain(&variable_programs)
         .any(|p| p.references().has_variable("objects"));
@@ -508,6 +517,7 @@ impl Catalogue {
             message_program,
             label_program,
             related_labels,
+            related_when,
             at_when,
             origin: display.to_string(),
             dir,
@@ -654,6 +664,7 @@ fn check_against_sample(
     variable_programs: &[Program],
     programs: &[&Option<Program>],
     at_when: &[Option<Program>],
+    related_when: &[Option<Program>],
     sources: &SourceStore,
 ) -> Vec<PolicyError> {
     use crate::tree::ToNode;
@@ -711,11 +722,13 @@ fn check_against_sample(
         .into_iter()
         .flatten()
         .chain(spec.at.iter().filter_map(|c| c.when.as_ref()))
+        .chain(spec.related.iter().filter_map(|r| r.when.as_ref()))
         .collect();
     let compiled: Vec<&Program> = programs
         .iter()
         .filter_map(|p| p.as_ref())
         .chain(at_when.iter().flatten())
+        .chain(related_when.iter().flatten())
         .collect();
     for (expr, program) in exprs.into_iter().zip(compiled) {
         let Err(error) = program.execute(&inner) else {
