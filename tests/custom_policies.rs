@@ -329,3 +329,100 @@ fn a_variable_that_fails_is_a_finding_at_the_variable() {
         "{message}"
     );
 }
+
+#[test]
+fn a_related_place_shows_where_its_when_holds_and_a_typo_in_it_is_a_policy_error() {
+    let dir = support::scratch::Scratch::new("related-when");
+    let policies = dir.join("policies");
+    std::fs::create_dir(&policies).unwrap();
+    let policy = |related: &str| {
+        format!(
+            "id: ACME020\nname: routes-listed\nseverity: low\nsubject: launch\n\
+             summary: s\ndescription: d\nremediation: r\n\
+             each: launch.exposure.http.routes\nassert: item.reach != 'internet'\nat: item\n\
+             related:\n{related}"
+        )
+    };
+    std::fs::write(
+        policies.join("ACME020.yaml"),
+        policy(
+            "  - at: launch.exposure.http.declared\n    when: item.kind == 'Service'\n    label: \"'container port ' + string(item)\"\n",
+        ),
+    )
+    .unwrap();
+    let deploy = dir.join("deploy.yaml");
+    std::fs::write(
+        &deploy,
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: t, labels: {app: t}}\nspec:\n  containers:\n    - name: t\n      image: nvcr.io/nvidia/tritonserver:24.10-py3\n      args: [tritonserver, --model-repository=/m]\n      ports: [{containerPort: 8000, name: http}]\n---\napiVersion: v1\nkind: Service\nmetadata: {name: t}\nspec:\n  type: LoadBalancer\n  selector: {app: t}\n  ports: [{name: http, port: 80, targetPort: http}]\n---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: t}\nspec:\n  defaultBackend:\n    service: {name: t, port: {name: http}}\n",
+    )
+    .unwrap();
+    let args = |path: &std::path::Path| {
+        vec![
+            "check".to_string(),
+            deploy.display().to_string(),
+            "--policy-dir".to_string(),
+            path.display().to_string(),
+            "--select".to_string(),
+            "ACME020".to_string(),
+            "--format".to_string(),
+            "json".to_string(),
+        ]
+    };
+    let run = tritonguard(
+        &args(&policies)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap_or_default();
+    let related: Vec<(u64, usize)> = report["findings"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|f| {
+                    (
+                        f["location"]["line"].as_u64().unwrap_or_default(),
+                        f["related"].as_array().map_or(0, Vec::len),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    // The Service's port relates the containerPort; the Ingress's backend does not.
+    assert_eq!(related, [(17, 1), (23, 0)], "{}", run.stdout);
+
+    std::fs::write(
+        policies.join("ACME020.yaml"),
+        policy("  - at: launch.exposure.http.declared\n    when: item.knd == 'Service'\n"),
+    )
+    .unwrap();
+    let run = tritonguard(
+        &args(&policies)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("knd"), "{}", run.stderr);
+    assert!(run.stderr.contains("kind"), "{}", run.stderr);
+
+    std::fs::write(
+        policies.join("ACME020.yaml"),
+        policy("  - at: launch.exposure.http.declared\n    wen: item.kind == 'Service'\n"),
+    )
+    .unwrap();
+    let run = tritonguard(
+        &args(&policies)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("unknown field 'wen' in related (at, label, when)"),
+        "{}",
+        run.stderr
+    );
+}

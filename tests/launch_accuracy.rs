@@ -202,7 +202,7 @@ const CASES: &[Case] = &[
             (
                 "TG302",
                 11,
-                "HTTP port 8000 and gRPC port 8001 and OpenAI port 9000 are reachable from outside the cluster",
+                "HTTP port 8000, gRPC port 8001 and OpenAI port 9000 of Deployment \"llm\" are reachable from outside the cluster through hostNetwork",
             ),
             (
                 "TG104",
@@ -228,7 +228,7 @@ const CASES: &[Case] = &[
             (
                 "TG302",
                 6,
-                "OpenAI port 9000 is reachable from other hosts on the network",
+                "OpenAI port 9000 of compose service \"llm\" is reachable from other hosts on the network through a published port (ports:)",
             ),
             (
                 "TG104",
@@ -249,7 +249,7 @@ const CASES: &[Case] = &[
             (
                 "TG302",
                 3,
-                "OpenAI port 8080 is reachable from other hosts on the network",
+                "OpenAI port 8080 of the docker run of nvcr.io/nvidia/tritonserver:26.07-vllm-python-py3 is reachable from other hosts on the network through a published port (-p)",
             ),
             ("TG104", 4, "OpenAI port 8080 serves metrics"),
         ],

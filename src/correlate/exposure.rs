@@ -134,10 +134,8 @@ fn port_exposure(
                     "hostNetwork",
                     "",
                     Reach::Node,
-                    format!(
-                        "hostNetwork: the {} port {} listens on every node address",
-                        port.name, port.number
-                    ),
+                    // The same route for every port of the pod (a policy reports it once).
+                    "hostNetwork: the pod's ports listen on every node address".to_string(),
                     span,
                     store,
                 ),

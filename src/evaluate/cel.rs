@@ -381,7 +381,17 @@ fn make_finding(
         .and_then(|p| run_text(p, ctx))
         .unwrap_or_default();
     let mut related = Vec::new();
-    for (r, label_program) in spec.related.iter().zip(&policy.related_labels) {
+    for ((r, label_program), when) in spec
+        .related
+        .iter()
+        .zip(&policy.related_labels)
+        .zip(&policy.related_when)
+    {
+        if let Some(program) = when
+            && !run_bool(program, ctx).unwrap_or(false)
+        {
+            continue;
+        }
         for node in related_nodes(&r.at.segments, subject, item_node) {
             let Some(span) = node.label_span() else {
                 continue;
@@ -406,9 +416,12 @@ fn make_finding(
     related.dedup();
     let at_text = chosen.map(|(c, _)| c.path.text.as_str()).unwrap_or("");
     let item_identity = match item {
+        // A route's note says which route it is (kind, name, ports); its name alone does not
+        // tell a Service's ports apart.
         Some(item) => item
             .node
             .as_scalar_text()
+            .or_else(|| item.node.get("note").and_then(Node::as_scalar_text))
             .or_else(|| item.node.get("name").and_then(Node::as_scalar_text))
             .or_else(|| item.node.get("arg").and_then(Node::as_scalar_text))
             .unwrap_or_else(|| item.trail.clone()),

@@ -318,7 +318,7 @@ fn apply_exposure(
         span.map(|s| store.display(s.file).to_string())
             .unwrap_or_default()
     };
-    let exposure_for = |name: &str, endpoint: &crate::model::launch::Endpoint| -> PortExposure {
+    let exposure_for = |endpoint: &crate::model::launch::Endpoint| -> PortExposure {
         let mut out = PortExposure {
             port: endpoint.port.clone(),
             declared: defaults
@@ -376,9 +376,9 @@ fn apply_exposure(
                 add(
                     Reach::Node,
                     "network-host",
-                    format!(
-                        "host networking: the {name} port {port} listens on the host's addresses"
-                    ),
+                    // The same route for every port (a policy reports it once).
+                    "host networking: the container's ports listen on the host's addresses"
+                        .to_string(),
                     host.span,
                 );
             } else {
@@ -420,9 +420,7 @@ fn apply_exposure(
                         add(
                             Reach::Node,
                             "publish-all",
-                            format!(
-                                "-P publishes every port the image exposes, the {name} port {port} among them"
-                            ),
+                            "-P publishes every port the image exposes".to_string(),
                             Some(span),
                         );
                     }
@@ -447,12 +445,12 @@ fn apply_exposure(
         out.routes = routes.into_iter().map(|(_, r)| r).collect();
         out
     };
-    launch.exposure.http = exposure_for("http", &server.http);
-    launch.exposure.grpc = exposure_for("grpc", &server.grpc);
-    launch.exposure.metrics = exposure_for("metrics", &server.metrics);
-    launch.exposure.sagemaker = exposure_for("sagemaker", &server.sagemaker);
-    launch.exposure.vertex_ai = exposure_for("vertex_ai", &server.vertex_ai);
-    launch.exposure.openai = exposure_for("openai", &server.openai);
+    launch.exposure.http = exposure_for(&server.http);
+    launch.exposure.grpc = exposure_for(&server.grpc);
+    launch.exposure.metrics = exposure_for(&server.metrics);
+    launch.exposure.sagemaker = exposure_for(&server.sagemaker);
+    launch.exposure.vertex_ai = exposure_for(&server.vertex_ai);
+    launch.exposure.openai = exposure_for(&server.openai);
     launch.auth.evidence = server_auth_evidence(&server);
     for (name, exposure) in [
         ("http", &mut launch.exposure.http),

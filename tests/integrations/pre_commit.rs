@@ -244,12 +244,13 @@ fn a_committed_service_still_exposes_a_staged_deployment() {
     assert_eq!(code, 1, "{out}");
     assert!(
         out.contains(
-            "⚠ medium TG301 metrics-exposed: metrics port 8002 is reachable from the internet"
+            "⚠ medium TG301 metrics-exposed: metrics port 8002 of Deployment \"triton\" is reachable from the\n    internet through Service \"triton-public\""
         ),
         "{out}"
     );
     assert!(out.contains("╭─[deploy/public-service.yaml:11:7]"), "{out}");
-    assert!(out.contains("deploy/deployment.yaml:"), "{out}");
+    // The container port the Service reaches, in the staged file.
+    assert!(out.contains("╭─[deploy/deployment.yaml:52:15]"), "{out}");
     assert!(
         out.contains("deploy/deployment.yaml: 1 file, 1 Triton launch"),
         "only the staged file counts as checked: {out}"

@@ -70,7 +70,11 @@ fn build_wheel(maturin: &Path, out: &Path) -> PathBuf {
     // environment the outer `cargo test` had.
     for (key, _) in std::env::vars_os() {
         let key = key.to_string_lossy().into_owned();
-        let set_by_cargo = (key.starts_with("CARGO_") && key != "CARGO_HOME")
+        // CARGO_PROFILE_* come from the user (a lighter debug profile): the inner build
+        // must keep them, or it compiles everything again with other settings.
+        let set_by_cargo = (key.starts_with("CARGO_")
+            && key != "CARGO_HOME"
+            && !key.starts_with("CARGO_PROFILE_"))
             || key == "CARGO"
             || key == "OUT_DIR";
         if set_by_cargo {

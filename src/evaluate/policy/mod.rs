@@ -44,6 +44,8 @@ pub struct Policy {
     pub message_program: Option<LazyProgram>,
     pub label_program: Option<LazyProgram>,
     pub related_labels: Vec<Option<LazyProgram>>,
+    /// The compiled `when` of each `related` entry (shown only where it holds).
+    pub related_when: Vec<Option<LazyProgram>>,
     /// The compiled `when` of each `at` choice.
     pub at_when: Vec<Option<LazyProgram>>,
     /// Where the policy came from: `builtin:TG101-....yaml` or a path.
@@ -297,7 +299,8 @@ impl Catalogue {
             .flatten()
             .chain(&policy.variable_programs)
             .chain(policy.related_labels.iter().flatten())
-            .chain(policy.at_when.iter().flatten());
+            .chain(policy.at_when.iter().flatten())
+            .chain(policy.related_when.iter().flatten());
             for program in programs {
                 if let Err(message) = program.program() {
                     errors.push(PolicyError::new(policy.spec.id_span, message, "here"));
@@ -429,6 +432,11 @@ impl Catalogue {
             .iter()
             .map(|r| compile(&r.label, "related label", &with_item))
             .collect();
+        let related_when: Vec<Option<LazyProgram>> = spec
+            .related
+            .iter()
+            .map(|r| compile(&r.when, "related.when", &vars))
+            .collect();
         let var = spec.subject.variable();
         let mut paths: Vec<(&spec::PathText, bool)> = Vec::new();
         match spec
@@ -509,6 +517,7 @@ impl Catalogue {
                     &label_program,
                 ],
                 &at_when,
+                &related_when,
                 &self.sources,
             ));
         }
@@ -535,6 +544,7 @@ impl Catalogue {
         .into_iter()
         .flatten()
         .chain(related_labels.iter().flatten())
+        .chain(related_when.iter().flatten())
         .chain(at_when.iter().flatten())
         .chain(&variable_programs)
         .any(|p| p.reads_variable("objects"));
@@ -547,6 +557,7 @@ impl Catalogue {
             message_program,
             label_program,
             related_labels,
+            related_when,
             at_when,
             origin: display.to_string(),
             dir,
@@ -729,6 +740,7 @@ fn check_against_sample(
     variable_programs: &[LazyProgram],
     programs: &[&Option<LazyProgram>],
     at_when: &[Option<LazyProgram>],
+    related_when: &[Option<LazyProgram>],
     sources: &SourceStore,
 ) -> Vec<PolicyError> {
     use crate::tree::ToNode;
@@ -789,11 +801,13 @@ fn check_against_sample(
         .into_iter()
         .flatten()
         .chain(spec.at.iter().filter_map(|c| c.when.as_ref()))
+        .chain(spec.related.iter().filter_map(|r| r.when.as_ref()))
         .collect();
     let compiled: Vec<&Program> = programs
         .iter()
         .filter_map(|p| p.as_ref())
         .chain(at_when.iter().flatten())
+        .chain(related_when.iter().flatten())
         .filter_map(|p| p.program().ok())
         .collect();
     for (expr, program) in exprs.into_iter().zip(compiled) {

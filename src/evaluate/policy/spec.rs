@@ -44,6 +44,8 @@ pub struct AtChoice {
 pub struct RelatedSpec {
     pub at: PathText,
     pub label: Option<ExprText>,
+    /// CEL: the place is shown only where this holds (it sees `item` of `each`).
+    pub when: Option<ExprText>,
 }
 
 /// A test case input: a file on disk (relative to the policy file), inline files, or an
@@ -585,28 +587,36 @@ fn read_related(r: &mut Reader<'_>) -> Vec<RelatedSpec> {
         match &item.value {
             Value::Str(_) => {
                 if let Some(at) = r.path(item, "related") {
-                    out.push(RelatedSpec { at, label: None });
+                    out.push(RelatedSpec {
+                        at,
+                        label: None,
+                        when: None,
+                    });
                 }
             }
             Value::Map(_) => {
                 let at = item.get("at").and_then(|n| r.path(n, "related.at"));
-                let label = item.get("label").and_then(|n| {
-                    n.as_scalar_text().map(|text| ExprText {
-                        text,
-                        span: n.span.unwrap_or(r.file_span),
-                        node: n.clone(),
+                let expr = |key: &str| {
+                    item.get(key).and_then(|n| {
+                        n.as_scalar_text().map(|text| ExprText {
+                            text,
+                            span: n.span.unwrap_or(r.file_span),
+                            node: n.clone(),
+                        })
                     })
-                });
+                };
+                let label = expr("label");
+                let when = expr("when");
                 for (k, v) in item.as_map() {
-                    if k != "at" && k != "label" {
+                    if k != "at" && k != "label" && k != "when" {
                         r.error(
                             v.key_span,
-                            format!("unknown field '{k}' in related (at, label)"),
+                            format!("unknown field '{k}' in related (at, label, when)"),
                         );
                     }
                 }
                 match at {
-                    Some(at) => out.push(RelatedSpec { at, label }),
+                    Some(at) => out.push(RelatedSpec { at, label, when }),
                     None if item.get("at").is_none() => {
                         r.error(item.span, "related entry needs 'at'".to_string())
                     }
@@ -615,7 +625,7 @@ fn read_related(r: &mut Reader<'_>) -> Vec<RelatedSpec> {
             }
             _ => r.error(
                 item.span,
-                "related entries are paths or {at, label}".to_string(),
+                "related entries are paths or {at, label, when}".to_string(),
             ),
         }
     }

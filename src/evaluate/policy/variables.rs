@@ -251,13 +251,36 @@ pub fn find_node<'a>(root: &'a Node, value: &cel::Value) -> Option<&'a Node> {
             | (Value::Bool(_), cel::Value::Bool(_))
             | (Value::Float(_), cel::Value::Float(_))
     );
-    if same_shape && to_cel(root) == *value {
+    if same_shape && same_value(root, value) {
         return Some(root);
     }
     match &root.value {
         Value::List(items) => items.iter().find_map(|i| find_node(i, value)),
         Value::Map(entries) => entries.iter().find_map(|(_, v)| find_node(v, value)),
         _ => None,
+    }
+}
+
+/// `to_cel(node) == *value`, without converting the node: a map or list of another size
+/// differs at once (`find_node` compares every part of a launch with each element visited).
+fn same_value(node: &Node, value: &cel::Value) -> bool {
+    match (&node.value, value) {
+        (Value::List(items), cel::Value::List(list)) => {
+            items.len() == list.len()
+                && items.iter().zip(list.iter()).all(|(n, v)| same_value(n, v))
+        }
+        (Value::Map(entries), cel::Value::Map(map)) => {
+            entries.len() == map.map.len()
+                && entries.iter().all(|(k, v)| {
+                    map.map
+                        .get(&Key::String(Arc::new(k.clone())))
+                        .is_some_and(|other| same_value(v, other))
+                })
+        }
+        (Value::List(_) | Value::Map(_), _) | (_, cel::Value::List(_) | cel::Value::Map(_)) => {
+            false
+        }
+        _ => to_cel(node) == *value,
     }
 }
 
