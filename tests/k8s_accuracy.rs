@@ -54,6 +54,17 @@ const CASES: &[Case] = &[
             "config name \"resnet_h100\" differs from the model directory \"resnet\"",
         )],
     },
+    Case {
+        path: "model-configs/selected-run",
+        rules: &["TG505"],
+        launches: 1,
+        expect: &[(
+            "TG505",
+            "models/resnet/configs/a100.pbtxt",
+            2,
+            "config name \"resnet_a100\" differs from the model directory \"resnet\"",
+        )],
+    },
     // Item 4: TG209 only when something is mounted at the repository.
     Case {
         path: "repository-mounts/in-image.yaml",
@@ -78,6 +89,28 @@ const CASES: &[Case] = &[
         rules: &["TG209"],
         launches: 1,
         expect: &[("TG209", "", 3, "model repository /models is writable")],
+    },
+    Case {
+        path: "repository-mounts/mounted.yaml",
+        rules: &["TG209"],
+        launches: 1,
+        expect: &[(
+            "TG209",
+            "",
+            15,
+            "model repository /models is writable by the server, and poll mode loads whatever is written there",
+        )],
+    },
+    Case {
+        path: "repository-mounts/mounted-compose",
+        rules: &["TG209"],
+        launches: 1,
+        expect: &[(
+            "TG209",
+            "docker-compose.yml",
+            7,
+            "model repository /models is writable by the server",
+        )],
     },
     // Item 7: workloads inside custom resources.
     Case {
@@ -140,6 +173,36 @@ const CASES: &[Case] = &[
         launches: 1,
         expect: &[("TG205", "", 15, "the root filesystem is writable")],
     },
+    Case {
+        path: "workloads/deploymentconfig.yaml",
+        rules: &["TG205"],
+        launches: 1,
+        expect: &[("TG205", "", 14, "the root filesystem is writable")],
+    },
+    Case {
+        path: "workloads/seldondeployment.yaml",
+        rules: &["TG205"],
+        launches: 1,
+        expect: &[("TG205", "", 14, "the root filesystem is writable")],
+    },
+    Case {
+        path: "workloads/jobset.yaml",
+        rules: &["TG205"],
+        launches: 1,
+        expect: &[("TG205", "", 16, "the root filesystem is writable")],
+    },
+    Case {
+        path: "workloads/rayjob.yaml",
+        rules: &["TG205"],
+        launches: 1,
+        expect: &[("TG205", "", 14, "the root filesystem is writable")],
+    },
+    Case {
+        path: "workloads/volcano-job.yaml",
+        rules: &["TG205"],
+        launches: 1,
+        expect: &[("TG205", "", 15, "the root filesystem is writable")],
+    },
     // Item 11: host directories and writable volumes over the backend and repo-agent directories.
     Case {
         path: "backend-mounts/hostpath.yaml",
@@ -191,6 +254,18 @@ const CASES: &[Case] = &[
             "at the repo-agent directory /opt/tritonserver/repoagents",
         )],
     },
+    Case {
+        path: "backend-mounts/good-compose",
+        rules: &["TG210"],
+        launches: 1,
+        expect: &[],
+    },
+    Case {
+        path: "backend-mounts/good-run.sh",
+        rules: &["TG210"],
+        launches: 1,
+        expect: &[],
+    },
     // Item 12: keys the Kubernetes schema does not know.
     Case {
         path: "unknown-keys/typos.yaml",
@@ -225,6 +300,23 @@ const CASES: &[Case] = &[
         rules: &["TG211"],
         launches: 1,
         expect: &[],
+    },
+    Case {
+        path: "unknown-keys/good.yaml",
+        rules: &["TG211"],
+        launches: 1,
+        expect: &[],
+    },
+    Case {
+        path: "unknown-keys/helm-output.yaml",
+        rules: &["TG211"],
+        launches: 1,
+        expect: &[(
+            "TG211",
+            "",
+            20,
+            "unknown field \"readOnlyRootFileSystem\" in SecurityContext (Kubernetes 1.35)",
+        )],
     },
     // Item 13: health probes.
     Case {
@@ -281,6 +373,12 @@ const CASES: &[Case] = &[
         launches: 1,
         expect: &[("TG801", "", 9, "no liveness probe")],
     },
+    Case {
+        path: "probes/kserve.yaml",
+        rules: &["TG801"],
+        launches: 1,
+        expect: &[],
+    },
     // Item 6: a LoadBalancer its cloud annotation marks internal reaches the private network.
     Case {
         path: "internal-lb/aws-internal.yaml",
@@ -327,6 +425,36 @@ const CASES: &[Case] = &[
             "",
             33,
             "HTTP port 8000 of Pod \"triton\" is reachable from the private network behind an internal load balancer (not the internet) through Ingress \"triton\"",
+        )],
+    },
+    Case {
+        path: "internal-lb/azure-internal.yaml",
+        rules: &["TG301", "TG302", "TG105"],
+        launches: 1,
+        expect: &[
+            (
+                "TG302",
+                "",
+                21,
+                "HTTP port 8000 is reachable from the private network behind an internal load balancer (not the internet)",
+            ),
+            (
+                "TG105",
+                "",
+                21,
+                "reachable from the private network behind an internal load balancer and no rate limit",
+            ),
+        ],
+    },
+    Case {
+        path: "internal-lb/ingress-gce-internal.yaml",
+        rules: &["TG301", "TG302"],
+        launches: 1,
+        expect: &[(
+            "TG302",
+            "",
+            33,
+            "HTTP port 8000 is reachable from the private network behind an internal load balancer (not the internet)",
         )],
     },
     Case {
@@ -406,6 +534,18 @@ const CASES: &[Case] = &[
         rules: &["TG101", "TG301", "TG302"],
         launches: 1,
         expect: &[],
+    },
+    // Item 9: the same chain in a Makefile target (`$(COMPOSE) up -d`).
+    Case {
+        path: "compose-chain/make-bad",
+        rules: &["TG101", "TG301", "TG302"],
+        launches: 1,
+        expect: &[(
+            "TG302",
+            "compose.public.yaml",
+            5,
+            "HTTP port 8000 is reachable from other hosts",
+        )],
     },
     // Item 3: a ModelMesh InferenceService is served from its multi-model runtime's pods
     // inside the cluster, which the ModelMesh controller gives `drop: [ALL]` when the

@@ -132,6 +132,30 @@ const CASES: &[Case] = &[
         expect: &[],
     },
     Case {
+        path: "cves/min-pod.yaml",
+        launches: 0,
+        expect: &[],
+    },
+    Case {
+        path: "cves/min-run.sh",
+        launches: 0,
+        expect: &[],
+    },
+    Case {
+        path: "cves/min-compose",
+        launches: 0,
+        expect: &[],
+    },
+    Case {
+        path: "cves/Dockerfile.2201",
+        launches: 1,
+        expect: &[(
+            "TG401",
+            2,
+            "22.01 (server 2.18.0) has published vulnerabilities, including CVE-2025-23310",
+        )],
+    },
+    Case {
         path: "cves/min-runs-server.sh",
         launches: 1,
         expect: &[("TG401", 3, "22.01 (server 2.18.0)")],
@@ -193,6 +217,41 @@ const CASES: &[Case] = &[
         path: "mpi/Dockerfile",
         launches: 1,
         expect: &[],
+    },
+    Case {
+        path: "mpi/compose-bad",
+        launches: 1,
+        expect: &[(
+            "TG103",
+            6,
+            "MPI rank 1: unrecognized option '--grpc-prot' (did you mean --grpc-port?)",
+        )],
+    },
+    Case {
+        path: "mpi/Dockerfile.bad",
+        launches: 1,
+        expect: &[(
+            "TG103",
+            4,
+            "launch_triton_server.py: error: unrecognized arguments: --world-size 2",
+        )],
+    },
+    Case {
+        path: "mpi/mpirun.yaml",
+        launches: 1,
+        expect: &[("TG104", 10, "HTTP port 8000 serves")],
+    },
+    Case {
+        path: "mpi/mpirun-bad.yaml",
+        launches: 1,
+        expect: &[
+            ("TG104", 10, "HTTP port 8000 serves"),
+            (
+                "TG103",
+                14,
+                "MPI rank 1: unrecognized option '--grpc-prot' (did you mean --grpc-port?)",
+            ),
+        ],
     },
     // Item 17: Triton's OpenAI-compatible frontend.
     Case {
@@ -258,6 +317,20 @@ const CASES: &[Case] = &[
         path: "openai/run-restricted.sh",
         launches: 1,
         expect: &[],
+    },
+    Case {
+        path: "openai/Dockerfile",
+        launches: 1,
+        expect: &[],
+    },
+    Case {
+        path: "openai/Dockerfile.bad",
+        launches: 1,
+        expect: &[(
+            "TG103",
+            4,
+            "Use of '--load-model' requires setting '--model-control-mode=explicit' as well",
+        )],
     },
 ];
 
