@@ -436,13 +436,13 @@ const CASES: &[Case] = &[
                 "TG302",
                 "",
                 21,
-                "HTTP port 8000 is reachable from the private network behind an internal load balancer (not the internet)",
+                "HTTP port 8000 of Pod \"triton\" is reachable from the private network behind an internal load balancer (not the internet)",
             ),
             (
                 "TG105",
                 "",
                 21,
-                "reachable from the private network behind an internal load balancer and no rate limit",
+                "reachable from the private network behind an internal load balancer (not the internet) through Service \"triton-ilb\" and no rate limit",
             ),
         ],
     },
@@ -454,7 +454,7 @@ const CASES: &[Case] = &[
             "TG302",
             "",
             33,
-            "HTTP port 8000 is reachable from the private network behind an internal load balancer (not the internet)",
+            "HTTP port 8000 of Pod \"triton\" is reachable from the private network behind an internal load balancer (not the internet)",
         )],
     },
     Case {
@@ -544,7 +544,7 @@ const CASES: &[Case] = &[
             "TG302",
             "compose.public.yaml",
             5,
-            "HTTP port 8000 is reachable from other hosts",
+            "HTTP port 8000 of compose service \"triton\" is reachable from other hosts",
         )],
     },
     // Item 3: a ModelMesh InferenceService is served from its multi-model runtime's pods
