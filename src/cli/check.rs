@@ -393,6 +393,11 @@ pub fn run(args: CheckArgs) -> ExitCode {
             config_name: config_name.clone(),
             inline: config.inline_ignores && !args.no_inline_ignores,
             baseline: baseline_set.as_ref().map(|b| (b, baseline_name)),
+            // A baseline records every finding, so that the next run suppresses them all.
+            cap: args
+                .write_baseline
+                .is_none()
+                .then_some(crate::filter::cap::MAX_PER_RULE_AND_FILE),
         },
     );
 

@@ -538,6 +538,7 @@ fn make_finding(
         subject_extent: subject.extent,
         subject_anchor: subject.anchor,
         secrets: secret_spans(spec, subject, item_node, store),
+        folded: 0,
     }
 }
 
