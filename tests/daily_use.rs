@@ -86,6 +86,18 @@ fn a_scan_without_triton_says_so_and_fail_if_none_fails_it() {
     );
     let run = tritonguard_in(dir.path(), &["check", "deploy/", "--fail-if-none"], None);
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    // Report-only mode stays report-only: exit 0, the note still printed.
+    for report_only in [["--exit-zero", ""], ["--fail-on", "never"]] {
+        let mut args = vec!["check", "deploy/", "--fail-if-none"];
+        args.extend(report_only.iter().filter(|a| !a.is_empty()));
+        let run = tritonguard_in(dir.path(), &args, None);
+        assert_eq!(run.code, 0, "{args:?}: {}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains("no Triton deployment found"),
+            "{}",
+            run.stderr
+        );
+    }
     // An empty folder too.
     std::fs::create_dir_all(dir.path().join("empty")).unwrap();
     let run = tritonguard_in(dir.path(), &["check", "empty", "--fail-if-none"], None);

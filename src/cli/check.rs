@@ -69,7 +69,8 @@ pub struct CheckArgs {
     #[arg(long)]
     pub no_helm: bool,
     /// Exit 1 when the scan finds no Triton launch and no model configuration (a path
-    /// mistake in CI would otherwise pass silently).
+    /// mistake in CI would otherwise pass silently). Report-only runs (`--exit-zero`,
+    /// `--fail-on never`) still exit 0 and print the note.
     #[arg(long)]
     pub fail_if_none: bool,
     /// The name to show and classify standard input by (default: Kubernetes YAML).
@@ -489,7 +490,10 @@ pub fn run(args: CheckArgs) -> ExitCode {
             report.scanned,
             plural(result.stats.files, "file")
         );
-        if args.fail_if_none && code == ExitCode::from(EXIT_CLEAN) {
+        // Report-only mode (`--exit-zero`, `--fail-on never`) never fails on what it found,
+        // or did not find: the note above still says it.
+        let report_only = report.fail_on.is_none();
+        if args.fail_if_none && !report_only && code == ExitCode::from(EXIT_CLEAN) {
             return ExitCode::from(crate::cli::EXIT_FINDINGS);
         }
     }
