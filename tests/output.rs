@@ -278,7 +278,9 @@ fn a_very_long_line_shows_the_part_that_matters() {
 
 #[test]
 fn the_human_report_costs_about_what_json_costs_on_a_large_file() {
-    // 2,000 Deployments in one 0.57 MB file: every finding once copied the whole file.
+    // 2,000 Deployments in one 0.57 MB file: every finding once copied the whole file. The
+    // report keeps 100 findings per rule in the file (plus a summary each), so every rule
+    // runs: about 1,100 findings on the large file.
     let dir = tempfile::tempdir().unwrap();
     let docs: Vec<String> = (0..2000)
         .map(|i| {
@@ -292,14 +294,7 @@ fn the_human_report_costs_about_what_json_costs_on_a_large_file() {
         let start = Instant::now();
         let run = tritonguard_env(
             dir.path(),
-            &[
-                "check",
-                "many.yaml",
-                "--format",
-                format,
-                "--select",
-                "TG101,TG201",
-            ],
+            &["check", "many.yaml", "--format", format],
             None,
             &[],
         );
@@ -308,7 +303,7 @@ fn the_human_report_costs_about_what_json_costs_on_a_large_file() {
     };
     let (json, _) = time("json");
     let (human, size) = time("human");
-    assert!(size > 1_000_000, "{size} bytes of report");
+    assert!(size > 400_000, "{size} bytes of report");
     assert!(
         human <= json * 3 + Duration::from_secs(2),
         "human {human:?} vs json {json:?}"
