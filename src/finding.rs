@@ -138,6 +138,10 @@ pub struct Finding {
     /// Credentials in the scanned text (a token in a model parameter): every report masks
     /// them, in snippets and in any message or label that quotes them.
     pub secrets: Vec<Span>,
+    /// How many findings left out of the report this one stands for besides itself: the
+    /// summary of a rule's findings in a file past the cap (see [`crate::filter::cap`]).
+    /// Counts include them. 0 for every other finding.
+    pub folded: usize,
 }
 
 impl Finding {

@@ -426,3 +426,96 @@ fn a_related_place_shows_where_its_when_holds_and_a_typo_in_it_is_a_policy_error
         run.stderr
     );
 }
+
+/// A team policy that would run for hours or exhaust memory on a large scan (nested scans of
+/// every object, a billion-element list, a string grown a hundredfold per step) is stopped by
+/// the evaluation budget: a TG004 finding in the policy file naming the budget, exit 2, and
+/// the built-in rules' findings still reported. Run under a memory limit and timed.
+#[test]
+fn a_policy_over_its_evaluation_budget_is_reported_and_the_scan_goes_on() {
+    let scratch = support::scratch::Scratch::new("budget");
+    let mut manifest = String::new();
+    for i in 0..150 {
+        manifest.push_str(&format!(
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: triton-{i}}}\nspec:\n  template:\n    spec:\n      containers:\n        - name: triton\n          image: nvcr.io/nvidia/tritonserver:26.07-py3\n          args: [tritonserver, --model-repository=/models]\n"
+        ));
+    }
+    std::fs::write(scratch.join("deploy.yaml"), manifest).unwrap();
+    let policies = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(DIR)
+        .join("budget");
+    let started = std::time::Instant::now();
+    // 4 GiB of address space: the unmetered policies would need far more.
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg("ulimit -v 4194304 && exec \"$@\"")
+        .arg("bash")
+        .arg(env!("CARGO_BIN_EXE_tritonguard"))
+        .args(["check", "deploy.yaml", "--format", "json", "--policy-dir"])
+        .arg(&policies)
+        .current_dir(&*scratch)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let elapsed = started.elapsed();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(elapsed.as_secs() < 60, "took {elapsed:?}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_default();
+    let findings = report["findings"].as_array().cloned().unwrap_or_default();
+    let errors: Vec<&serde_json::Value> = findings
+        .iter()
+        .filter(|f| f["rule_id"] == "TG004")
+        .collect();
+    let mut over: Vec<String> = errors
+        .iter()
+        .filter_map(|f| f["message"].as_str())
+        .filter(|m| m.contains("exceeded the evaluation budget of 1,000,000 units on one subject"))
+        .map(|m| m.split_whitespace().nth(1).unwrap_or_default().to_string())
+        .collect();
+    over.sort();
+    assert_eq!(over, ["ACME020", "ACME021", "ACME022"], "{errors:#?}");
+    for f in &errors {
+        let message = f["message"].as_str().unwrap_or_default();
+        // Stopped on the first Deployment, not run 150 times.
+        assert!(
+            message.contains("could not be evaluated on 1 subject (Deployment//triton-0/triton")
+                && message.ends_with(
+                    "the policy was not evaluated on the 149 later subjects of its kind"
+                ),
+            "{message}"
+        );
+        let file = f["location"]["file"].as_str().unwrap_or_default();
+        assert!(file.ends_with(".yaml") && file.contains("ACME02"), "{f}");
+    }
+    let variable = errors
+        .iter()
+        .find(|f| {
+            f["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("policy ACME021"))
+        })
+        .unwrap();
+    assert!(
+        variable["message"]
+            .as_str()
+            .unwrap()
+            .contains("): variables.huge: exceeded"),
+        "{variable}"
+    );
+    assert_eq!(
+        variable["location"]["line"], 10,
+        "the variable's expression: {variable}"
+    );
+    // The built-in rules still ran on every Deployment.
+    let builtin = findings
+        .iter()
+        .filter(|f| f["rule_id"].as_str().is_some_and(|r| r.starts_with("TG1")))
+        .count();
+    assert!(builtin >= 150, "{builtin} built-in findings");
+}

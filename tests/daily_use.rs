@@ -86,6 +86,18 @@ fn a_scan_without_triton_says_so_and_fail_if_none_fails_it() {
     );
     let run = tritonguard_in(dir.path(), &["check", "deploy/", "--fail-if-none"], None);
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    // Report-only mode stays report-only: exit 0, the note still printed.
+    for report_only in [["--exit-zero", ""], ["--fail-on", "never"]] {
+        let mut args = vec!["check", "deploy/", "--fail-if-none"];
+        args.extend(report_only.iter().filter(|a| !a.is_empty()));
+        let run = tritonguard_in(dir.path(), &args, None);
+        assert_eq!(run.code, 0, "{args:?}: {}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains("no Triton deployment found"),
+            "{}",
+            run.stderr
+        );
+    }
     // An empty folder too.
     std::fs::create_dir_all(dir.path().join("empty")).unwrap();
     let run = tritonguard_in(dir.path(), &["check", "empty", "--fail-if-none"], None);
@@ -551,4 +563,50 @@ fn a_finding_kept_for_a_staged_file_points_into_it() {
         "{}",
         both.stdout
     );
+}
+
+/// A nested config's `severity` and `ignores[].rules` are checked like the root config's: a
+/// typo is an error in that file, at the name, with the closest rule suggested.
+#[test]
+fn a_nested_config_names_only_rules_that_exist() {
+    for (config, typo) in [
+        (
+            "# TG11 in a comment is not the typo\nseverity: {TG11: high}\n",
+            "TG11",
+        ),
+        (
+            "ignores:\n  - rules: [TG1O1]\n    paths: ['deploy/*.yaml']\n    reason: dev cluster\n",
+            "TG1O1",
+        ),
+    ] {
+        let outer = two_teams();
+        let repo = outer.path().join("repo");
+        write(&repo, "team-b/.tritonguard.yaml", config);
+        let run = tritonguard_in(&repo, &["check", "."], None);
+        assert_eq!(run.code, 2, "{typo}: {}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains("team-b/.tritonguard.yaml") && run.stderr.contains(typo),
+            "{}",
+            run.stderr
+        );
+        let line = config
+            .lines()
+            .position(|l| l.contains(typo) && !l.starts_with('#'))
+            .unwrap()
+            + 1;
+        assert!(
+            run.stderr
+                .contains(&format!("team-b/.tritonguard.yaml:{line}:")),
+            "{typo} at line {line}: {}",
+            run.stderr
+        );
+        if typo == "TG1O1" {
+            let words = run.stderr.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(
+                words.contains("did you mean │ TG101?") || words.contains("did you mean TG101?"),
+                "{}",
+                run.stderr
+            );
+        }
+    }
 }

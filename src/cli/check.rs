@@ -69,7 +69,8 @@ pub struct CheckArgs {
     #[arg(long)]
     pub no_helm: bool,
     /// Exit 1 when the scan finds no Triton launch and no model configuration (a path
-    /// mistake in CI would otherwise pass silently).
+    /// mistake in CI would otherwise pass silently). Report-only runs (`--exit-zero`,
+    /// `--fail-on never`) still exit 0 and print the note.
     #[arg(long)]
     pub fail_if_none: bool,
     /// The name to show and classify standard input by (default: Kubernetes YAML).
@@ -393,6 +394,11 @@ pub fn run(args: CheckArgs) -> ExitCode {
             config_name: config_name.clone(),
             inline: config.inline_ignores && !args.no_inline_ignores,
             baseline: baseline_set.as_ref().map(|b| (b, baseline_name)),
+            // A baseline records every finding, so that the next run suppresses them all.
+            cap: args
+                .write_baseline
+                .is_none()
+                .then_some(crate::filter::cap::MAX_PER_RULE_AND_FILE),
         },
     );
 
@@ -494,7 +500,10 @@ pub fn run(args: CheckArgs) -> ExitCode {
             report.scanned,
             plural(result.stats.files, "file")
         );
-        if args.fail_if_none && code == ExitCode::from(EXIT_CLEAN) {
+        // Report-only mode (`--exit-zero`, `--fail-on never`) never fails on what it found,
+        // or did not find: the note above still says it.
+        let report_only = report.fail_on.is_none();
+        if args.fail_if_none && !report_only && code == ExitCode::from(EXIT_CLEAN) {
             return ExitCode::from(crate::cli::EXIT_FINDINGS);
         }
     }

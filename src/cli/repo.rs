@@ -142,6 +142,7 @@ fn audit(args: AuditArgs) -> ExitCode {
             inline: config.inline_ignores && !args.no_inline_ignores,
             baseline: None,
             per_file: None,
+            cap: Some(crate::filter::cap::MAX_PER_RULE_AND_FILE),
         },
     );
     // The filter sorts in `check`'s order; the audit's is by path.

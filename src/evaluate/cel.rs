@@ -5,11 +5,13 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use cel::Context;
 use rayon::prelude::*;
 
 use crate::correlate::{LaunchRecord, SubjectRecord, Variables};
+use crate::evaluate::budget;
 use crate::evaluate::cel_value::{to_cel, to_text};
 use crate::evaluate::policy::{Catalogue, LazyProgram, Policy, split_root, variables};
 use crate::finding::{Finding, Location, fingerprint};
@@ -54,16 +56,39 @@ pub fn evaluate(
             ctx
         })
         .collect();
-    let results: Vec<(Vec<Finding>, Vec<EvalError>)> = subjects
+    // For each policy, the first subject (in `subjects` order) on which it exceeded the
+    // budget: it is not evaluated on the later ones, so a policy over budget everywhere costs
+    // about one budget per thread, not one per subject. The first such subject is the same in
+    // every run: every subject before it is evaluated.
+    let first_over: Vec<AtomicUsize> = catalogue
+        .policies
+        .iter()
+        .map(|_| AtomicUsize::new(usize::MAX))
+        .collect();
+    let mut results: Vec<(Vec<Finding>, Vec<EvalError>)> = subjects
         .par_iter()
-        .map(|subject| {
+        .enumerate()
+        .map(|(index, subject)| {
             let parent = subject
                 .group
                 .and_then(|g| group_contexts.get(g))
                 .unwrap_or(&shared);
-            evaluate_subject(catalogue, subject, launches, parent, store, enabled)
+            let metering = Metering {
+                index,
+                first_over: &first_over,
+            };
+            evaluate_subject(
+                catalogue, subject, launches, parent, store, enabled, &metering,
+            )
         })
         .collect();
+    let first_over: Vec<usize> = first_over
+        .into_iter()
+        .map(AtomicUsize::into_inner)
+        .collect();
+    if first_over.iter().any(|&i| i != usize::MAX) {
+        drop_after_budget(catalogue, subjects, &first_over, &mut results);
+    }
     let mut findings = Vec::new();
     let mut errors = Vec::new();
     for (f, e) in results {
@@ -75,6 +100,64 @@ pub fn evaluate(
     Evaluation { findings, errors }
 }
 
+/// Where a subject is in the evaluation order, and the first subject each policy (by index
+/// in the catalogue) exceeded the budget on.
+struct Metering<'a> {
+    index: usize,
+    first_over: &'a [AtomicUsize],
+}
+
+/// Keeps, for a policy that exceeded the budget, what it found on the subjects before the
+/// first one it exceeded it on, and on that one only the budget error, which says how many
+/// later subjects it was not evaluated on. The same in every run, whichever subjects the
+/// threads evaluated before they saw the policy over budget.
+fn drop_after_budget(
+    catalogue: &Catalogue,
+    subjects: &[SubjectRecord],
+    first_over: &[usize],
+    results: &mut [(Vec<Finding>, Vec<EvalError>)],
+) {
+    let index_of: std::collections::HashMap<&str, usize> = catalogue
+        .policies
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.spec.id.as_str(), i))
+        .collect();
+    let first = |rule: &str| {
+        index_of
+            .get(rule)
+            .and_then(|&p| first_over.get(p))
+            .copied()
+            .unwrap_or(usize::MAX)
+    };
+    for (index, (findings, errors)) in results.iter_mut().enumerate() {
+        findings.retain(|f| index < first(&f.rule_id));
+        errors.retain(|e| {
+            let over = first(&e.rule_id);
+            index < over || (index == over && budget::is_exceeded(&e.message))
+        });
+        for error in errors.iter_mut() {
+            if first(&error.rule_id) != index {
+                continue;
+            }
+            let Some(policy) = catalogue.get(&error.rule_id) else {
+                continue;
+            };
+            let later = subjects
+                .iter()
+                .skip(index + 1)
+                .filter(|s| s.kind == policy.spec.subject)
+                .count();
+            if later > 0 {
+                error.message.push_str(&format!(
+                    "; the policy was not evaluated on the {later} later subject{} of its kind",
+                    if later == 1 { "" } else { "s" }
+                ));
+            }
+        }
+    }
+}
+
 fn evaluate_subject(
     catalogue: &Catalogue,
     subject: &SubjectRecord,
@@ -82,13 +165,19 @@ fn evaluate_subject(
     shared: &Context,
     store: &SourceStore,
     enabled: &(dyn Fn(&Policy) -> bool + Sync),
+    metering: &Metering<'_>,
 ) -> (Vec<Finding>, Vec<EvalError>) {
     let mut findings = Vec::new();
     let mut errors = Vec::new();
-    let policies: Vec<&Policy> = catalogue
+    let policies: Vec<(&Policy, &AtomicUsize)> = catalogue
         .policies
         .iter()
-        .filter(|p| p.spec.subject == subject.kind && enabled(p))
+        .zip(metering.first_over)
+        .filter(|(p, over)| {
+            p.spec.subject == subject.kind
+                && enabled(p)
+                && over.load(Ordering::Relaxed) > metering.index
+        })
         .collect();
     if policies.is_empty() {
         return (findings, errors);
@@ -111,7 +200,11 @@ fn evaluate_subject(
     for (name, value) in &subject.extra {
         ctx.add_variable_from_value(*name, to_cel(value));
     }
-    for policy in policies {
+    for (policy, first_over) in policies {
+        // The policy's cost on this subject, every expression and `each` item included.
+        let meter = budget::Meter::start();
+        let _over = OnExceeded(&meter, first_over, metering.index);
+        let over_budget = |stage: &str| format!("{stage}: {}", budget::exceeded_message());
         let mut fail = |message: String| {
             errors.push(EvalError {
                 rule_id: policy.spec.id.clone(),
@@ -122,7 +215,12 @@ fn evaluate_subject(
             })
         };
         if let Some(program) = &policy.match_program {
-            match run_bool(program, &ctx) {
+            let matched = run_bool(program, &ctx);
+            if meter.exceeded() {
+                fail(over_budget("match"));
+                continue;
+            }
+            match matched {
                 Ok(true) => {}
                 Ok(false) => continue,
                 Err(e) => {
@@ -137,7 +235,13 @@ fn evaluate_subject(
         for (variable, program) in policy.spec.variables.iter().zip(&policy.variable_programs) {
             let mut scope = ctx.new_inner_scope();
             scope.add_variable_from_value("variables", variables::map_value(&values));
-            match program.execute(&scope) {
+            let value = program.execute(&scope);
+            if meter.exceeded() {
+                fail(over_budget(&format!("variables.{}", variable.name)));
+                failed = true;
+                break;
+            }
+            match value {
                 Ok(value) => values.push((variable.name.clone(), value)),
                 Err(e) => {
                     fail(format!("variables.{}: {e}", variable.name));
@@ -154,7 +258,15 @@ fn evaluate_subject(
         let ctx = &ctx;
         match &policy.spec.each {
             None => match policy.assert_program.as_ref().map(|p| run_bool(p, ctx)) {
-                Some(Ok(false)) => findings.push(make_finding(policy, subject, ctx, None, store)),
+                _ if meter.exceeded() => fail(over_budget("assert")),
+                Some(Ok(false)) => {
+                    let finding = make_finding(policy, subject, ctx, None, store);
+                    if meter.exceeded() {
+                        fail(over_budget("assert"));
+                    } else {
+                        findings.push(finding);
+                    }
+                }
                 Some(Err(e)) => fail(format!("assert: {e}")),
                 _ => {}
             },
@@ -193,11 +305,16 @@ fn evaluate_subject(
                     inner.add_variable_from_value("item", to_cel(&item.node));
                     inner.add_variable_from_value("key", to_cel(&item.key));
                     match policy.assert_program.as_ref().map(|p| run_bool(p, &inner)) {
+                        _ if meter.exceeded() => {}
                         Some(Ok(false)) => {
                             findings.push(make_finding(policy, subject, &inner, Some(item), store))
                         }
                         Some(Err(e)) => fail(format!("assert: {e}")),
                         _ => {}
+                    }
+                    if meter.exceeded() {
+                        fail(over_budget("assert"));
+                        break;
                     }
                 }
             }
@@ -450,6 +567,7 @@ fn make_finding(
         subject_extent: subject.extent,
         subject_anchor: subject.anchor,
         secrets: secret_spans(spec, subject, item_node, store),
+        folded: 0,
     }
 }
 
@@ -501,6 +619,17 @@ pub fn first_paragraph(text: &str) -> Option<String> {
         None
     } else {
         Some(paragraph.join(" "))
+    }
+}
+
+/// Records, when the policy's evaluation ends, that it exceeded the budget on this subject.
+struct OnExceeded<'a>(&'a budget::Meter, &'a AtomicUsize, usize);
+
+impl Drop for OnExceeded<'_> {
+    fn drop(&mut self) {
+        if self.0.exceeded() {
+            self.1.fetch_min(self.2, Ordering::Relaxed);
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! the facts their stage produced ([`native`]: parse diagnostics here; suppressions in the
 //! filter stage; the model repository audit and the probe in their own pipelines).
 
+pub mod budget;
 pub mod cel;
 pub mod cel_value;
 pub mod eval_errors;

@@ -47,6 +47,7 @@ pub fn finding_of(
         subject_extent: None,
         subject_anchor: None,
         secrets: Vec::new(),
+        folded: 0,
     }
 }
 

@@ -140,6 +140,25 @@ pub struct PerFile {
     pub explicit: std::collections::BTreeSet<FileId>,
 }
 
+/// Where `value` is first written in a config's text outside a comment (as a whole word),
+/// for an error about it; the file's start when it is not found.
+fn value_span(text: &str, value: &str) -> Span {
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '-');
+    let mut from = 0;
+    while let Some(found) = text.get(from..).and_then(|t| t.find(value)) {
+        let at = from + found;
+        let end = at + value.len();
+        let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+        let commented = text[line_start..at].contains('#');
+        if !commented && !word(text[..at].chars().next_back()) && !word(text[end..].chars().next())
+        {
+            return Span::new(FileId(0), at, end);
+        }
+        from = end;
+    }
+    Span::new(FileId(0), 0, 0)
+}
+
 /// Turns a config's selectors into rule ids; the error names `origin`.
 pub type ResolveSelectors<'a> = dyn Fn(&[String], &str) -> Result<Vec<String>, String> + 'a;
 
@@ -204,6 +223,23 @@ impl PerFile {
                         select.extend(extend_select.iter().cloned());
                     }
                     let ignore = resolve(&config.ignore, &name).map_err(fail)?;
+                    // `severity` and `ignores[].rules` name rules too: a typo there is an
+                    // error at the name, as in the config `check` reads first.
+                    let named = config
+                        .severity
+                        .iter()
+                        .map(|(rule, _)| rule)
+                        .chain(config.ignores.iter().flat_map(|i| &i.rules));
+                    for rule in named {
+                        if let Err(message) = resolve(std::slice::from_ref(rule), &name) {
+                            return Err(vec![ConfigError {
+                                path: name.clone(),
+                                text: config.text.clone(),
+                                span: value_span(&config.text, rule),
+                                message,
+                            }]);
+                        }
+                    }
                     let mut globs = globset::GlobSetBuilder::new();
                     for pattern in &config.exclude {
                         if let Ok(glob) = globset::Glob::new(pattern) {

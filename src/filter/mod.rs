@@ -2,9 +2,11 @@
 //! only concern context files are dropped, inline comments, annotations, the configuration's
 //! ignores and the baseline mark findings suppressed (and the suppressions themselves are
 //! checked: TG002, TG003), and a finding reported twice (the same rule, place and message,
-//! from a file shared by two deployment units) is kept once.
+//! from a file shared by two deployment units) is kept once, and at most a hundred findings
+//! of a rule in a file are kept, the rest summed up in one ([`cap`]).
 
 pub mod baseline;
+pub mod cap;
 pub mod config;
 pub mod date;
 pub mod suppress;
@@ -40,6 +42,9 @@ pub struct FilterOptions<'a> {
     pub baseline: Option<(&'a BTreeSet<String>, String)>,
     /// The config of each file, when configs resolve per file (no `--config`).
     pub per_file: Option<&'a config::PerFile>,
+    /// The findings of one rule kept in one file (see [`cap`]); `None` keeps all, as a
+    /// baseline being written must.
+    pub cap: Option<usize>,
 }
 
 impl FilterOptions<'_> {
@@ -51,6 +56,7 @@ impl FilterOptions<'_> {
             inline: true,
             baseline: None,
             per_file: None,
+            cap: Some(cap::MAX_PER_RULE_AND_FILE),
         }
     }
 }
@@ -161,4 +167,7 @@ pub fn filter(findings: &mut Vec<Finding>, input: &FilterInput<'_>, options: &Fi
         }
         same
     });
+    if let Some(limit) = options.cap {
+        cap::cap(findings, limit, input.store);
+    }
 }

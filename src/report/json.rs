@@ -176,7 +176,7 @@ pub fn render(report: &Report<'_>) -> String {
             launches: report.stats.launches,
             models: report.stats.models,
             endpoints: report.stats.endpoints,
-            findings: report.active().count(),
+            findings: report.active_count(),
             suppressed: report.findings.len() - report.active().count(),
             by_severity,
             fail_on: report

@@ -103,11 +103,25 @@ impl Report<'_> {
         self.findings.iter().filter(|f| f.suppression.is_none())
     }
 
-    /// Counts of unsuppressed findings per severity, most severe first.
+    /// How many unsuppressed findings there are, those a capped file's summary finding
+    /// stands for included.
+    pub fn active_count(&self) -> usize {
+        self.active().map(|f| 1 + f.folded).sum()
+    }
+
+    /// Counts of unsuppressed findings per severity, most severe first (those a capped
+    /// file's summary finding stands for included).
     pub fn counts(&self) -> Vec<(Severity, usize)> {
         Severity::ALL
             .iter()
-            .map(|s| (*s, self.active().filter(|f| f.severity == *s).count()))
+            .map(|s| {
+                let n = self
+                    .active()
+                    .filter(|f| f.severity == *s)
+                    .map(|f| 1 + f.folded)
+                    .sum();
+                (*s, n)
+            })
             .filter(|(_, n)| *n > 0)
             .collect()
     }

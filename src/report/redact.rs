@@ -127,6 +127,7 @@ mod tests {
             subject_extent: None,
             subject_anchor: None,
             secrets: vec![secret, short],
+            folded: 0,
         };
         let redactor = Redactor::new(&store, [&finding]);
         assert_eq!(

@@ -20,12 +20,12 @@ pub fn counts(report: &Report<'_>) -> Vec<RuleCount> {
     let mut out: Vec<RuleCount> = Vec::new();
     for f in report.active() {
         match out.iter_mut().find(|c| c.rule_id == f.rule_id) {
-            Some(c) => c.count += 1,
+            Some(c) => c.count += 1 + f.folded,
             None => out.push(RuleCount {
                 rule_id: f.rule_id.clone(),
                 rule_name: f.rule_name.clone(),
                 severity: f.severity,
-                count: 1,
+                count: 1 + f.folded,
             }),
         }
     }

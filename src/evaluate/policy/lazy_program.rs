@@ -5,7 +5,8 @@
 //! when they load, so their mistakes are reported before the scan. The built-in ones, which
 //! the test suite compiles and checks (`Catalogue::check_builtin`), are compiled by the first
 //! subject that evaluates them, so a scan compiles only what it runs: no model-config rule
-//! without model configurations, no message of a rule that passes.
+//! without model configurations, no message of a rule that passes. Both are compiled
+//! metered (see [`crate::evaluate::budget`]).
 
 use std::sync::{Arc, OnceLock};
 
@@ -43,8 +44,7 @@ impl LazyProgram {
     pub fn program(&self) -> Result<&Program, String> {
         self.program
             .get_or_init(|| {
-                self.env
-                    .compile(&self.text)
+                crate::evaluate::budget::compile(&self.env, &self.text)
                     .map_err(|e| format!("CEL syntax error: {e}"))
             })
             .as_ref()

@@ -166,6 +166,8 @@ pub fn cel_env() -> Arc<Env> {
         // The extensions are part of the crate; a clash would be a bug in it, not in a policy.
         let _ = env.add_extension(extension);
     }
+    // The names are reserved (`@...`) or unused by the crate: a clash would be a bug here.
+    let _ = crate::evaluate::budget::install(&mut env);
     Arc::new(env)
 }
 
@@ -687,7 +689,7 @@ fn compile_expr(
     vars: &[&str],
     sources: &SourceStore,
 ) -> Result<Program, PolicyError> {
-    let program = env.compile(&expr.text).map_err(|errors| {
+    let program = crate::evaluate::budget::compile(env, &expr.text).map_err(|errors| {
         let first = errors.errors.first();
         let (line, column) = first.map(|e| e.pos).unwrap_or((1, 1));
         let message = first
@@ -744,6 +746,8 @@ fn check_against_sample(
     sources: &SourceStore,
 ) -> Vec<PolicyError> {
     use crate::tree::ToNode;
+    // A policy over its budget on the sample fails here with an error that is not a typo.
+    let _meter = crate::evaluate::budget::Meter::start();
     let sample = crate::model::launch::Launch::sample().to_node();
     let mut ctx = cel::Context::with_env(Arc::clone(env));
     ctx.add_variable_from_value("launch", crate::evaluate::cel_value::to_cel(&sample));
