@@ -254,7 +254,23 @@ const MACROS: &[&str] = &[
 /// Whether `env` has a function or method called `name`: a call of it fails for its
 /// arguments, not because the name is unknown.
 fn defined(env: &Arc<Env>, name: &str) -> bool {
-    MACROS.contains(&name) || callable(env, &[format!("{name}()"), format!("x.{name}()")], name)
+    MACROS.contains(&name)
+        || callable(env, &[format!("{name}()"), format!("x.{name}()")], name)
+        // Extension functions are called by their qualified name (`lists.range(3)`).
+        || ["lists", "math", "strings", "base64", "optional"]
+            .iter()
+            .any(|namespace| qualified(env, namespace, name))
+}
+
+fn qualified(env: &Arc<Env>, namespace: &str, name: &str) -> bool {
+    let Ok(program) = env.compile(&format!("{namespace}.{name}()")) else {
+        return false;
+    };
+    !matches!(
+        program.execute(&Context::with_env(Arc::clone(env))),
+        Err(ExecutionError::UndeclaredReference(ref n))
+            if n.as_str() == name || n.as_str() == namespace || n.as_str() == format!("{namespace}.{name}")
+    )
 }
 
 /// Whether `name` can be called as a function (`name(x)`), not only as a method.
@@ -459,6 +475,21 @@ mod tests {
             for noise in ["IDENTIFIER", "NUM_FLOAT", "<EOF>", "expecting"] {
                 assert!(!got.message.contains(noise), "{text}: {}", got.message);
             }
+        }
+    }
+
+    #[test]
+    fn extension_functions_called_by_their_qualified_name_are_known() {
+        let env = crate::evaluate::policy::cel_env();
+        for text in [
+            "size(lists.range(3)) == 3",
+            "math.greatest(1, 2) == 2",
+            "strings.quote('a') != ''",
+        ] {
+            let Ok(program) = env.compile(text) else {
+                panic!("{text} compiles");
+            };
+            assert_eq!(unknown_functions(&env, &program), [], "{text}");
         }
     }
 
