@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 use crate::correlate::{LaunchRecord, SubjectRecord, Variables};
 use crate::evaluate::budget;
-use crate::evaluate::cel_value::{to_cel, to_text};
+use crate::evaluate::cel_value::{to_text, to_val};
 use crate::evaluate::policy::{Catalogue, LazyProgram, Policy, split_root, variables};
 use crate::finding::{Finding, Location, fingerprint};
 use crate::source::{FileId, SourceStore, Span};
@@ -51,7 +51,7 @@ pub fn evaluate(
         .map(|variables| {
             let mut ctx = shared.new_inner_scope();
             for (name, value) in variables {
-                ctx.add_variable_from_value(*name, to_cel(value));
+                ctx.add_variable_as_val(*name, to_val(value));
             }
             ctx
         })
@@ -195,10 +195,10 @@ fn evaluate_subject(
         _ => subject,
     };
     let mut ctx = shared.new_inner_scope();
-    ctx.add_variable_from_value(subject.kind.variable(), to_cel(&subject.root));
-    ctx.add_variable_from_value("file", to_cel(&subject.file_value));
+    ctx.add_variable_as_val(subject.kind.variable(), to_val(&subject.root));
+    ctx.add_variable_as_val("file", to_val(&subject.file_value));
     for (name, value) in &subject.extra {
-        ctx.add_variable_from_value(*name, to_cel(value));
+        ctx.add_variable_as_val(*name, to_val(value));
     }
     for (policy, first_over) in policies {
         // The policy's cost on this subject, every expression and `each` item included.
@@ -302,8 +302,8 @@ fn evaluate_subject(
                 };
                 for item in &items {
                     let mut inner = ctx.new_inner_scope();
-                    inner.add_variable_from_value("item", to_cel(&item.node));
-                    inner.add_variable_from_value("key", to_cel(&item.key));
+                    inner.add_variable_as_val("item", to_val(&item.node));
+                    inner.add_variable_as_val("key", to_val(&item.key));
                     match policy.assert_program.as_ref().map(|p| run_bool(p, &inner)) {
                         _ if meter.exceeded() => {}
                         Some(Ok(false)) => {
@@ -519,7 +519,7 @@ fn make_finding(
             let text = match label_program {
                 Some(p) => {
                     let mut inner = ctx.new_inner_scope();
-                    inner.add_variable_from_value("item", to_cel(node));
+                    inner.add_variable_as_val("item", to_val(node));
                     run_text(p, &inner)
                 }
                 None => None,
