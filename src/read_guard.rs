@@ -108,7 +108,12 @@ pub fn open_regular(path: &Path, follow: bool, max_bytes: u64) -> Result<File, R
 /// Reads an open file to its end, refusing more than `max_bytes` (it may grow after the
 /// size check).
 fn read_capped(file: File, max_bytes: u64) -> Result<Vec<u8>, Refusal> {
-    let mut bytes = Vec::new();
+    // The size when opened, plus one byte to see the end without growing the buffer.
+    let expected = file
+        .metadata()
+        .map(|m| m.len().min(max_bytes).saturating_add(1))
+        .unwrap_or(0);
+    let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
     file.take(max_bytes.saturating_add(1))
         .read_to_end(&mut bytes)?;
     if bytes.len() as u64 > max_bytes {

@@ -41,9 +41,7 @@ pub fn to_val(node: &Node) -> Box<dyn Val + '_> {
         Value::Int(i) => Box::new(CelInt::from(*i)),
         Value::Float(f) => Box::new(CelDouble::from(*f)),
         Value::Str(s) => Box::new(CelString::from(s.as_str())),
-        Value::List(items) => Box::new(CelList::from(
-            items.iter().map(to_val).collect::<Vec<_>>(),
-        )),
+        Value::List(items) => Box::new(CelList::from(items.iter().map(to_val).collect::<Vec<_>>())),
         Value::Map(entries) => Box::new(CelMap::from(
             entries
                 .iter()

@@ -171,6 +171,18 @@ pub fn load(request: &Request) -> Loaded {
 /// run in that folder merges the two.
 fn follow_compose_overrides(candidates: &mut Vec<Candidate>, options: &DiscoverOptions) {
     use crate::model::compose_merge::{BASE_NAMES, OVERRIDE_NAMES};
+    let is_compose = |c: &Candidate| {
+        c.path
+            .as_deref()
+            .and_then(Path::file_name)
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| BASE_NAMES.contains(&n) || OVERRIDE_NAMES.contains(&n))
+    };
+    // Resolving every path of a large scan costs more than reading it; most scans have no
+    // compose file at all.
+    if !candidates.iter().any(is_compose) {
+        return;
+    }
     let canonical = |p: &Path| std::fs::canonicalize(p).ok();
     let mut known: std::collections::BTreeSet<PathBuf> = candidates
         .iter()
@@ -219,6 +231,18 @@ fn follow_kustomizations(
     use crate::model::kustomization::{
         FILE_NAMES, Kustomization, is_kustomization_name, is_remote,
     };
+    let is_kustomization = |p: &PathBuf| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(is_kustomization_name)
+    };
+    if !candidates
+        .iter()
+        .filter_map(|c| c.path.as_ref())
+        .any(is_kustomization)
+    {
+        return;
+    }
     let canonical = |p: &Path| std::fs::canonicalize(p).ok();
     let mut known: std::collections::BTreeSet<PathBuf> = candidates
         .iter()
@@ -227,11 +251,7 @@ fn follow_kustomizations(
     let mut queue: Vec<PathBuf> = candidates
         .iter()
         .filter_map(|c| c.path.clone())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(is_kustomization_name)
-        })
+        .filter(is_kustomization)
         .collect();
     let mut followed = 0;
     while let Some(file) = queue.pop() {
