@@ -73,8 +73,14 @@ fn object_identity(o: &K8sObject) -> String {
     format!("{group}/{}/{}/{}", o.kind, o.namespace_or_default(), o.name)
 }
 
-/// Correlates the extracted files (indexed like `loaded.files`).
-pub fn correlate(loaded: &Loaded, extracted: &[Extracted], options: Options) -> Correlated {
+/// Correlates the extracted files (indexed like `loaded.files`). The workloads of each file
+/// move into the launches of its unit (`workloads` is left empty).
+pub fn correlate(loaded: &Loaded, extracted: &mut [Extracted], options: Options) -> Correlated {
+    let mut workloads: Vec<Vec<LaunchDraft>> = extracted
+        .iter_mut()
+        .map(|e| std::mem::take(&mut e.workloads))
+        .collect();
+    let extracted: &[Extracted] = extracted;
     let store = &loaded.store;
     let (kustomizations, claimed) = kustomize::build_roots(extracted, store);
     let unit_files: Vec<UnitFile> = extracted
@@ -112,10 +118,12 @@ pub fn correlate(loaded: &Loaded, extracted: &[Extracted], options: Options) -> 
             .filter_map(|id| extracted.get(id.0 as usize))
             .collect();
         let objects: Vec<&K8sObject> = members.iter().flat_map(|m| m.objects.iter()).collect();
-        let drafts: Vec<LaunchDraft> = members
-            .iter()
-            .flat_map(|m| m.workloads.iter().cloned())
-            .collect();
+        let mut drafts: Vec<LaunchDraft> = Vec::new();
+        for id in &unit.files {
+            if let Some(of_file) = workloads.get_mut(id.0 as usize) {
+                drafts.append(of_file);
+            }
+        }
         state.unit(u, &unit.files, &objects, drafts);
     }
     for built in &kustomizations {
