@@ -112,8 +112,9 @@ build() {
 run_one() {
     local target=$1 seconds=$2 out
     seed "$target"
-    mkdir -p "$fuzz/artifacts/$target"
-    out="$fuzz/artifacts/$target/last-run.log"
+    mkdir -p "$fuzz/artifacts/$target" "$fuzz/logs"
+    # Not in the artifacts folder: cargo-fuzz reports every file there as a failing input.
+    out="$fuzz/logs/$target.log"
     log "$target: ${seconds}s (timeout ${timeout_s}s per input, rss ${rss_mb} MB, max_len ${max_len})"
     local rc=0
     (cd "$root" && nice -n 10 cargo "${toolchain_args[@]}" fuzz run -O -a --sanitizer none \

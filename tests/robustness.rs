@@ -295,3 +295,46 @@ fn a_file_full_of_errors_reports_twenty_and_sums_up_the_rest() {
     assert_eq!(parse_errors.len(), 21, "{found:?}");
     assert_eq!(parse_errors[20].1, 22, "the summary sits at the 21st error");
 }
+
+/// Values the files leave to the environment (`$ARGS`, `${PORT}`, `$(FLAGS)`) make facts
+/// unknown (`null`); every built-in policy must still decide, never fail on a null. A run
+/// script passing `$TRITON_ARGS` before `--model-control-mode=explicit` made TG101 fail with
+/// "no matching overload for '!_'" (found by the `check` fuzz target).
+#[test]
+fn launches_whose_facts_are_unknown_are_evaluated_by_every_policy() {
+    let inputs = [
+        (
+            "run.sh",
+            "#!/bin/sh\ndocker run $DOCKER_OPTS --user $UID -p $PORT:8000 -p $METRICS:8002 \\\n  -v $SRC:$DST --shm-size $SHM --gpus $GPUS $IMAGE \\\n  tritonserver $TRITON_ARGS --model-repository=$REPO --model-control-mode=explicit\n",
+        ),
+        (
+            "docker-compose.yml",
+            "services:\n  triton:\n    image: ${IMAGE}\n    user: ${USER_ID}\n    command: [\"tritonserver\", \"${ARGS}\", \"--model-control-mode=${MODE}\", \"--http-port=${PORT}\"]\n    ports: [\"${P}:8000\", \"${M}:8002\"]\n    volumes: [\"${SRC}:${DST}\"]\n    shm_size: ${SHM}\n    cap_drop: [\"${CAP}\"]\n",
+        ),
+        (
+            "deploy.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: triton}\nspec:\n  template:\n    metadata: {labels: {app: t}}\n    spec:\n      containers:\n        - name: triton\n          image: nvcr.io/nvidia/tritonserver:24.10-py3\n          command: [sh, -c, \"tritonserver $(FLAGS) --model-control-mode=explicit --http-port=$HTTP_PORT\"]\n          env:\n            - name: FLAGS\n              valueFrom: {configMapKeyRef: {name: flags, key: flags}}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: triton}\nspec:\n  type: LoadBalancer\n  selector: {app: t}\n  ports: [{port: 80, targetPort: $(PORT)}]\n",
+        ),
+        (
+            "Dockerfile",
+            "ARG BASE\nFROM ${BASE}\nARG USER\nUSER ${USER}\nENTRYPOINT [\"tritonserver\", \"${FLAGS}\"]\nCMD tritonserver $FLAGS --model-control-mode=$MODE\n",
+        ),
+    ];
+    let catalogue = catalogue();
+    for (name, text) in inputs {
+        let result = scan_texts(&catalogue, &[(name.to_string(), text.to_string())], &|_| {
+            true
+        });
+        let errors: Vec<String> = result
+            .findings
+            .iter()
+            .filter(|f| f.rule_id == "TG004")
+            .map(|f| f.message.clone())
+            .collect();
+        assert!(errors.is_empty(), "{name}: {errors:#?}");
+        assert!(
+            !result.findings.is_empty(),
+            "{name}: the launch was not checked at all"
+        );
+    }
+}
