@@ -159,3 +159,45 @@ spec:
         (&"cluster".into(), &serde_json::json!([]))
     );
 }
+
+/// A variable whose value the files do not give (a Secret, an env file that is not read) is
+/// unknown, not unset: `${MODE:-none}` is then unknown too, never the default.
+#[test]
+fn a_variable_set_to_an_unknown_value_is_not_its_default() {
+    let secret = launches(&[(
+        "pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: triton}\nspec:\n  containers:\n    - name: triton\n      image: nvcr.io/nvidia/tritonserver:24.10-py3\n      command: [sh, -c, 'tritonserver --model-repository=/models --model-control-mode=${MODE:-none}']\n      env:\n        - name: MODE\n          valueFrom: {secretKeyRef: {name: triton, key: mode}}\n",
+    )]);
+    assert_eq!(secret[0]["server"]["model_control_mode"], Value::Null);
+    let unset = launches(&[(
+        "pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: triton}\nspec:\n  containers:\n    - name: triton\n      image: nvcr.io/nvidia/tritonserver:24.10-py3\n      command: [sh, -c, 'tritonserver --model-repository=/models --model-control-mode=${MODE:-none}']\n",
+    )]);
+    assert_eq!(unset[0]["server"]["model_control_mode"], "none");
+
+    // The second env file is outside the project folder and not read: it may override MODE.
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("project");
+    std::fs::create_dir(&project).unwrap();
+    std::fs::write(dir.path().join("outside.env"), "MODE=poll\n").unwrap();
+    std::fs::write(project.join("triton.env"), "MODE=none\n").unwrap();
+    let compose = "services:\n  triton:\n    image: nvcr.io/nvidia/tritonserver:24.10-py3\n    command: [sh, -c, 'tritonserver --model-repository=/models --model-control-mode=$${MODE:-none}']\n    env_file: [triton.env, ENV_FILE]\n";
+    let run = |env_file: &str| {
+        std::fs::write(
+            project.join("compose.yaml"),
+            compose.replace("ENV_FILE", env_file),
+        )
+        .unwrap();
+        let run = tritonguard(&[
+            "inspect",
+            "--subject",
+            "launch",
+            &project.display().to_string(),
+        ]);
+        let value: Value = serde_json::from_str(&run.stdout).unwrap();
+        value[0]["launch"]["server"]["model_control_mode"].clone()
+    };
+    assert_eq!(run("../outside.env"), Value::Null);
+    // A file that does not exist sets nothing (compose skips it with `required: false`).
+    assert_eq!(run("{path: missing.env, required: false}"), "none");
+}

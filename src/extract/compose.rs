@@ -416,8 +416,10 @@ fn environment(node: Option<&Node>, env: &BTreeMap<String, String>) -> Vec<(Stri
 
 /// The variables of a service's `env_file:` (a path, a list of paths, or of `{path,
 /// required}`), later files winning. Each file is read like `.env`: only inside the project
-/// folder, through the read guard; a file that cannot be read gives nothing. Each value
-/// points at the `env_file:` entry that brought it in.
+/// folder, through the read guard. A missing file gives nothing (compose fails or, with
+/// `required: false`, skips it); a file that exists but is not read (outside the folder, too
+/// large) may override any value before it, so those become unknown. Each value points at
+/// the `env_file:` entry that brought it in (or, unknown, at the file that was not read).
 fn env_files(
     node: Option<&Node>,
     folder: Option<&Path>,
@@ -436,7 +438,15 @@ fn env_files(
             Value::Map(_) => text(item.get("path"), env),
             _ => text(Some(item), env),
         };
-        let Some(text) = path.and_then(|p| crate::load::read_in_folder(folder, &p)) else {
+        let Some(path) = path else {
+            continue;
+        };
+        let Some(text) = crate::load::read_in_folder(folder, &path) else {
+            if std::fs::symlink_metadata(folder.join(&path)).is_ok() {
+                for value in out.values_mut() {
+                    *value = Fact::unknown(item.label_span());
+                }
+            }
             continue;
         };
         for (k, v) in read_dotenv(&text) {

@@ -264,11 +264,15 @@ pub fn script_commands(
     let source_word = script
         .to_word()
         .unwrap_or_else(|| Word::synthetic(script.text.clone(), Span::new(FileId(0), 0, 0)));
-    let lookup = FnLookup(|name: &str| {
-        env.get(name)
-            .cloned()
-            .flatten()
-            .map(crate::parse::words::VarValue::new)
+    let lookup = FnLookup(|name: &str| match env.get(name) {
+        Some(Some(value)) => Some(crate::parse::words::VarValue::new(value.clone())),
+        // Set to a value not known here (a Secret, an env file that was not read): not the
+        // default of `${NAME:-default}`.
+        Some(None) => Some(crate::parse::words::VarValue {
+            partial: true,
+            ..crate::parse::words::VarValue::new(format!("${{{name}}}"))
+        }),
+        None => None,
     });
     let mut lexer = Lexer::with_map(&script.text, source_word.source_map(), SplitOptions::SHELL);
     let mut commands: Vec<ScriptCommand> = Vec::new();
