@@ -72,6 +72,11 @@ fn kind_of(ft: std::fs::FileType) -> &'static str {
 /// a writer) and checks through the descriptor that it is a regular file of at most
 /// `max_bytes`. With `follow: false` a symbolic link in the last component is refused.
 pub fn open_regular(path: &Path, follow: bool, max_bytes: u64) -> Result<File, Refusal> {
+    open_sized(path, follow, max_bytes).map(|(file, _)| file)
+}
+
+/// [`open_regular`], with the file's size when it was opened.
+fn open_sized(path: &Path, follow: bool, max_bytes: u64) -> Result<(File, u64), Refusal> {
     let mut flags = libc::O_NONBLOCK;
     if !follow {
         flags |= libc::O_NOFOLLOW;
@@ -102,17 +107,14 @@ pub fn open_regular(path: &Path, follow: bool, max_bytes: u64) -> Result<File, R
             limit: max_bytes,
         });
     }
-    Ok(file)
+    Ok((file, meta.len()))
 }
 
-/// Reads an open file to its end, refusing more than `max_bytes` (it may grow after the
-/// size check).
-fn read_capped(file: File, max_bytes: u64) -> Result<Vec<u8>, Refusal> {
+/// Reads an open file of `size` bytes to its end, refusing more than `max_bytes` (it may
+/// grow after the size check).
+fn read_capped(file: File, size: u64, max_bytes: u64) -> Result<Vec<u8>, Refusal> {
     // The size when opened, plus one byte to see the end without growing the buffer.
-    let expected = file
-        .metadata()
-        .map(|m| m.len().min(max_bytes).saturating_add(1))
-        .unwrap_or(0);
+    let expected = size.min(max_bytes).saturating_add(1);
     let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
     file.take(max_bytes.saturating_add(1))
         .read_to_end(&mut bytes)?;
@@ -128,7 +130,8 @@ fn read_capped(file: File, max_bytes: u64) -> Result<Vec<u8>, Refusal> {
 /// Reads a regular file of at most `max_bytes` (symbolic links followed): for a path the
 /// user named.
 pub fn read_regular(path: &Path, max_bytes: u64) -> Result<Vec<u8>, Refusal> {
-    read_capped(open_regular(path, true, max_bytes)?, max_bytes)
+    let (file, size) = open_sized(path, true, max_bytes)?;
+    read_capped(file, size, max_bytes)
 }
 
 /// Reads `path` only if, with every symbolic link resolved, it is a regular file inside
@@ -140,7 +143,7 @@ pub fn read_inside(root: &Path, path: &Path, max_bytes: u64) -> Result<Vec<u8>, 
         return Err(Refusal::OutsideRoot { resolved, root });
     }
     // The resolved path has no links left; one appearing now is a swap, and is refused.
-    let file = open_regular(&resolved, false, max_bytes)?;
+    let (file, size) = open_sized(&resolved, false, max_bytes)?;
     // Where the descriptor really points, in case a directory above was swapped for a link
     // between canonicalize and open.
     if let Ok(actual) = std::fs::read_link(format!("/proc/self/fd/{}", fd_of(&file)))
@@ -151,7 +154,7 @@ pub fn read_inside(root: &Path, path: &Path, max_bytes: u64) -> Result<Vec<u8>, 
             root,
         });
     }
-    read_capped(file, max_bytes)
+    read_capped(file, size, max_bytes)
 }
 
 fn fd_of(file: &File) -> i32 {

@@ -27,7 +27,7 @@
 //! the evaluation ends promptly; the caller then reports the budget, whatever the expression
 //! returned (an `all` can absorb an error into `false`).
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use regex::Regex;
@@ -69,8 +69,8 @@ thread_local! {
     static METERED_ROOT: Cell<u64> = const { Cell::new(u64::MAX) };
     static SPENT: Cell<u64> = const { Cell::new(0) };
     static ARMED: Cell<bool> = const { Cell::new(false) };
-    static PATTERNS: std::cell::RefCell<HashMap<String, Result<Regex, String>>> =
-        std::cell::RefCell::new(HashMap::new());
+    static PATTERNS: RefCell<HashMap<String, Result<Regex, String>>> =
+        RefCell::new(HashMap::new());
 }
 
 /// The message of a policy that exceeded the budget.
@@ -242,16 +242,23 @@ fn join_fn<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<CowVal<'b, 'v>, Executio
     Ok(CowVal::owned(CelString::from(parts.join(sep))))
 }
 
+/// The `i`th argument as a string, or the no-such-overload error of the function.
+fn string_arg<'a>(
+    args: &'a [CowVal<'_, '_>],
+    i: usize,
+    no_overload: impl Fn() -> ExecutionError,
+) -> Result<&'a str, ExecutionError> {
+    args.get(i)
+        .and_then(|a| a.downcast_ref::<CelString>())
+        .map(|s| s.inner())
+        .ok_or_else(no_overload)
+}
+
 /// `text.replace(from, to)` / `text.replace(from, to, n)`, as the strings extension does it,
 /// charged the result's bytes before it is built.
 fn replace_fn<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<CowVal<'b, 'v>, ExecutionError> {
     let no_overload = || ExecutionError::no_such_member_overload("replace", type_names(&args));
-    let text = |i: usize| -> Result<&str, ExecutionError> {
-        args.get(i)
-            .and_then(|a| a.downcast_ref::<CelString>())
-            .map(|s| s.inner())
-            .ok_or_else(no_overload)
-    };
+    let text = |i: usize| string_arg(&args, i, no_overload);
     let (this, from, to) = (text(0)?, text(1)?, text(2)?);
     let limit = match args.get(3) {
         None => None,
@@ -282,28 +289,32 @@ fn replace_fn<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<CowVal<'b, 'v>, Execu
 /// and error), charged the text and the pattern, with the pattern compiled once per thread.
 fn matches_fn<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<CowVal<'b, 'v>, ExecutionError> {
     let no_overload = || ExecutionError::no_such_member_overload("matches", type_names(&args));
-    let text = |i: usize| -> Result<&str, ExecutionError> {
-        args.get(i)
-            .and_then(|a| a.downcast_ref::<CelString>())
-            .map(|s| s.inner())
-            .ok_or_else(no_overload)
-    };
     if args.len() != 2 {
         return Err(no_overload());
     }
-    let (this, pattern) = (text(0)?, text(1)?);
+    let (this, pattern) = (
+        string_arg(&args, 0, no_overload)?,
+        string_arg(&args, 1, no_overload)?,
+    );
     charge((this.len() as u64).saturating_add(pattern.len() as u64))?;
-    let matched = PATTERNS.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        if !cache.contains_key(pattern) && cache.len() >= CACHED_PATTERNS {
-            cache.clear();
-        }
-        cache
-            .entry(pattern.to_string())
-            .or_insert_with(|| Regex::new(pattern).map_err(|e| e.to_string()))
+    let run = |compiled: &Result<Regex, String>| {
+        compiled
             .as_ref()
             .map(|re| re.is_match(this))
             .map_err(Clone::clone)
+    };
+    let matched = PATTERNS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some(compiled) = cache.get(pattern) {
+            return run(compiled);
+        }
+        if cache.len() >= CACHED_PATTERNS {
+            cache.clear();
+        }
+        let compiled = Regex::new(pattern).map_err(|e| e.to_string());
+        let matched = run(&compiled);
+        cache.insert(pattern.to_string(), compiled);
+        matched
     });
     match matched {
         Ok(m) => Ok(CowVal::owned(CelBool::from(m))),
@@ -370,7 +381,7 @@ fn wrap(text: &str) -> String {
 
 /// The namespaces of qualified functions (`lists.range`): a call on one is not a method call
 /// on a value, so its target is left as written.
-const NAMESPACES: &[&str] = &["lists", "math", "strings", "base64", "optional"];
+pub const NAMESPACES: &[&str] = &["lists", "math", "strings", "base64", "optional"];
 
 /// Calls whose cost does not grow with their operands' size: their operands are not charged.
 const CONSTANT_COST: &[&str] = &[
