@@ -4,7 +4,17 @@
 //! - Triton's `proto/model_config.proto` is compiled with protox (pure Rust, no system
 //!   `protoc`) and the parts a text-format checker needs — messages, fields, enums, oneofs,
 //!   map entries — are written as plain `static` Rust tables into
-//!   `$OUT_DIR/model_config_schema.rs`, so loading the schema costs nothing at run time.
+//!   `$OUT_DIR/model_config_schema.rs`, so loading the schema costs nothing at run time;
+//! - the CEL of every built-in policy is parsed (metered, with the environment policies run
+//!   in) and its syntax tree written to `$OUT_DIR/precompiled_policies.bin`, so a scan does
+//!   not parse it again (`src/evaluate/policy/precompiled.rs`).
+
+#[allow(dead_code)]
+#[path = "src/evaluate/ast_codec.rs"]
+mod ast_codec;
+#[allow(dead_code)]
+#[path = "src/evaluate/metering.rs"]
+mod metering;
 
 use std::collections::BTreeMap;
 use std::error::Error;
@@ -18,6 +28,7 @@ const PROTO_FILE: &str = "model_config.proto";
 
 fn main() -> Result<(), Box<dyn Error>> {
     embed_policies();
+    precompile_policies()?;
     println!("cargo:rerun-if-changed={PROTO_DIR}/{PROTO_FILE}");
     println!("cargo:rerun-if-changed=build.rs");
 
@@ -203,4 +214,123 @@ fn embed_policies() {
         hash as u32
     );
     let _ = std::fs::write(Path::new(&out_dir).join("version.txt"), version);
+}
+
+/// The keys whose values are CEL in a policy file; every value of the `variables` map is too.
+const CEL_KEYS: &[&str] = &["match", "assert", "message", "label", "when", "expression"];
+
+/// Parses every CEL expression of `policies/` and writes their syntax trees, keyed by the
+/// expression's text, to `$OUT_DIR/precompiled_policies.bin`. The environment is the one
+/// policies compile in (`cel_env` in `src/evaluate/policy/mod.rs`): the standard library, the
+/// strings, lists and math extensions, and the metering macro; only macros change what a text
+/// parses to, and the test suite checks that each tree equals the one the scan would compile.
+fn precompile_policies() -> Result<(), Box<dyn Error>> {
+    let mut env = cel::Env::stdlib();
+    for extension in [
+        cel::extensions::strings,
+        cel::extensions::lists,
+        cel::extensions::math,
+    ] {
+        env.add_extension(extension)?;
+    }
+    metering::add_macro(&mut env)?;
+    let mut texts = BTreeMap::new();
+    let mut files: Vec<PathBuf> = std::fs::read_dir("policies")?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    for path in &files {
+        let text = std::fs::read_to_string(path)?;
+        for expr in cel_texts(&text).map_err(|e| format!("{}: {e}", path.display()))? {
+            texts.entry(expr).or_insert(());
+        }
+    }
+    let mut out = Vec::new();
+    let mut entries = Vec::new();
+    for text in texts.keys() {
+        // A text that does not compile is reported by the catalogue's own checks.
+        if let Ok(program) = metering::compile(&env, text) {
+            let mut ast = Vec::new();
+            ast_codec::encode(program.expression(), &mut ast);
+            entries.push((text.as_bytes(), ast));
+        }
+    }
+    out.extend_from_slice(&(entries.len() as u32).to_le_bytes());
+    for (text, ast) in &entries {
+        out.extend_from_slice(&(text.len() as u32).to_le_bytes());
+        out.extend_from_slice(text);
+        out.extend_from_slice(&(ast.len() as u32).to_le_bytes());
+        out.extend_from_slice(ast);
+    }
+    let path = PathBuf::from(std::env::var("OUT_DIR")?).join("precompiled_policies.bin");
+    std::fs::write(path, out)?;
+    Ok(())
+}
+
+/// The scalars of a policy file that are CEL: values of [`CEL_KEYS`] and of the
+/// `variables` map, at any depth.
+fn cel_texts(yaml: &str) -> Result<Vec<String>, String> {
+    use saphyr_parser::{Event, Parser};
+    // Per open collection: whether it is a mapping, its pending key, and whether it is the
+    // `variables` map.
+    struct Frame {
+        mapping: bool,
+        key: Option<String>,
+        variables: bool,
+    }
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut out = Vec::new();
+    let mut parser = Parser::new_from_str(yaml);
+    // The key the next collection is the value of.
+    let value_key = |stack: &[Frame]| -> Option<(Option<String>, bool)> {
+        let top = stack.last()?;
+        top.mapping.then(|| (top.key.clone(), top.variables))
+    };
+    while let Some(event) = parser.next_event() {
+        let (event, _) = event.map_err(|e| e.to_string())?;
+        match event {
+            Event::Scalar(text, ..) => {
+                let Some(top) = stack.last_mut() else {
+                    continue;
+                };
+                if !top.mapping {
+                    continue;
+                }
+                match top.key.take() {
+                    None => top.key = Some(text.to_string()),
+                    Some(key) => {
+                        if top.variables || CEL_KEYS.contains(&key.as_str()) {
+                            out.push(text.to_string());
+                        }
+                    }
+                }
+            }
+            Event::MappingStart(..) | Event::SequenceStart(..) => {
+                let parent = value_key(&stack);
+                let mapping = matches!(event, Event::MappingStart(..));
+                let variables = mapping
+                    && parent
+                        .as_ref()
+                        .is_some_and(|(key, _)| key.as_deref() == Some("variables"));
+                stack.push(Frame {
+                    mapping,
+                    key: None,
+                    variables,
+                });
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                stack.pop();
+                // The collection was its parent's value: the parent's next scalar is a key.
+                if let Some(top) = stack.last_mut()
+                    && top.mapping
+                {
+                    top.key = None;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
 }

@@ -99,7 +99,7 @@ fn policy_test_configs_are_valid_model_configs() {
     let mut invalid = Vec::new();
     for policy in catalogue.sorted() {
         let spec = &policy.spec;
-        for test in &spec.tests {
+        for test in spec.tests.get() {
             let TestInput::Inline(files) = &test.input else {
                 continue;
             };

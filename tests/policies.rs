@@ -82,6 +82,7 @@ fn each_bad_case_renders_at_the_offending_span() {
         let bad: Vec<_> = policy
             .spec
             .tests
+            .get()
             .iter()
             .filter(|t| t.expect.iter().any(|e| e.id == policy.spec.id))
             .filter(|t| !matches!(t.input, TestInput::File(_)))

@@ -1,6 +1,6 @@
 """Write a deterministic benchmark corpus of Triton deployment files.
 
-Usage: python3 scripts/bench/gen_corpus.py OUTDIR FILES
+Usage: python3 scripts/bench/gen_corpus.py OUTDIR FILES [KIND]
 
 FILES files in all, spread over the formats tritonguard reads, about half of each kind with
 findings (insecure flags, root, no limits, exposed ports) and half hardened:
@@ -12,7 +12,8 @@ findings (insecure flags, root, no limits, exposed ports) and half hardened:
     compose/NNNNN/compose.yaml  a compose file                                    10 %
     models/                     model repositories: config.pbtxt per model        10 %
 
-The same FILES always gives byte-identical output. OUTDIR/manifest.txt lists the counts.
+With KIND (k8s, helm, docker, scripts, compose or models), all FILES are of that kind (the
+10,000-Dockerfile case). The same arguments always give byte-identical output. OUTDIR/manifest.txt lists the counts.
 """
 
 import os
@@ -20,6 +21,7 @@ import sys
 
 OUT = sys.argv[1]
 TOTAL = int(sys.argv[2])
+ONLY = sys.argv[3] if len(sys.argv) > 3 else None
 
 SHARES = [("k8s", 40), ("helm", 15), ("docker", 15), ("scripts", 10), ("compose", 10), ("models", 10)]
 # Releases with published vulnerabilities (TG401), for the files that should have findings;
@@ -43,6 +45,10 @@ def release(i):
 
 def counts(total):
     """Files per kind; the remainder goes to k8s. A corpus of one file is one manifest."""
+    if ONLY is not None:
+        if ONLY not in dict(SHARES):
+            sys.exit(f"unknown kind {ONLY!r}: one of {', '.join(k for k, _ in SHARES)}")
+        return {ONLY: total}
     if total == 1:
         return {"k8s": 1}
     out = {kind: total * share // 100 for kind, share in SHARES}

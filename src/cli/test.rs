@@ -130,11 +130,13 @@ pub fn test_policy(catalogue: &Catalogue, policy: &Policy) -> PolicyOutcome {
     let good = policy
         .spec
         .tests
+        .get()
         .iter()
         .any(|t| t.expect.iter().all(|e| e.id != id));
     let bad = policy
         .spec
         .tests
+        .get()
         .iter()
         .any(|t| t.expect.iter().any(|e| e.id == id));
     if !good || !bad {
@@ -147,7 +149,7 @@ pub fn test_policy(catalogue: &Catalogue, policy: &Policy) -> PolicyOutcome {
             }
         ));
     }
-    for test in &policy.spec.tests {
+    for test in policy.spec.tests.get() {
         match run_test(catalogue, policy, test) {
             Ok(()) => outcome.passed += 1,
             Err(failure) => {

@@ -3,10 +3,12 @@
 //! the facts their stage produced ([`native`]: parse diagnostics here; suppressions in the
 //! filter stage; the model repository audit and the probe in their own pipelines).
 
+pub mod ast_codec;
 pub mod budget;
 pub mod cel;
 pub mod cel_value;
 pub mod eval_errors;
+pub mod metering;
 pub mod native;
 pub mod policy;
 pub mod registry;

@@ -15,7 +15,7 @@ pub fn rule_page_path(rule_id: &str) -> String {
 /// The first inline test input with (bad) or without (good) an expected finding: what to
 /// say before it, the example itself, and its code fence language.
 fn example(policy: &Policy, bad: bool) -> Option<(String, String, &'static str)> {
-    policy.spec.tests.iter().find_map(|t| {
+    policy.spec.tests.get().iter().find_map(|t| {
         let expects_this = t.expect.iter().any(|e| e.id == policy.spec.id);
         if expects_this != bad {
             return None;

@@ -257,7 +257,7 @@ fn defined(env: &Arc<Env>, name: &str) -> bool {
     MACROS.contains(&name)
         || callable(env, &[format!("{name}()"), format!("x.{name}()")], name)
         // Extension functions are called by their qualified name (`lists.range(3)`).
-        || crate::evaluate::budget::NAMESPACES
+        || crate::evaluate::metering::NAMESPACES
             .iter()
             .any(|namespace| qualified(env, namespace, name))
 }

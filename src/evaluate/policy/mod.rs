@@ -6,6 +6,7 @@ pub mod fix;
 pub mod fixture;
 pub mod lazy_program;
 pub mod paths;
+pub mod precompiled;
 pub mod probe_fixture;
 pub mod spec;
 pub mod variables;
@@ -271,9 +272,17 @@ impl Catalogue {
                 (file, display, *text)
             })
             .collect();
+        // The `tests:` of a built-in policy are read when asked for (`tritonguard test`, rule
+        // help): a scan reads the policy without them.
         let specs: Vec<Result<PolicySpec, Vec<PolicyError>>> = files
             .par_iter()
-            .map(|(file, _, text)| parse_spec(*file, text))
+            .map(|(file, _, text)| match without_tests(text) {
+                Some(head) => parse_spec(*file, head).map(|spec| PolicySpec {
+                    tests: spec::Tests::deferred(*file, text),
+                    ..spec
+                }),
+                None => parse_spec(*file, text),
+            })
             .collect();
         let mut errors = Vec::new();
         for ((file, display, _), spec) in files.into_iter().zip(specs) {
@@ -527,7 +536,7 @@ impl Catalogue {
             return Err(errors);
         }
         let mut warnings = Vec::new();
-        if spec.tests.is_empty() {
+        if !spec.tests.is_deferred() && spec.tests.get().is_empty() {
             warnings.push(PolicyError::new(
                 spec.id_span,
                 format!(
@@ -588,8 +597,31 @@ impl Catalogue {
     }
 }
 
+/// The policy text before its `tests:` key, when that is the last key of the file (every
+/// line after it indented, a comment, blank or a list item): the same policy without tests,
+/// with every position unchanged.
+fn without_tests(text: &str) -> Option<&str> {
+    let at = if text.starts_with("tests:") {
+        0
+    } else {
+        text.find("\ntests:")? + 1
+    };
+    let rest = text.get(at..)?;
+    let another_key = rest.lines().skip(1).any(|line| {
+        line.chars()
+            .next()
+            .is_some_and(|c| !matches!(c, ' ' | '\t' | '#' | '-' | '\r'))
+            || line.starts_with("---")
+            || line.starts_with("...")
+    });
+    (!another_key).then(|| text.get(..at)).flatten()
+}
+
 /// Reads one policy file into its spec (no compilation).
-fn parse_spec(file: crate::source::FileId, text: &str) -> Result<PolicySpec, Vec<PolicyError>> {
+pub(super) fn parse_spec(
+    file: crate::source::FileId,
+    text: &str,
+) -> Result<PolicySpec, Vec<PolicyError>> {
     let file_span = whole(file, text);
     let stream = parse_stream(file, text);
     if !stream.errors.is_empty() {
@@ -689,7 +721,7 @@ fn compile_expr(
     vars: &[&str],
     sources: &SourceStore,
 ) -> Result<Program, PolicyError> {
-    let program = crate::evaluate::budget::compile(env, &expr.text).map_err(|errors| {
+    let program = crate::evaluate::metering::compile(env, &expr.text).map_err(|errors| {
         let first = errors.errors.first();
         let (line, column) = first.map(|e| e.pos).unwrap_or((1, 1));
         let message = first
@@ -768,7 +800,7 @@ fn check_against_sample(
         };
         let mut scope = ctx.new_inner_scope();
         scope.add_variable_from_value("variables", variables::map_value(&values));
-        match program.execute(&scope) {
+        match cel::Value::resolve(program, &scope) {
             Ok(value) => values.push((variable.name.clone(), value)),
             Err(error) => {
                 if let Some(e) = sample_error(&variable.expr, &error, &sample, None, sources) {
@@ -807,7 +839,7 @@ fn check_against_sample(
         .chain(spec.at.iter().filter_map(|c| c.when.as_ref()))
         .chain(spec.related.iter().filter_map(|r| r.when.as_ref()))
         .collect();
-    let compiled: Vec<&Program> = programs
+    let compiled: Vec<&cel::parser::Expression> = programs
         .iter()
         .filter_map(|p| p.as_ref())
         .chain(at_when.iter().flatten())
@@ -815,7 +847,7 @@ fn check_against_sample(
         .filter_map(|p| p.program().ok())
         .collect();
     for (expr, program) in exprs.into_iter().zip(compiled) {
-        let Err(error) = program.execute(&inner) else {
+        let Err(error) = cel::Value::resolve(program, &inner) else {
             continue;
         };
         if item.is_none()

@@ -48,6 +48,56 @@ pub struct RelatedSpec {
     pub when: Option<ExprText>,
 }
 
+/// A policy's `tests:`, read with the policy or, for a built-in one, when first asked for:
+/// they are two thirds of the built-in policy text, and a scan needs them only for the
+/// examples of a SARIF report's rule help.
+#[derive(Clone, Debug, Default)]
+pub struct Tests {
+    cases: std::sync::OnceLock<Vec<PolicyTest>>,
+    /// The policy file to read them from when first asked for.
+    deferred: Option<(FileId, &'static str)>,
+}
+
+impl Tests {
+    pub fn parsed(cases: Vec<PolicyTest>) -> Tests {
+        let cell = std::sync::OnceLock::new();
+        let _ = cell.set(cases);
+        Tests {
+            cases: cell,
+            deferred: None,
+        }
+    }
+
+    /// The tests of the policy file `text` (whose other keys were read without them).
+    pub fn deferred(file: FileId, text: &'static str) -> Tests {
+        Tests {
+            cases: std::sync::OnceLock::new(),
+            deferred: Some((file, text)),
+        }
+    }
+
+    /// Whether the tests are read only when asked for.
+    pub fn is_deferred(&self) -> bool {
+        self.deferred.is_some()
+    }
+
+    /// The test cases. A deferred file that no longer reads (it read when the policy was
+    /// loaded) has none.
+    pub fn get(&self) -> &[PolicyTest] {
+        self.cases.get_or_init(|| match self.deferred {
+            Some((file, text)) => super::parse_spec(file, text)
+                .map(|spec| spec.tests.into_cases())
+                .unwrap_or_default(),
+            None => Vec::new(),
+        })
+    }
+
+    fn into_cases(self) -> Vec<PolicyTest> {
+        let _ = self.get();
+        self.cases.into_inner().unwrap_or_default()
+    }
+}
+
 /// A test case input: a file on disk (relative to the policy file), inline files, or an
 /// inline model repository (see [`super::fixture`]).
 #[derive(Clone, Debug)]
@@ -108,7 +158,7 @@ pub struct PolicySpec {
     pub fix: super::fix::Fixes,
     /// Paths whose values are credentials (`secrets:`): every report masks their text.
     pub secrets: Vec<PathText>,
-    pub tests: Vec<PolicyTest>,
+    pub tests: Tests,
     /// Spans of the `id:` value and of the whole file, for diagnostics.
     pub id_span: Span,
 }
@@ -401,7 +451,7 @@ pub fn read_policy(root: &Node, file_span: Span) -> Result<PolicySpec, Vec<SpecE
             related,
             fix,
             secrets,
-            tests,
+            tests: Tests::parsed(tests),
             id_span,
         }),
         _ => Err(vec![SpecError {
