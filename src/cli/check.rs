@@ -466,7 +466,11 @@ pub fn run(args: CheckArgs) -> ExitCode {
         sarif_category: args.report.sarif_category(SARIF_CATEGORY),
         base_uri: base_uri(&request.base),
         base_dir: std::fs::canonicalize(&request.base).ok(),
-        real_paths: result.real_paths(),
+        real_paths: if args.report.needs_real_paths() {
+            result.real_paths()
+        } else {
+            Vec::new()
+        },
         exposure: exposure.as_ref(),
         link_base: args.report.link_base.clone(),
     };
@@ -570,7 +574,16 @@ pub(crate) fn render_charts(
     if no_helm {
         return Ok(None);
     }
+    // One walk of the tree for the charts and for the scan.
+    let discovery = crate::load::discover::discover(
+        &request.paths,
+        &crate::load::discover::DiscoverOptions {
+            base: request.base.clone(),
+            exclude: request.exclude.clone(),
+        },
+    );
     let prepared = crate::helm::prepare(&crate::helm::HelmRequest {
+        discovery: &discovery,
         paths: &request.paths,
         base: &request.base,
         exclude: &request.exclude,
@@ -582,6 +595,7 @@ pub(crate) fn render_charts(
         eprintln!("error: {e}");
         ExitCode::from(EXIT_ERROR)
     })?;
+    request.discovered = Some(discovery);
     if let crate::helm::Prepared::Rendered(stage) = &prepared {
         request.memory.extend(stage.sources());
     }

@@ -319,6 +319,12 @@ impl ReportArgs {
     /// Renders the report, writes it, and returns the exit code: 2 when a policy could not
     /// be evaluated or the report cannot be written, 1 when an unsuppressed finding is at or
     /// above `--fail-on`, 0 otherwise.
+    /// Whether the report names files by their canonical path (SARIF artifact URIs, markdown
+    /// links): resolving every path of a large scan is a system call per file.
+    pub fn needs_real_paths(&self) -> bool {
+        !self.statistics && matches!(self.format, Format::Sarif | Format::Markdown)
+    }
+
     pub fn emit(&self, report: &Report<'_>) -> ExitCode {
         let terminal = self.output.is_none() && std::io::stdout().is_terminal();
         let options = HumanOptions {

@@ -160,7 +160,11 @@ fn audit(args: AuditArgs) -> ExitCode {
         sarif_category: args.report.sarif_category(SARIF_CATEGORY),
         base_uri: base_uri(&request.base),
         base_dir: std::fs::canonicalize(&request.base).ok(),
-        real_paths: result.real_paths(),
+        real_paths: if args.report.needs_real_paths() {
+            result.real_paths()
+        } else {
+            Vec::new()
+        },
         exposure: None,
         link_base: args.report.link_base.clone(),
     };

@@ -23,7 +23,7 @@ use crate::filter::suppress::FileComments;
 use crate::finding::{Finding, Location};
 use crate::load::MemorySource;
 use crate::load::classify::FileKind;
-use crate::load::discover::{self, DiscoverOptions, DiscoveryNote};
+use crate::load::discover::{self, Discovery, DiscoveryNote};
 use crate::pipeline::{Outcome as ScanResult, Pipeline};
 use crate::source::{FileId, SourceFile, SourceStore, Span};
 
@@ -45,6 +45,9 @@ pub struct HelmRequest<'a> {
     pub helm: Option<&'a Path>,
     /// The most a render may print (the scan's file size limit).
     pub max_output: u64,
+    /// The walk of `paths` (discovery's own, so ignore files and excludes apply to charts
+    /// as well), shared with the scan.
+    pub discovery: &'a Discovery,
 }
 
 /// The outcome of [`prepare`].
@@ -71,15 +74,7 @@ pub fn prepare(request: &HelmRequest<'_>) -> Result<Prepared, String> {
     if request.paths.is_empty() {
         return Ok(Prepared::NoCharts);
     }
-    // The walk is discovery's own, so ignore files and excludes apply to charts as well.
-    let discovery = discover::discover(
-        request.paths,
-        &DiscoverOptions {
-            base: request.base.to_path_buf(),
-            exclude: request.exclude.clone(),
-        },
-    );
-    let charts = charts_in(&discovery.candidates);
+    let charts = charts_in(&request.discovery.candidates);
     if charts.render.is_empty() {
         return Ok(Prepared::NoCharts);
     }
