@@ -436,8 +436,13 @@ impl Triton {
                 server.stopped = Some(status);
                 return Err(StartError::Exited(exited));
             }
+            // The HTTP endpoint answers ~40 ms before the metrics endpoint binds (the
+            // server starts gRPC, HTTP, then metrics): a test that reads metrics right
+            // after start-up must not see a refused connection.
             if let Ok(r) = http::get(server.http, health)
                 && r.status == 200
+                && (!metrics_enabled(&server.argv)
+                    || server.log().contains("Started Metrics Service"))
             {
                 return Ok(server);
             }
@@ -452,6 +457,24 @@ impl Triton {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+}
+
+/// Whether the server will start its metrics endpoint: the last `--allow-metrics` value
+/// wins, and the server reads its booleans case-insensitively.
+fn metrics_enabled(argv: &[String]) -> bool {
+    let mut enabled = true;
+    let mut words = argv.iter();
+    while let Some(word) = words.next() {
+        let value = match word.strip_prefix("--allow-metrics") {
+            Some("") => words.next().cloned(),
+            Some(rest) => rest.strip_prefix('=').map(str::to_string),
+            None => None,
+        };
+        if let Some(value) = value {
+            enabled = !matches!(value.to_ascii_lowercase().as_str(), "false" | "0" | "off");
+        }
+    }
+    enabled
 }
 
 /// A running server. Dropping it stops it.
