@@ -8,7 +8,9 @@ use std::ffi::OsStr;
 use support::http::read_response;
 use support::tools::{Lookup, ci_value_means_ci, lookup};
 use support::triton_help::parse_help_flags;
-use support::tritonserver::{descendants, listening_sockets, parse_proc_addr, stat_fields};
+use support::tritonserver::{
+    descendants, listening_sockets, metrics_enabled, parse_proc_addr, stat_fields,
+};
 
 #[test]
 fn http_reader_handles_content_length_chunked_and_truncation() {
@@ -119,4 +121,22 @@ fn tool_lookup_skips_locally_and_fails_in_ci() {
         lookup("TG_X", Some(OsStr::new("/nonexistent/tg")), false),
         Lookup::Fail(m) if m.contains("does not exist")
     ));
+}
+
+/// A started server is waited for until its metrics endpoint is up, unless the flags turn
+/// metrics off: a wrong answer here either hangs start-up or races the metrics port.
+#[test]
+fn metrics_are_expected_unless_a_flag_or_its_prefix_turns_them_off() {
+    let words = |ws: &[&str]| ws.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+    assert!(metrics_enabled(&words(&["--http-port=1"])));
+    assert!(!metrics_enabled(&words(&["--allow-metrics=false"])));
+    assert!(!metrics_enabled(&words(&["--allow-metric=OFF"])));
+    assert!(!metrics_enabled(&words(&["--allow-m", "0"])));
+    assert!(metrics_enabled(&words(&[
+        "--allow-metrics=false",
+        "--allow-metrics=On"
+    ])));
+    // Other flags that share a prefix are not it.
+    assert!(metrics_enabled(&words(&["--allow-gpu-metrics=false"])));
+    assert!(metrics_enabled(&words(&["--allow-=false"])));
 }

@@ -460,17 +460,26 @@ impl Triton {
 }
 
 /// Whether the server will start its metrics endpoint: the last `--allow-metrics` value
-/// wins, and the server reads its booleans case-insensitively.
-fn metrics_enabled(argv: &[String]) -> bool {
+/// wins, the server reads its booleans case-insensitively, and getopt takes any unambiguous
+/// prefix of the flag (`--allow-metric=false`, `--allow-m off`).
+pub fn metrics_enabled(argv: &[String]) -> bool {
+    const FLAG: &str = "allow-metrics";
+    // `--allow-` alone is ambiguous (allow-http, allow-grpc, ...); `--allow-m` is not.
+    const SHORTEST: usize = "allow-m".len();
     let mut enabled = true;
     let mut words = argv.iter();
     while let Some(word) = words.next() {
-        let value = match word.strip_prefix("--allow-metrics") {
-            Some("") => words.next().cloned(),
-            Some(rest) => rest.strip_prefix('=').map(str::to_string),
-            None => None,
+        let Some(option) = word.strip_prefix("--") else {
+            continue;
         };
-        if let Some(value) = value {
+        let (name, inline) = match option.split_once('=') {
+            Some((name, value)) => (name, Some(value.to_string())),
+            None => (option, None),
+        };
+        if name.len() < SHORTEST || !FLAG.starts_with(name) {
+            continue;
+        }
+        if let Some(value) = inline.or_else(|| words.next().cloned()) {
             enabled = !matches!(value.to_ascii_lowercase().as_str(), "false" | "0" | "off");
         }
     }
