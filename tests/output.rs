@@ -616,3 +616,37 @@ fn findings_of_a_rule_in_a_file_are_capped_with_a_summary() {
     let report: serde_json::Value = serde_json::from_str(&again.stdout).unwrap();
     assert_eq!(report["summary"]["findings"], 0);
 }
+
+/// `--timings` names every step of a run in the order it ran, the walk for files and charts
+/// and the per-file config lookup included (they run outside the pipeline's stages, and a
+/// large scan spent a third of its time there unaccounted).
+#[test]
+fn timings_list_every_step_in_order() {
+    let run = tritonguard(&["check", "examples/", "--format", "json", "--timings"]);
+    assert!(run.code == 0 || run.code == 1, "{}", run.stderr);
+    let timings = run
+        .stderr
+        .split_once("timings:\n")
+        .unwrap_or_else(|| panic!("no timings: {}", run.stderr))
+        .1;
+    let names: Vec<&str> = timings
+        .lines()
+        .filter_map(|line| line.split("  ").map(str::trim).find(|w| !w.is_empty()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "config and policies",
+            "find files, render charts",
+            "load",
+            "extract",
+            "correlate",
+            "evaluate",
+            "per-file configs",
+            "filter",
+            "report",
+            "total",
+        ],
+        "{timings}"
+    );
+}

@@ -298,10 +298,14 @@ pub fn run(args: CheckArgs) -> ExitCode {
     if !per_file_configs || config_here {
         request.exclude = exclude_set(&config);
     }
+    // The walk for charts is the scan's walk too: timed here, it would be missing from the
+    // load stage otherwise.
+    let walking = std::time::Instant::now();
     let helm = match render_charts(args.no_helm, args.helm.as_deref(), &config, &mut request) {
         Ok(h) => h,
         Err(code) => return code,
     };
+    let walked = (walking.elapsed(), crate::pipeline::peak_rss());
     let mut pipeline = Pipeline::new(&catalogue, &enabled);
     pipeline.workloads = config.workloads.clone();
     // The markdown report draws the exposure map, made of the correlated launches.
@@ -340,6 +344,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
         .as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_default();
+    let resolving = std::time::Instant::now();
     let per_file = if per_file_configs {
         let resolve = |written: &[String], origin: &str| {
             crate::evaluate::selector::resolve_all(&catalogue, written)
@@ -365,9 +370,11 @@ pub fn run(args: CheckArgs) -> ExitCode {
                     .filter(|p| p.is_file())
                     .filter_map(|p| std::fs::canonicalize(p).ok())
                     .collect();
+                // A scan of folders names no file: no file's real path is needed.
                 p.explicit = result
                     .store
                     .files()
+                    .filter(|_| !named.is_empty())
                     .filter(|(_, f)| {
                         f.path
                             .as_ref()
@@ -386,6 +393,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
     } else {
         None
     };
+    let resolved_configs = resolving.elapsed();
     pipeline.filter(
         &mut result,
         &FilterOptions {
@@ -479,12 +487,29 @@ pub fn run(args: CheckArgs) -> ExitCode {
     if args.timings {
         use crate::pipeline::peak_rss;
         use crate::report::Stage;
-        let mut stages = vec![Stage {
-            name: "config and policies",
-            time: compiled,
-            peak_rss: None,
-        }];
-        stages.extend(result.stats.stages.iter().copied());
+        let mut stages = vec![
+            Stage {
+                name: "config and policies",
+                time: compiled,
+                peak_rss: None,
+            },
+            Stage {
+                name: "find files, render charts",
+                time: walked.0,
+                peak_rss: walked.1,
+            },
+        ];
+        // Each file's nearest config is found just before the filter stage, which uses it.
+        for stage in &result.stats.stages {
+            if stage.name == "filter" {
+                stages.push(Stage {
+                    name: "per-file configs",
+                    time: resolved_configs,
+                    peak_rss: None,
+                });
+            }
+            stages.push(*stage);
+        }
         stages.push(Stage {
             name: "report",
             time: reporting.elapsed(),
